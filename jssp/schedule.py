@@ -1,0 +1,181 @@
+"""A complete schedule (start time of every operation) and its JSON and CSV forms."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from jssp.instance import Instance
+from jssp.validation import check_schedule
+
+SCHEDULE_FORMAT = "jssp-schedule/1"
+
+
+@dataclass(eq=False)
+class Schedule:
+    """Start times of every operation of an instance, plus how they were found.
+
+    Attributes:
+        instance: the instance scheduled.
+        start_times: start of job j's k-th operation.
+        method: name of the solver that produced it (``"mwkr"``, ``"cpsat"``).
+        seconds: wall time the solver took.
+        lower_bound: a bound on the optimum the solver proved (CP-SAT), if any.
+        status: solver status (``"OPTIMAL"``, ``"FEASIBLE"``), if the solver has one.
+
+    Shapes:
+        start_times: ``(num_jobs, num_machines)``.
+    """
+
+    instance: Instance
+    start_times: npt.NDArray[np.int64]
+    method: str = ""
+    seconds: float = 0.0
+    lower_bound: int | None = None
+    status: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.start_times = np.asarray(self.start_times, dtype=np.int64)
+
+    @property
+    def end_times(self) -> npt.NDArray[np.int64]:
+        return self.start_times + self.instance.durations
+
+    @property
+    def makespan(self) -> int:
+        return int(self.end_times.max())
+
+    def check(self) -> None:
+        """Raise :class:`jssp.validation.InfeasibleScheduleError` if the schedule is infeasible."""
+        check_schedule(self.instance, self.start_times)
+
+    def machine_sequences(self) -> npt.NDArray[np.int64]:
+        """Jobs in processing order on each machine (ties by job index).
+
+        Shapes:
+            returns ``(num_machines, num_jobs)``.
+        """
+        instance = self.instance
+        sequences = np.empty((instance.num_machines, instance.num_jobs), dtype=np.int64)
+        jobs = np.arange(instance.num_jobs)
+        for machine in range(instance.num_machines):
+            ops = np.argmax(instance.machines == machine, axis=1)
+            starts = self.start_times[jobs, ops]
+            sequences[machine] = jobs[np.lexsort((jobs, self.end_times[jobs, ops], starts))]
+        return sequences
+
+    def operations(self) -> list[dict[str, int]]:
+        """One record per operation, sorted by start time then machine."""
+        instance = self.instance
+        records = [
+            {
+                "job": job,
+                "op": op,
+                "machine": int(instance.machines[job, op]),
+                "start": int(self.start_times[job, op]),
+                "duration": int(instance.durations[job, op]),
+                "end": int(self.start_times[job, op] + instance.durations[job, op]),
+            }
+            for job in range(instance.num_jobs)
+            for op in range(instance.num_machines)
+        ]
+        records.sort(key=lambda record: (record["start"], record["machine"], record["job"]))
+        return records
+
+    def to_dict(self, best_known: int | None = None, lower_bound: int | None = None) -> dict[str, Any]:
+        """The ``jssp-schedule/1`` JSON object.
+
+        Args:
+            best_known: best known makespan of the instance, when it is a known benchmark.
+            lower_bound: best lower bound known; defaults to the solver's own bound.
+        """
+        return {
+            "format": SCHEDULE_FORMAT,
+            "instance": {
+                "name": self.instance.name,
+                "num_jobs": self.instance.num_jobs,
+                "num_machines": self.instance.num_machines,
+            },
+            "method": self.method,
+            "makespan": self.makespan,
+            "start_times": self.start_times.tolist(),
+            "operations": self.operations(),
+            "best_known": best_known,
+            "lower_bound": lower_bound if lower_bound is not None else self.lower_bound,
+            "seconds": round(float(self.seconds), 6),
+            "status": self.status,
+        }
+
+    def write_json(self, path: str | Path, best_known: int | None = None, lower_bound: int | None = None) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(best_known, lower_bound), indent=1) + "\n")
+
+    def write_csv(self, path: str | Path) -> None:
+        """One row per operation: ``job,op,machine,start,duration,end``."""
+        with open(path, "w", newline="") as stream:
+            writer = csv.DictWriter(stream, fieldnames=["job", "op", "machine", "start", "duration", "end"])
+            writer.writeheader()
+            writer.writerows(self.operations())
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], instance: Instance) -> Schedule:
+        """Read back a ``jssp-schedule/1`` object for ``instance``; raises ValueError if it does not fit."""
+        if data.get("format") != SCHEDULE_FORMAT:
+            raise ValueError(f"not a {SCHEDULE_FORMAT} document (format={data.get('format')!r})")
+        starts = np.asarray(data["start_times"], dtype=np.int64)
+        if starts.shape != (instance.num_jobs, instance.num_machines):
+            raise ValueError(f"start_times has shape {starts.shape}, instance is {instance.shape}")
+        return cls(
+            instance,
+            starts,
+            method=str(data.get("method", "")),
+            seconds=float(data.get("seconds", 0.0)),
+            lower_bound=data.get("lower_bound"),
+            status=data.get("status"),
+        )
+
+
+def schedule_from_sequences(instance: Instance, sequences: npt.ArrayLike, method: str = "") -> Schedule:
+    """Semi-active schedule (every operation as early as possible) for given machine orders.
+
+    Args:
+        sequences: jobs in processing order on each machine, shape ``(num_machines, num_jobs)``.
+
+    Raises:
+        ValueError: if the orders contradict the job routes (the disjunctive graph has a cycle).
+    """
+    sequences = np.asarray(sequences, dtype=np.int64)
+    num_jobs, num_machines = instance.num_jobs, instance.num_machines
+    if sequences.shape != (num_machines, num_jobs):
+        raise ValueError(f"sequences has shape {sequences.shape}, expected {(num_machines, num_jobs)}")
+    starts = np.zeros((num_jobs, num_machines), dtype=np.int64)
+    job_next = np.zeros(num_jobs, dtype=np.int64)
+    machine_next = np.zeros(num_machines, dtype=np.int64)
+    job_ready = np.zeros(num_jobs, dtype=np.int64)
+    machine_ready = np.zeros(num_machines, dtype=np.int64)
+    scheduled = 0
+    progress = True
+    while progress:
+        progress = False
+        for machine in range(num_machines):
+            while machine_next[machine] < num_jobs:
+                job = int(sequences[machine, machine_next[machine]])
+                op = int(job_next[job])
+                if op >= num_machines or instance.machines[job, op] != machine:
+                    break
+                start = max(job_ready[job], machine_ready[machine])
+                starts[job, op] = start
+                job_ready[job] = machine_ready[machine] = start + instance.durations[job, op]
+                job_next[job] += 1
+                machine_next[machine] += 1
+                scheduled += 1
+                progress = True
+    if scheduled != instance.num_operations:
+        raise ValueError("machine sequences contradict the job routes (cyclic disjunctive graph)")
+    return Schedule(instance, starts, method=method)
