@@ -1,0 +1,186 @@
+"""OR-Tools CP-SAT baseline: the disjunctive job-shop model solved to optimality or a time limit.
+
+The model is the textbook one (one interval per operation, a no-overlap constraint per machine,
+precedence inside each job, minimise the latest job end), built in small named steps so each
+constraint family can be read on its own.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import numpy.typing as npt
+from ortools.sat.python import cp_model
+
+from jssp.instance import Instance
+from jssp.schedule import Schedule
+from jssp.validation import find_violations
+
+StartVariables = list[list[cp_model.IntVar]]
+
+
+class CpSatError(RuntimeError):
+    """CP-SAT found no solution within the limit (or the model is invalid)."""
+
+
+def solve_cpsat(
+    instance: Instance,
+    time_limit: float = 10.0,
+    num_workers: int = 2,
+    seed: int = 0,
+    hint: Schedule | None = None,
+    upper_bound: int | None = None,
+    log: bool = False,
+) -> Schedule:
+    """Minimise the makespan of ``instance`` with CP-SAT.
+
+    With ``num_workers=1`` the search is deterministic for a given ``seed``: the same instance
+    gives the same schedule whenever the search ends before ``time_limit`` (it proves optimality).
+    When the limit cuts the search, where it stops depends on machine speed and load; with
+    several workers the portfolio races threads, so only the makespan of a proven optimum is
+    reproducible.
+
+    Args:
+        instance: the instance to schedule.
+        time_limit: wall-clock limit of the search in seconds.
+        num_workers: CP-SAT search workers (threads).
+        seed: CP-SAT random seed.
+        hint: a schedule of the same instance used as a warm start. When it is feasible, its
+            makespan caps the horizon, so any CP-SAT solution is at least as good, and it is
+            returned (status ``"FEASIBLE"``) if CP-SAT finds nothing within the limit.
+        upper_bound: a makespan no worse than which a schedule is wanted; it caps the horizon,
+            so a bound below the optimum makes the model infeasible.
+        log: print CP-SAT's search log.
+
+    Returns:
+        A schedule with ``method="cpsat"``, the wall time of the whole call in ``seconds``,
+        CP-SAT's proven bound (at least the trivial bound) in ``lower_bound`` and ``status``
+        ``"OPTIMAL"`` or ``"FEASIBLE"``.
+
+    Raises:
+        CpSatError: if CP-SAT found no schedule and there is no feasible hint to fall back on,
+            or it proved that no schedule fits within ``upper_bound``.
+        ValueError: if ``hint`` schedules another instance.
+    """
+    started = time.perf_counter()
+    if hint is not None and hint.instance != instance:
+        raise ValueError(f"hint schedules {hint.instance.name} ({hint.instance.shape}), not {instance.name}")
+    feasible_hint = hint if hint is not None and not find_violations(instance, hint.start_times) else None
+
+    horizon = int(instance.durations.sum())
+    if upper_bound is not None:
+        horizon = min(horizon, upper_bound)
+    if feasible_hint is not None:
+        horizon = min(horizon, feasible_hint.makespan)
+    trivial_bound = instance.trivial_lower_bound()
+    if horizon < trivial_bound:
+        raise CpSatError(
+            f"{instance.name}: upper bound {horizon} is below the trivial lower bound {trivial_bound}; no schedule fits"
+        )
+
+    model = cp_model.CpModel()
+    starts, intervals = _create_variables(model, instance, horizon)
+    _add_precedence_constraints(model, instance, starts)
+    _add_no_overlap_constraints(model, instance, intervals)
+    makespan = _set_makespan_objective(model, instance, starts, trivial_bound, horizon)
+    if hint is not None:
+        _add_hint(model, starts, makespan, hint)
+
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = time_limit
+    solver.parameters.num_workers = num_workers
+    solver.parameters.random_seed = seed
+    solver.parameters.log_search_progress = log
+    status = solver.solve(model)
+
+    bound = solver.best_objective_bound
+    lower_bound = max(trivial_bound, math.ceil(bound)) if math.isfinite(bound) else trivial_bound
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        start_times = np.array([[solver.value(start) for start in job_starts] for job_starts in starts], dtype=np.int64)
+        status_name = solver.status_name(status)
+    elif status == cp_model.UNKNOWN and feasible_hint is not None:
+        start_times, status_name = feasible_hint.start_times.copy(), "FEASIBLE"
+    else:
+        raise CpSatError(
+            f"{instance.name}: CP-SAT returned {solver.status_name(status)} after {solver.wall_time:.2f}s "
+            f"(time limit {time_limit}s, horizon {horizon})"
+        )
+    return Schedule(
+        instance,
+        start_times,
+        method="cpsat",
+        seconds=time.perf_counter() - started,
+        lower_bound=lower_bound,
+        status=status_name,
+    )
+
+
+def _create_variables(
+    model: cp_model.CpModel, instance: Instance, horizon: int
+) -> tuple[StartVariables, list[list[cp_model.IntervalVar]]]:
+    """One start variable and one fixed-size interval per operation.
+
+    A start domain is ``[head, horizon - tail]``: the work before the operation in its job must
+    fit before it, the work from it on must fit before the horizon.
+
+    Shapes:
+        both returned lists are ``(num_jobs, num_machines)``, indexed like ``instance.durations``.
+    """
+    durations = instance.durations
+    heads = np.cumsum(durations, axis=1) - durations
+    tails = np.cumsum(durations[:, ::-1], axis=1)[:, ::-1]
+    starts: StartVariables = []
+    intervals: list[list[cp_model.IntervalVar]] = []
+    for job in range(instance.num_jobs):
+        job_starts, job_intervals = [], []
+        for op in range(instance.num_machines):
+            duration = int(durations[job, op])
+            start = model.new_int_var(int(heads[job, op]), horizon - int(tails[job, op]), f"start_{job}_{op}")
+            job_starts.append(start)
+            job_intervals.append(model.new_fixed_size_interval_var(start, duration, f"op_{job}_{op}"))
+        starts.append(job_starts)
+        intervals.append(job_intervals)
+    return starts, intervals
+
+
+def _add_precedence_constraints(model: cp_model.CpModel, instance: Instance, starts: StartVariables) -> None:
+    """Each operation starts once the previous operation of its job has ended."""
+    for job in range(instance.num_jobs):
+        for op in range(1, instance.num_machines):
+            model.add(starts[job][op] >= starts[job][op - 1] + int(instance.durations[job, op - 1]))
+
+
+def _add_no_overlap_constraints(
+    model: cp_model.CpModel, instance: Instance, intervals: list[list[cp_model.IntervalVar]]
+) -> None:
+    """No two operations with positive duration run on the same machine at once.
+
+    Zero-duration operations are left out: CP-SAT would forbid one strictly inside another
+    operation's interval, but they use no machine time, as in :mod:`jssp.validation`.
+    """
+    for machine in range(instance.num_machines):
+        jobs, ops = np.nonzero((instance.machines == machine) & (instance.durations > 0))
+        model.add_no_overlap([intervals[job][op] for job, op in zip(jobs, ops, strict=True)])
+
+
+def _set_makespan_objective(
+    model: cp_model.CpModel, instance: Instance, starts: StartVariables, lower_bound: int, horizon: int
+) -> cp_model.IntVar:
+    """Minimise the makespan, a variable no smaller than every job's completion time."""
+    makespan = model.new_int_var(lower_bound, horizon, "makespan")
+    last = instance.num_machines - 1
+    for job in range(instance.num_jobs):
+        model.add(makespan >= starts[job][last] + int(instance.durations[job, last]))
+    model.minimize(makespan)
+    return makespan
+
+
+def _add_hint(model: cp_model.CpModel, starts: StartVariables, makespan: cp_model.IntVar, hint: Schedule) -> None:
+    """Warm start: hint every start time and the makespan, a complete solution when ``hint`` is feasible."""
+    hint_starts: npt.NDArray[np.int64] = hint.start_times
+    for job, job_starts in enumerate(starts):
+        for op, start in enumerate(job_starts):
+            model.add_hint(start, int(hint_starts[job, op]))
+    model.add_hint(makespan, hint.makespan)

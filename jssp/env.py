@@ -1,0 +1,230 @@
+"""Gymnasium construction environment over the disjunctive graph.
+
+Nodes are operations (node id ``job * num_machines + op``); arcs are the job-precedence arcs
+(static) and the machine arcs of the partial schedule (consecutive operations on a machine,
+added as operations are dispatched). The state itself is a :class:`jssp.dispatch.DispatchState`;
+this module only samples instances, turns the state into padded arrays and computes rewards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import gymnasium as gym
+import numpy as np
+import numpy.typing as npt
+from gymnasium import spaces
+
+from jssp.dispatch import SCHEMES, DispatchState
+from jssp.instance import Instance
+
+NODE_FEATURES = (
+    "scheduled",  # 1 once the operation is dispatched
+    "duration",  # processing time / time scale
+    "start",  # actual start, or earliest start given the job's progress, / time scale
+    "end",  # actual end, or earliest end, / time scale
+    "legal",  # 1 for the next operation of a legal job
+    "job_remaining_ops",  # unscheduled operations of the job / num_machines
+    "job_remaining_work",  # unscheduled work of the job / time scale
+    "machine_remaining_work",  # unscheduled work of the operation's machine / time scale
+    "machine_ready",  # when the operation's machine is next free / time scale
+)
+NUM_NODE_FEATURES = len(NODE_FEATURES)
+
+
+class InstanceSource(Protocol):
+    """Anything that draws instances from a generator (e.g. ``jssp.generators.InstanceSampler``)."""
+
+    def sample(self, rng: np.random.Generator) -> Instance: ...
+
+
+class JobShopEnv(gym.Env[dict[str, np.ndarray], int]):
+    """Dispatch one operation per step until the schedule is complete.
+
+    Observation:
+        ``Dict`` of fixed-shape ``Box`` spaces, padded to ``max_jobs x max_machines``:
+
+        * ``node_features``: ``(max_nodes, NUM_NODE_FEATURES)`` float32, see :data:`NODE_FEATURES`;
+          time features are divided by the instance's initial lower bound, so they stay near
+          [0, 1] whatever the instance size;
+        * ``precedence_edges``: ``(2, max_jobs * (max_machines - 1))`` int64 job arcs, -1 padded;
+        * ``machine_edges``: ``(2, max_nodes)`` int64 machine arcs of the partial schedule, -1 padded;
+        * ``candidates``: ``(max_jobs,)`` int64 node of each job's next operation, -1 if none;
+        * ``action_mask``: ``(max_jobs,)`` int8, 1 where the job is legal;
+        * ``num_nodes``: ``(1,)`` int64, operations of the current instance.
+
+    Action:
+        ``Discrete(max_jobs)``: the job whose next operation is dispatched. Legal jobs come
+        from :meth:`action_masks` (True = legal) and depend on ``scheme``
+        (:mod:`jssp.dispatch`). An illegal action leaves the state unchanged and is penalised
+        by ``-1`` (``illegal_action="penalize"``, so random-action checkers can run) or raises
+        ``ValueError`` (``illegal_action="raise"``).
+
+    Reward:
+        Decrease of the lower bound on the makespan (:meth:`DispatchState.lower_bound`),
+        divided by the initial lower bound. The episode return is therefore
+        ``(LB_0 - makespan) / LB_0``: maximising it minimises the makespan.
+
+    Args:
+        instances: a fixed instance, a list (one drawn uniformly per episode) or a source with
+            ``sample(rng)``; ``reset(options={"instance": ...})`` overrides it for one episode.
+        max_jobs, max_machines: padding sizes; default to the largest given instance or size.
+        scheme: schedule-generation scheme, one of :data:`jssp.dispatch.SCHEMES`.
+        illegal_action: ``"penalize"`` or ``"raise"``.
+    """
+
+    metadata: dict[str, Any] = {"render_modes": []}
+
+    def __init__(
+        self,
+        instances: Instance | Sequence[Instance] | InstanceSource,
+        max_jobs: int | None = None,
+        max_machines: int | None = None,
+        scheme: str = "active",
+        illegal_action: str = "penalize",
+    ) -> None:
+        if scheme not in SCHEMES:
+            raise ValueError(f"unknown scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
+        if illegal_action not in ("penalize", "raise"):
+            raise ValueError("illegal_action must be 'penalize' or 'raise'")
+        if isinstance(instances, Instance):
+            instances = [instances]
+        self._source = instances
+        self.scheme = scheme
+        self.illegal_action = illegal_action
+        largest = _largest_size(instances)
+        self.max_jobs = max_jobs or largest[0]
+        self.max_machines = max_machines or largest[1]
+        if not self.max_jobs or not self.max_machines:
+            raise ValueError("max_jobs and max_machines are needed when instances come from a source without sizes")
+        self.max_nodes = self.max_jobs * self.max_machines
+        max_precedence = self.max_jobs * max(self.max_machines - 1, 1)
+        self.observation_space = spaces.Dict(
+            {
+                "node_features": spaces.Box(0.0, np.inf, (self.max_nodes, NUM_NODE_FEATURES), np.float32),
+                "precedence_edges": spaces.Box(-1, self.max_nodes - 1, (2, max_precedence), np.int64),
+                "machine_edges": spaces.Box(-1, self.max_nodes - 1, (2, self.max_nodes), np.int64),
+                "candidates": spaces.Box(-1, self.max_nodes - 1, (self.max_jobs,), np.int64),
+                "action_mask": spaces.Box(0, 1, (self.max_jobs,), np.int8),
+                "num_nodes": spaces.Box(0, self.max_nodes, (1,), np.int64),
+            }
+        )
+        self.action_space = spaces.Discrete(self.max_jobs)
+        self.state: DispatchState | None = None
+
+    # ------------------------------------------------------------------ gymnasium API
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        super().reset(seed=seed)
+        instance = (options or {}).get("instance") or self._draw_instance()
+        if instance.num_jobs > self.max_jobs or instance.num_machines > self.max_machines:
+            raise ValueError(
+                f"instance {instance.name} ({instance.shape}) exceeds the padding {self.max_jobs}x{self.max_machines}"
+            )
+        self.state = DispatchState(instance, self.scheme)
+        self._time_scale = float(max(self.state.lower_bound(), 1))
+        self._bound = self.state.lower_bound()
+        self._precedence_edges = self._build_precedence_edges(instance)
+        return self._observation(), {"instance": instance.name, "lower_bound": self._bound}
+
+    def step(self, action: int) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        state = self._require_state()
+        job = int(action)
+        if not 0 <= job < state.instance.num_jobs or not state.mask[job]:
+            if self.illegal_action == "raise":
+                raise ValueError(f"job {job} is not a legal action")
+            return self._observation(), -1.0, False, False, {"illegal_action": True}
+        state.step(job)
+        bound = state.lower_bound()
+        reward = (self._bound - bound) / self._time_scale
+        self._bound = bound
+        info: dict[str, Any] = {}
+        if state.done:
+            info["makespan"] = state.makespan
+        return self._observation(), float(reward), state.done, False, info
+
+    def action_masks(self) -> npt.NDArray[np.bool_]:
+        """Legal jobs, padded to ``max_jobs`` (True = legal); read by sb3-contrib's MaskablePPO."""
+        state = self._require_state()
+        mask = np.zeros(self.max_jobs, dtype=bool)
+        mask[: state.instance.num_jobs] = state.mask
+        return mask
+
+    # ------------------------------------------------------------------ helpers
+
+    def _require_state(self) -> DispatchState:
+        if self.state is None:
+            raise RuntimeError("call reset() before step()")
+        return self.state
+
+    def _draw_instance(self) -> Instance:
+        source = self._source
+        if isinstance(source, Sequence):
+            return source[int(self.np_random.integers(len(source)))]
+        return source.sample(self.np_random)
+
+    def _build_precedence_edges(self, instance: Instance) -> npt.NDArray[np.int64]:
+        edges = np.full(self.observation_space["precedence_edges"].shape, -1, dtype=np.int64)
+        nodes = np.arange(instance.num_operations).reshape(instance.num_jobs, instance.num_machines)
+        sources, targets = nodes[:, :-1].ravel(), nodes[:, 1:].ravel()
+        edges[0, : len(sources)] = sources
+        edges[1, : len(targets)] = targets
+        return edges
+
+    def _observation(self) -> dict[str, np.ndarray]:
+        state = self._require_state()
+        instance = state.instance
+        num_jobs, num_machines = instance.num_jobs, instance.num_machines
+        num_nodes = instance.num_operations
+        scale = self._time_scale
+        durations = instance.durations
+        # scheduled: (num_jobs, num_machines); estimated ends chain unscheduled operations after job_ready.
+        scheduled = np.arange(num_machines)[None, :] < state.job_next_op[:, None]
+        estimated_ends = state.job_ready[:, None] + np.cumsum(np.where(scheduled, 0, durations), axis=1)
+        ends = np.where(scheduled, state.start_times + durations, estimated_ends)
+        legal = np.zeros((num_jobs, num_machines), dtype=bool)
+        legal_jobs = np.flatnonzero(state.mask)
+        legal[legal_jobs, state.job_next_op[legal_jobs]] = True
+
+        features = np.zeros((self.max_nodes, NUM_NODE_FEATURES), dtype=np.float32)
+        view = features[:num_nodes].reshape(num_jobs, num_machines, NUM_NODE_FEATURES)
+        view[..., 0] = scheduled
+        view[..., 1] = durations / scale
+        view[..., 2] = (ends - durations) / scale
+        view[..., 3] = ends / scale
+        view[..., 4] = legal
+        view[..., 5] = ((num_machines - state.job_next_op) / num_machines)[:, None]
+        view[..., 6] = (state.job_remaining_work / scale)[:, None]
+        view[..., 7] = state.machine_remaining_work[instance.machines] / scale
+        view[..., 8] = state.machine_ready[instance.machines] / scale
+
+        machine_edges = np.full((2, self.max_nodes), -1, dtype=np.int64)
+        arcs = state.machine_arcs
+        machine_edges[:, : arcs.shape[1]] = arcs
+        candidates = np.full(self.max_jobs, -1, dtype=np.int64)
+        unfinished = state.job_next_op < num_machines
+        candidates[:num_jobs][unfinished] = (np.arange(num_jobs) * num_machines + state.job_next_op)[unfinished]
+        action_mask = np.zeros(self.max_jobs, dtype=np.int8)
+        action_mask[:num_jobs] = state.mask
+        return {
+            "node_features": features,
+            "precedence_edges": self._precedence_edges.copy(),
+            "machine_edges": machine_edges,
+            "candidates": candidates,
+            "action_mask": action_mask,
+            "num_nodes": np.array([num_nodes], dtype=np.int64),
+        }
+
+
+def _largest_size(instances: Sequence[Instance] | InstanceSource) -> tuple[int, int]:
+    if isinstance(instances, Sequence):
+        if not instances:
+            raise ValueError("no instances given")
+        return max(i.num_jobs for i in instances), max(i.num_machines for i in instances)
+    sizes = getattr(instances, "sizes", None)
+    if sizes:
+        return max(size[0] for size in sizes), max(size[1] for size in sizes)
+    return 0, 0
