@@ -217,8 +217,13 @@ class DispatchState:
         self.num_scheduled = 0
         self.mask = np.zeros(num_jobs, dtype=np.bool_)
         self.num_legal = _legal_mask(
-            self._machines, self._durations, self.job_next_op, self.job_ready, self.machine_ready,
-            self._scheme_id, self.mask,
+            self._machines,
+            self._durations,
+            self.job_next_op,
+            self.job_ready,
+            self.machine_ready,
+            self._scheme_id,
+            self.mask,
         )
 
     @property
@@ -262,8 +267,17 @@ class DispatchState:
         self.job_remaining_work[job] -= duration
         self.machine_remaining_work[self._machines[job, op]] -= duration
         self.num_legal = _step(
-            self._machines, self._durations, self.job_next_op, self.job_ready, self.machine_ready,
-            self.machine_last_op, self.start_times, self._arcs, self._scheme_id, self.mask, job,
+            self._machines,
+            self._durations,
+            self.job_next_op,
+            self.job_ready,
+            self.machine_ready,
+            self.machine_last_op,
+            self.start_times,
+            self._arcs,
+            self._scheme_id,
+            self.mask,
+            job,
         )
         self.num_scheduled += 1
         return int(self.start_times[job, op])

@@ -95,9 +95,7 @@ class Instance:
             route = self.machines[job]
             if route.min() < 0 or route.max() >= num_machines:
                 op = int(np.argmax((route < 0) | (route >= num_machines)))
-                raise InstanceError(
-                    f"job {job} operation {op} uses machine {route[op]}, outside 0..{num_machines - 1}"
-                )
+                raise InstanceError(f"job {job} operation {op} uses machine {route[op]}, outside 0..{num_machines - 1}")
             if not np.array_equal(np.sort(route), expected):
                 counts = np.bincount(route, minlength=num_machines)
                 machine = int(np.argmax(counts != 1))

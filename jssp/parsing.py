@@ -97,12 +97,16 @@ def _decode(data: bytes | str, source: str) -> str:
         text = data
     else:
         if len(data) > MAX_FILE_BYTES:
-            raise InstanceFormatError(source, None, f"input is {len(data)} bytes, more than the {MAX_FILE_BYTES} allowed")
+            raise InstanceFormatError(
+                source, None, f"input is {len(data)} bytes, more than the {MAX_FILE_BYTES} allowed"
+            )
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as error:
             line = data[: error.start].count(b"\n") + 1
-            raise InstanceFormatError(source, line, f"not a text file (undecodable byte at offset {error.start})") from None
+            raise InstanceFormatError(
+                source, line, f"not a text file (undecodable byte at offset {error.start})"
+            ) from None
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         raise InstanceFormatError(source, line, "not a text file (contains NUL bytes)")
@@ -130,7 +134,9 @@ def _integers(tokens: Sequence[str], line: int, source: str, what: str) -> list[
 
 def _check_size(num_jobs: int, num_machines: int, line: int, source: str) -> None:
     if num_jobs < 1 or num_machines < 1:
-        raise InstanceFormatError(source, line, f"size {num_jobs}x{num_machines}: need at least one job and one machine")
+        raise InstanceFormatError(
+            source, line, f"size {num_jobs}x{num_machines}: need at least one job and one machine"
+        )
     if num_jobs > MAX_JOBS or num_machines > MAX_MACHINES or num_jobs * num_machines > MAX_OPERATIONS:
         raise InstanceFormatError(
             source,
@@ -182,18 +188,24 @@ def _parse_standard_block(lines: list[_Line], name: str, source: str, strict_end
     """Parse ``n m`` plus n job lines from the start of ``lines``; returns the instance and lines used."""
     num_jobs, num_machines, header_line = _header(lines, source, "header")
     if len(lines[0][1]) != 2:
-        raise InstanceFormatError(source, header_line, f"header must be two integers 'jobs machines', found {len(lines[0][1])} tokens")
+        raise InstanceFormatError(
+            source, header_line, f"header must be two integers 'jobs machines', found {len(lines[0][1])} tokens"
+        )
     machines = np.empty((num_jobs, num_machines), dtype=np.int64)
     durations = np.empty((num_jobs, num_machines), dtype=np.int64)
     for job in range(num_jobs):
         if 1 + job >= len(lines):
             last = lines[-1][0]
-            raise InstanceFormatError(source, last, f"truncated: expected {num_jobs} job lines after the header, found {job}")
+            raise InstanceFormatError(
+                source, last, f"truncated: expected {num_jobs} job lines after the header, found {job}"
+            )
         line, tokens = lines[1 + job]
         values = _integers(tokens, line, source, f"job {job}")
         if len(values) != 2 * num_machines:
             raise InstanceFormatError(
-                source, line, f"job {job} has {len(values)} numbers, expected {2 * num_machines} ({num_machines} machine/duration pairs)"
+                source,
+                line,
+                f"job {job} has {len(values)} numbers, expected {2 * num_machines} ({num_machines} machine/duration pairs)",
             )
         _check_route(values[0::2], num_machines, line, source, job, base=0)
         _check_durations(values[1::2], line, source, job)
@@ -214,7 +226,9 @@ def _parse_orlib(lines: list[_Line], name: str, source: str) -> Instance:
     instance_lines = [(line, tokens) for line, tokens in lines if tokens[0].lower() == "instance"]
     if len(instance_lines) > 1:
         raise InstanceFormatError(
-            source, instance_lines[1][0], f"file holds {len(instance_lines)} instances; split it into one file per instance"
+            source,
+            instance_lines[1][0],
+            f"file holds {len(instance_lines)} instances; split it into one file per instance",
         )
     start = 0
     if instance_lines:
@@ -249,7 +263,9 @@ def _parse_taillard(lines: list[_Line], name: str, source: str) -> Instance:
     header = [entry for entry in lines[:times_at] if re.fullmatch(r"[+-]?\d+", entry[1][0])]
     if len(header) != 1:
         line = lines[0][0] if lines else None
-        raise InstanceFormatError(source, line, "Taillard layout: expected one numeric header line 'jobs machines ...' before 'Times'")
+        raise InstanceFormatError(
+            source, line, "Taillard layout: expected one numeric header line 'jobs machines ...' before 'Times'"
+        )
     num_jobs, num_machines, header_line = _header(header, source, "Taillard header")
 
     def matrix(begin: int, end: int, what: str) -> list[tuple[int, list[int]]]:
@@ -261,7 +277,9 @@ def _parse_taillard(lines: list[_Line], name: str, source: str) -> Instance:
         for job, (line, tokens) in enumerate(rows):
             values = _integers(tokens, line, source, f"{what} row {job}")
             if len(values) != num_machines:
-                raise InstanceFormatError(source, line, f"{what} row {job} has {len(values)} numbers, expected {num_machines}")
+                raise InstanceFormatError(
+                    source, line, f"{what} row {job} has {len(values)} numbers, expected {num_machines}"
+                )
             result.append((line, values))
         return result
 
@@ -347,21 +365,27 @@ def format_orlib(instance: Instance, description: str = "") -> str:
     """One OR-Library block (``instance NAME``, a description, the standard block)."""
     rule = " " + "+" * 29
     body = format_standard(instance).rstrip("\n")
-    return "\n".join([rule, " ", f" instance {instance.name}", " ", rule, f" {description or instance.name}", body, rule]) + "\n"
+    return (
+        "\n".join([rule, " ", f" instance {instance.name}", " ", rule, f" {description or instance.name}", body, rule])
+        + "\n"
+    )
 
 
 def format_json(instance: Instance) -> str:
     """This package's JSON layout; :func:`parse_instance` reads it back to an equal instance."""
-    return json.dumps(
-        {
-            "format": INSTANCE_FORMAT,
-            "name": instance.name,
-            "num_jobs": instance.num_jobs,
-            "num_machines": instance.num_machines,
-            "machines": instance.machines.tolist(),
-            "durations": instance.durations.tolist(),
-        }
-    ) + "\n"
+    return (
+        json.dumps(
+            {
+                "format": INSTANCE_FORMAT,
+                "name": instance.name,
+                "num_jobs": instance.num_jobs,
+                "num_machines": instance.num_machines,
+                "machines": instance.machines.tolist(),
+                "durations": instance.durations.tolist(),
+            }
+        )
+        + "\n"
+    )
 
 
 _WRITERS = {"standard": format_standard, "taillard": format_taillard, "orlib": format_orlib, "json": format_json}
