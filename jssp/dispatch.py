@@ -281,3 +281,12 @@ class DispatchState:
         )
         self.num_scheduled += 1
         return int(self.start_times[job, op])
+
+
+def warm_up() -> None:
+    """Load (or compile) the kernels now, so the first timed solve does not pay for it."""
+    instance = Instance(np.array([[0, 1], [1, 0]]), np.array([[1, 2], [2, 1]]), name="warm-up")
+    for scheme in SCHEMES:
+        state = DispatchState(instance, scheme)
+        while not state.done:
+            state.step(int(np.flatnonzero(state.mask)[0]))

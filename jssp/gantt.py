@@ -1,7 +1,7 @@
 """Gantt charts of schedules as PNG files: one lane per machine, one colour per job.
 
 Figures are built on :class:`matplotlib.figure.Figure` with an Agg canvas, never through
-``pyplot``, so plotting holds no global state and works in headless processes and threads.
+``pyplot``, so plotting holds no global state and needs no display.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import hsv_to_rgb, to_rgba_array
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.patches import Patch
 
 from jssp.schedule import Schedule
@@ -75,13 +76,13 @@ def gantt_figure(schedule: Schedule, title: str | None = None, best_known: int |
 
     width_in = float(np.clip(8.0 + 0.12 * num_jobs, 10.0, 22.0))
     height_in = max(3.2, 1.4 + _LANE_HEIGHT_IN * num_machines)
-    figure = Figure(figsize=(width_in, height_in), layout="constrained")
+    figure = Figure(figsize=(width_in, height_in))
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
 
     for machine in range(num_machines):
         axes.broken_barh(
-            np.column_stack([starts[:, machine], durations[:, machine]]),
+            np.column_stack([starts[:, machine], durations[:, machine]]),  # type: ignore[arg-type]
             (machine - _BAR_HEIGHT / 2, _BAR_HEIGHT),
             facecolors=colors,
             edgecolors=_EDGE_COLOR,
@@ -101,7 +102,8 @@ def gantt_figure(schedule: Schedule, title: str | None = None, best_known: int |
     makespan_is_later = best_known is None or makespan >= best_known
     _mark_time(axes, makespan, f"Cmax = {makespan}", makespan_is_later, _MAKESPAN_COLOR)
     if best_known is not None:
-        _mark_time(axes, best_known, f"best known = {best_known}", not makespan_is_later, _BEST_KNOWN_COLOR, dashed=True)
+        best_label = f"best known = {best_known}"
+        _mark_time(axes, best_known, best_label, not makespan_is_later, _BEST_KNOWN_COLOR, dashed=True)
 
     if title is None:
         parts = [instance.name, schedule.method, f"makespan {makespan}"]
@@ -110,17 +112,17 @@ def gantt_figure(schedule: Schedule, title: str | None = None, best_known: int |
 
     if num_jobs <= MAX_LEGEND_JOBS:
         rows_that_fit = max(1, int((height_in - 1.2) * 72 / (9 * 1.5)))
-        handles = [Patch(facecolor=colors[job], edgecolor=_EDGE_COLOR, linewidth=0.4, label=f"J{job}") for job in range(num_jobs)]
+        handles = [Patch(facecolor=color, edgecolor=_EDGE_COLOR, linewidth=0.4) for color in colors]
         axes.legend(
-            handles=handles,
+            handles=handles, labels=[f"J{job}" for job in range(num_jobs)],
             loc="upper left", bbox_to_anchor=(1.005, 1.0), ncols=math.ceil(num_jobs / rows_that_fit),
             fontsize=8, title="job", title_fontsize=8, frameon=False, handlelength=1.2, columnspacing=0.8,
         )  # fmt: skip
 
-    # Settle the layout now and freeze it: bar labels are chosen by bar width in points, and
-    # savefig would otherwise run a second, full layout pass over every label.
-    figure.get_layout_engine().execute(figure)  # type: ignore[union-attr]
-    figure.set_layout_engine("none")
+    # Lay out once, before the bar labels, with an engine left unattached: labels are chosen by
+    # bar width in points, so the axes must not move afterwards, and an attached engine would
+    # make savefig run a second, full layout pass over every label.
+    ConstrainedLayoutEngine().execute(figure)
     _label_bars(axes, starts, durations, colors)
     return figure
 
@@ -167,7 +169,10 @@ def plot_gantt(
     best_known: int | None = None,
     dpi: int = 120,
 ) -> None:
-    """Write ``schedule`` as a Gantt chart PNG to ``path`` (see :func:`gantt_figure`)."""
+    """Write ``schedule`` as a Gantt chart PNG to ``path`` (see :func:`gantt_figure`).
+
+    The figure never enters pyplot's registry, so there is nothing to close: it is freed with
+    the last reference to it.
+    """
     figure = gantt_figure(schedule, title=title, best_known=best_known)
     figure.savefig(path, dpi=dpi, format="png")
-    figure.clear()

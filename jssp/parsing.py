@@ -301,6 +301,8 @@ def _parse_json(text: str, name: str, source: str) -> Instance:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise InstanceFormatError(source, error.lineno, f"invalid JSON: {error.msg}") from None
+    except RecursionError:
+        raise InstanceFormatError(source, None, "invalid JSON: nested too deeply") from None
     if not isinstance(data, dict) or data.get("format") != INSTANCE_FORMAT:
         found = data.get("format") if isinstance(data, dict) else type(data).__name__
         raise InstanceFormatError(source, 1, f"JSON is not a {INSTANCE_FORMAT} document (format={found!r})")
@@ -311,7 +313,6 @@ def _parse_json(text: str, name: str, source: str) -> Instance:
     if not all(isinstance(value, int) and not isinstance(value, bool) for value in (num_jobs, num_machines)):
         raise InstanceFormatError(source, 1, "num_jobs and num_machines must be integers")
     _check_size(num_jobs, num_machines, 1, source)
-    arrays = []
     for key in ("machines", "durations"):
         rows = data[key]
         if not isinstance(rows, list) or len(rows) != num_jobs:
@@ -321,12 +322,14 @@ def _parse_json(text: str, name: str, source: str) -> Instance:
                 raise InstanceFormatError(source, 1, f"{key}[{job}] must be a list of {num_machines} integers")
             if not all(isinstance(value, int) and not isinstance(value, bool) for value in row):
                 raise InstanceFormatError(source, 1, f"{key}[{job}] holds a value that is not an integer")
-        arrays.append(np.array(rows, dtype=np.int64).reshape(num_jobs, num_machines))
+    # Range checks on the Python ints, before int64 arrays exist (a value >= 2**63 would overflow).
     for job in range(num_jobs):
-        _check_route(arrays[0][job].tolist(), num_machines, 1, source, job, base=0)
-        _check_durations(arrays[1][job].tolist(), 1, source, job)
+        _check_route(data["machines"][job], num_machines, 1, source, job, base=0)
+        _check_durations(data["durations"][job], 1, source, job)
+    machines = np.array(data["machines"], dtype=np.int64).reshape(num_jobs, num_machines)
+    durations = np.array(data["durations"], dtype=np.int64).reshape(num_jobs, num_machines)
     label = data.get("name", name)
-    return _build(arrays[0], arrays[1], str(label) if label else name, source, 1)
+    return _build(machines, durations, str(label) if label else name, source, 1)
 
 
 def _build(machines: np.ndarray, durations: np.ndarray, name: str, source: str, line: int) -> Instance:

@@ -114,7 +114,8 @@ class Schedule:
         }
 
     def write_json(self, path: str | Path, best_known: int | None = None, lower_bound: int | None = None) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(best_known, lower_bound), indent=1) + "\n")
+        """Write :meth:`to_dict` as JSON: one line per top-level field, job row and operation."""
+        Path(path).write_text(format_json(self.to_dict(best_known, lower_bound)))
 
     def write_csv(self, path: str | Path) -> None:
         """One row per operation: ``job,op,machine,start,duration,end``."""
@@ -139,6 +140,18 @@ class Schedule:
             lower_bound=data.get("lower_bound"),
             status=data.get("status"),
         )
+
+
+def format_json(document: dict[str, Any]) -> str:
+    """JSON text of a schedule document, compact but line-oriented so diffs and eyes can follow it."""
+    lines = []
+    for key, value in document.items():
+        if isinstance(value, list) and value:
+            items = ",\n  ".join(json.dumps(item) for item in value)
+            lines.append(f" {json.dumps(key)}: [\n  {items}\n ]")
+        else:
+            lines.append(f" {json.dumps(key)}: {json.dumps(value)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 def schedule_from_sequences(instance: Instance, sequences: npt.ArrayLike, method: str = "") -> Schedule:

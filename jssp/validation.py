@@ -35,7 +35,8 @@ def find_violations(
         start_times: ``(num_jobs, num_machines)``, integers >= 0.
 
     Zero-duration operations occupy no machine time, so they never conflict on a machine
-    (the convention of CP-SAT's no-overlap constraint); they still respect job precedence.
+    (``jssp.cpsat`` leaves them out of its no-overlap constraints for the same reason); they
+    still respect job precedence.
     """
     starts = np.asarray(start_times)
     expected_shape = (instance.num_jobs, instance.num_machines)

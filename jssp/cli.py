@@ -1,0 +1,86 @@
+"""The ``jssp`` command line: ``jssp solve FILE --method M`` (more subcommands as they land).
+
+Errors the user can fix (a malformed file, an unknown method) print one line and exit with
+status 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from jssp import benchmarks
+from jssp.cpsat import CpSatError
+from jssp.parsing import InstanceFormatError, read_instance
+from jssp.solvers import SolveOptions, method_names, solve
+
+EXIT_USAGE = 2
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jssp", description="Job-shop scheduling: rules, CP-SAT, learned policies.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    solve_parser = commands.add_parser("solve", help="solve one instance file and report its makespan and gap")
+    solve_parser.add_argument("file", type=Path, help="instance file (standard, Taillard, OR-Library or JSON layout)")
+    solve_parser.add_argument("--method", default="mwkr", help=f"solving method (default mwkr): {', '.join(method_names())}")
+    solve_parser.add_argument("--time-limit", type=float, default=10.0, help="seconds for time-limited methods (10)")
+    solve_parser.add_argument("--seed", type=int, default=0, help="seed of randomised methods (0)")
+    solve_parser.add_argument("--workers", type=int, default=2, help="CP-SAT search threads (2)")
+    solve_parser.add_argument("--output", type=Path, help="write the schedule JSON here")
+    solve_parser.add_argument("--csv", type=Path, help="write the schedule as CSV here")
+    solve_parser.add_argument("--gantt", type=Path, help="write a Gantt chart PNG here")
+    return parser
+
+
+def _solve_command(args: argparse.Namespace) -> int:
+    instance = read_instance(args.file)
+    method = args.method.strip().lower()
+    if method not in method_names():
+        raise KeyError(f"unknown method {method!r}; available: {', '.join(method_names())}")
+    if args.time_limit <= 0:
+        raise ValueError("--time-limit must be positive")
+    options = SolveOptions(time_limit=args.time_limit, seed=args.seed, workers=args.workers)
+    schedule = solve(instance, method, options)
+    info = benchmarks.identify(instance)
+    best_known, lower_bound = benchmarks.known_bounds(instance)
+    lower_bound = max(lower_bound, schedule.lower_bound or 0)
+    known = f" = benchmark {info.name}" if info else ""
+    print(f"instance   {instance.name} ({instance.num_jobs} jobs x {instance.num_machines} machines){known}")
+    print(f"method     {method}" + (f" ({schedule.status})" if schedule.status else ""))
+    print(f"makespan   {schedule.makespan}")
+    print(f"lower bd   {lower_bound}")
+    if best_known is not None:
+        gap = benchmarks.gap_percent(schedule.makespan, best_known)
+        print(f"best known {best_known}")
+        print(f"gap        {gap:.2f} %")
+    print(f"time       {schedule.seconds:.3f} s")
+    if args.output:
+        schedule.write_json(args.output, best_known=best_known, lower_bound=lower_bound)
+    if args.csv:
+        schedule.write_csv(args.csv)
+    if args.gantt:
+        from jssp.gantt import plot_gantt  # matplotlib loads only when a chart is asked for
+
+        plot_gantt(schedule, args.gantt, best_known=best_known)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    try:
+        if args.command == "solve":
+            return _solve_command(args)
+    except InstanceFormatError as error:
+        print(f"jssp: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except (KeyError, ValueError, CpSatError, OSError) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"jssp: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

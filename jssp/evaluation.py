@@ -1,0 +1,236 @@
+"""Benchmark evaluation: run methods on instances, validate, record gaps, summarise.
+
+``evaluate.py`` is the command line over this module; tests call it in-process.
+"""
+
+from __future__ import annotations
+
+import csv
+import multiprocessing
+import re
+import traceback
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from jssp import benchmarks
+from jssp.dispatch import warm_up
+from jssp.instance import Instance
+from jssp.parsing import read_instance
+from jssp.solvers import SolveOptions, get_solver, solve
+
+RESULT_COLUMNS = (
+    "instance",
+    "family",
+    "num_jobs",
+    "num_machines",
+    "method",
+    "makespan",
+    "best_known",
+    "gap_pct",
+    "seconds",
+    "feasible",
+)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One (instance, method) solve."""
+
+    instance: Instance
+    method: str
+    family: str
+    best_known: int | None
+    lower_bound: int
+
+
+def resolve_instances(selectors: Sequence[str]) -> list[Instance]:
+    """Instances for benchmark selectors (``ta``, ``ta:15x15``, ``ft06``, ``ta01-ta10``) or file paths."""
+    instances: list[Instance] = []
+    seen: set[str] = set()
+    for selector in selectors:
+        if Path(selector).is_file():
+            candidates = [read_instance(selector)]
+        else:
+            candidates = [benchmarks.load(name) for name in benchmarks.select(selector)]
+        for instance in candidates:
+            if instance.name not in seen:
+                seen.add(instance.name)
+                instances.append(instance)
+    return instances
+
+
+def make_tasks(instances: Iterable[Instance], methods: Sequence[str]) -> list[Task]:
+    """Every (instance, method) pair; raises KeyError early for an unknown method."""
+    for method in methods:
+        get_solver(method)
+    tasks = []
+    for instance in instances:
+        info = benchmarks.identify(instance)
+        best_known, lower_bound = benchmarks.known_bounds(instance)
+        family = info.family if info else "custom"
+        tasks.extend(Task(instance, method, family, best_known, lower_bound) for method in methods)
+    return tasks
+
+
+def _file_stem(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+
+
+def run_task(task: Task, options: SolveOptions, schedules_dir: Path | None) -> dict[str, Any]:
+    """Solve, validate and (optionally) write the schedule JSON; returns the results.csv row.
+
+    A solver failure or an infeasible schedule gives a row with ``feasible=False`` and an
+    ``error`` entry instead of an exception, so one bad solve does not lose a long run.
+    """
+    instance = task.instance
+    row: dict[str, Any] = {
+        "instance": instance.name,
+        "family": task.family,
+        "num_jobs": instance.num_jobs,
+        "num_machines": instance.num_machines,
+        "method": task.method,
+        "makespan": None,
+        "best_known": task.best_known,
+        "gap_pct": None,
+        "seconds": None,
+        "feasible": False,
+    }
+    try:
+        schedule = solve(instance, task.method, options)
+    except Exception as error:  # noqa: BLE001 - reported in the row and printed by the caller
+        row["error"] = f"{type(error).__name__}: {error}"
+        row["traceback"] = traceback.format_exc()
+        return row
+    gap = benchmarks.gap_percent(schedule.makespan, task.best_known)
+    row.update(
+        makespan=schedule.makespan,
+        gap_pct=None if gap is None else round(gap, 3),
+        seconds=round(schedule.seconds, 4),
+        feasible=True,
+    )
+    if schedules_dir is not None:
+        lower_bound = max(task.lower_bound, schedule.lower_bound or 0)
+        path = schedules_dir / f"{_file_stem(instance.name)}__{_file_stem(task.method)}.json"
+        schedule.write_json(path, best_known=task.best_known, lower_bound=lower_bound)
+    return row
+
+
+def run_tasks(
+    tasks: Sequence[Task],
+    options: SolveOptions,
+    schedules_dir: Path | None = None,
+    workers: int = 1,
+    progress: bool = True,
+    initializer: Callable[[], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Run every task, in ``workers`` processes when more than one; rows come back in task order.
+
+    Args:
+        initializer: called once in each worker process (e.g. to register learned methods).
+    """
+    if schedules_dir is not None:
+        schedules_dir.mkdir(parents=True, exist_ok=True)
+    warm_up()
+    rows: list[dict[str, Any] | None] = [None] * len(tasks)
+    bar = tqdm(total=len(tasks), desc="solving", unit="solve", disable=not progress, dynamic_ncols=True)
+    if workers <= 1:
+        for index, task in enumerate(tasks):
+            bar.set_postfix_str(f"{task.instance.name} {task.method}", refresh=False)
+            rows[index] = run_task(task, options, schedules_dir)
+            bar.update()
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=initializer or warm_up) as pool:
+            futures = {pool.submit(run_task, task, options, schedules_dir): index for index, task in enumerate(tasks)}
+            for future in as_completed(futures):
+                rows[futures[future]] = future.result()
+                bar.update()
+    bar.close()
+    return [row for row in rows if row is not None]
+
+
+def write_results_csv(rows: Sequence[dict[str, Any]], path: Path) -> None:
+    with open(path, "w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=RESULT_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def read_results_csv(path: Path) -> list[dict[str, Any]]:
+    """Rows of a results.csv with numbers parsed back (None for blanks)."""
+
+    def number(text: str) -> float | None:
+        return float(text) if text not in ("", "None") else None
+
+    rows = []
+    with open(path, newline="") as stream:
+        for raw in csv.DictReader(stream):
+            rows.append(
+                {
+                    **raw,
+                    "num_jobs": int(raw["num_jobs"]),
+                    "num_machines": int(raw["num_machines"]),
+                    "makespan": number(raw["makespan"]),
+                    "best_known": number(raw["best_known"]),
+                    "gap_pct": number(raw["gap_pct"]),
+                    "seconds": number(raw["seconds"]),
+                    "feasible": raw["feasible"] == "True",
+                }
+            )
+    return rows
+
+
+_FAMILY_ORDER = {family: index for index, family in enumerate(benchmarks.FAMILIES)}
+
+
+def summary_tables(rows: Sequence[dict[str, Any]]) -> str:
+    """Markdown: mean gap (%) and mean seconds per size group (family and jobs x machines) and method."""
+    methods = list(dict.fromkeys(row["method"] for row in rows))
+    groups: dict[tuple[str, int, int], dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        groups[(row["family"], row["num_jobs"], row["num_machines"])][row["method"]].append(row)
+    order = sorted(groups, key=lambda key: (_FAMILY_ORDER.get(key[0], 99), key[0], key[1], key[2]))
+
+    def mean(values: list[float]) -> float | None:
+        return sum(values) / len(values) if values else None
+
+    def cell(value: float | None, digits: int) -> str:
+        return "–" if value is None else f"{value:.{digits}f}"
+
+    def table(title: str, field: str, digits: int) -> list[str]:
+        lines = [f"**{title}**", "", "| group | n | " + " | ".join(methods) + " |", "|---|---|" + "---|" * len(methods)]
+        family_values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        previous_family = None
+
+        def family_row(family: str) -> str:
+            count = len(family_values[family][methods[0]]) if methods else 0
+            values = [cell(mean(family_values[family][method]), digits) for method in methods]
+            return f"| **{family} mean** | {count} | " + " | ".join(values) + " |"
+
+        groups_per_family = Counter(key[0] for key in order)
+        for family, jobs, machines in order:
+            if previous_family is not None and family != previous_family and groups_per_family[previous_family] > 1:
+                lines.append(family_row(previous_family))
+            previous_family = family
+            by_method = groups[(family, jobs, machines)]
+            values = []
+            count = 0
+            for method in methods:
+                numbers = [row[field] for row in by_method.get(method, []) if row[field] is not None and row["feasible"]]
+                family_values[family][method].extend(numbers)
+                count = max(count, len(by_method.get(method, [])))
+                values.append(cell(mean(numbers), digits))
+            lines.append(f"| {family} {jobs}x{machines} | {count} | " + " | ".join(values) + " |")
+        if previous_family is not None and groups_per_family[previous_family] > 1:
+            lines.append(family_row(previous_family))
+        return lines
+
+    gap = table("Mean gap to best known (%)", "gap_pct", 1)
+    seconds = table("Mean time per instance (s)", "seconds", 3)
+    return "\n".join(gap + [""] + seconds) + "\n"

@@ -1,0 +1,87 @@
+"""The registry of named solving methods: every solver maps an instance to a schedule.
+
+Methods are lowercase strings (``spt``, ``mwkr``, ``fdd-mwkr``, ``random``, ``cpsat``); later
+modules register more (learned policies from ``agents``) with :func:`register`, so
+``evaluate.py`` and ``jssp solve`` treat them all alike.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from jssp.cpsat import solve_cpsat
+from jssp.instance import Instance
+from jssp.rules import RULE_NAMES, dispatch
+from jssp.schedule import Schedule
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """What every solver may read; each uses the fields that apply to it."""
+
+    time_limit: float = 10.0
+    """Wall-clock budget in seconds (CP-SAT and search methods; rules finish far sooner)."""
+    seed: int = 0
+    """Seed of randomised methods (``random``, CP-SAT, sampling policies)."""
+    workers: int = 2
+    """Threads a single solve may use (CP-SAT search workers)."""
+    scheme: str = "non-delay"
+    """Schedule-generation scheme of the dispatching rules (see ``jssp.dispatch``)."""
+    device: str = "auto"
+    """Torch device of learned methods: ``auto`` (GPU if present), ``cpu`` or ``cuda``."""
+
+
+Solver = Callable[[Instance, SolveOptions], Schedule]
+_REGISTRY: dict[str, Solver] = {}
+
+
+def register(name: str, solver: Solver) -> None:
+    """Make ``solver`` available under the lowercase method ``name``."""
+    if name != name.lower() or not name:
+        raise ValueError(f"method names are lowercase, got {name!r}")
+    _REGISTRY[name] = solver
+
+
+def method_names() -> list[str]:
+    return list(_REGISTRY)
+
+
+def get_solver(name: str) -> Solver:
+    """The solver registered as ``name``; KeyError naming the available methods otherwise."""
+    if name not in _REGISTRY:
+        raise KeyError(f"unknown method {name!r}; available: {', '.join(_REGISTRY)}")
+    return _REGISTRY[name]
+
+
+def solve(instance: Instance, method: str, options: SolveOptions | None = None) -> Schedule:
+    """Run one method, stamp its name and wall time on the schedule, and validate it.
+
+    Raises:
+        jssp.validation.InfeasibleScheduleError: if the method returned an infeasible schedule.
+    """
+    options = options or SolveOptions()
+    solver = get_solver(method)
+    began = time.perf_counter()
+    schedule = solver(instance, options)
+    schedule.seconds = time.perf_counter() - began
+    schedule.method = method
+    schedule.check()
+    return schedule
+
+
+def _rule_solver(rule: str) -> Solver:
+    def solver(instance: Instance, options: SolveOptions) -> Schedule:
+        return dispatch(instance, rule, scheme=options.scheme, seed=options.seed)
+
+    return solver
+
+
+def _cpsat_solver(instance: Instance, options: SolveOptions) -> Schedule:
+    return solve_cpsat(instance, time_limit=options.time_limit, num_workers=options.workers, seed=options.seed)
+
+
+for _rule in RULE_NAMES:
+    register(_rule, _rule_solver(_rule))
+register("cpsat", _cpsat_solver)
