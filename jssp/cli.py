@@ -13,6 +13,7 @@ from pathlib import Path
 
 from jssp import benchmarks
 from jssp.cpsat import CpSatError
+from jssp.dispatch import warm_up
 from jssp.parsing import InstanceFormatError, read_instance
 from jssp.solvers import SolveOptions, method_names, solve
 
@@ -42,6 +43,7 @@ def _solve_command(args: argparse.Namespace) -> int:
     if args.time_limit <= 0:
         raise ValueError("--time-limit must be positive")
     options = SolveOptions(time_limit=args.time_limit, seed=args.seed, workers=args.workers)
+    warm_up()
     schedule = solve(instance, method, options)
     info = benchmarks.identify(instance)
     best_known, lower_bound = benchmarks.known_bounds(instance)

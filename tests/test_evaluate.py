@@ -1,0 +1,74 @@
+"""evaluate.py end to end on a tiny budget, in-process."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from evaluate import EvaluateConfig, main
+from jssp.evaluation import RESULT_COLUMNS, make_tasks, read_results_csv, resolve_instances, run_tasks, summary_tables
+from jssp.schedule import Schedule
+from jssp.solvers import SolveOptions
+
+
+def test_evaluate_writes_results_schedules_and_summary(tmp_path: Path) -> None:
+    cfg = EvaluateConfig(
+        instances=("ft06", "la01-la02"), methods="mwkr,SPT, random,cpsat", time_limit=2.0, out=tmp_path, progress=False
+    )
+    assert main(cfg) == 0
+    with open(tmp_path / "results.csv", newline="") as stream:
+        reader = csv.DictReader(stream)
+        assert tuple(reader.fieldnames or ()) == RESULT_COLUMNS
+        rows = list(reader)
+    assert len(rows) == 3 * 4
+    assert all(row["feasible"] == "True" for row in rows)
+    by_key = {(row["instance"], row["method"]): row for row in rows}
+    assert by_key[("ft06", "cpsat")]["makespan"] == "55" and float(by_key[("ft06", "cpsat")]["gap_pct"]) == 0.0
+    ft06_mwkr = by_key[("ft06", "mwkr")]
+    assert abs(float(ft06_mwkr["gap_pct"]) - 100 * (int(ft06_mwkr["makespan"]) - 55) / 55) < 1e-3
+    assert (tmp_path / "schedules" / "la02__random.json").exists()
+    saved = json.loads((tmp_path / "schedules" / "ft06__cpsat.json").read_text())
+    assert saved["makespan"] == 55 and saved["best_known"] == 55
+    summary = (tmp_path / "summary.md").read_text()
+    assert "| ft 6x6 | 1 |" in summary and "| la 10x5 | 2 |" in summary
+    assert json.loads((tmp_path / "config.json").read_text())["methods"] == "mwkr,SPT, random,cpsat"
+
+
+def test_same_seed_same_results_in_parallel_and_serial(tmp_path: Path) -> None:
+    tasks = make_tasks(resolve_instances(["la01-la03"]), ["random", "fdd-mwkr"])
+    options = SolveOptions(seed=7)
+    serial = run_tasks(tasks, options, workers=1, progress=False)
+    parallel = run_tasks(tasks, options, workers=2, progress=False)
+    assert [row["makespan"] for row in serial] == [row["makespan"] for row in parallel]
+    other = run_tasks(tasks, SolveOptions(seed=8), workers=1, progress=False)
+    assert [row["makespan"] for row in serial] != [row["makespan"] for row in other]
+
+
+def test_files_are_resolved_and_recognised(tmp_path: Path) -> None:
+    copy = tmp_path / "upload.txt"
+    copy.write_text((Path(__file__).resolve().parents[1] / "instances" / "la03.txt").read_text())
+    rows = run_tasks(make_tasks(resolve_instances([str(copy)]), ["mwkr"]), SolveOptions(), progress=False)
+    assert rows[0]["instance"] == "upload" and rows[0]["family"] == "la" and rows[0]["best_known"] == 597
+
+
+def test_failed_solver_is_a_row_not_a_crash(tmp_path: Path) -> None:
+    from jssp import solvers
+
+    def broken(instance, options):  # type: ignore[no-untyped-def]
+        starts = Schedule(instance, instance.durations * 0).start_times  # everything at time 0: infeasible
+        return Schedule(instance, starts)
+
+    solvers.register("broken-for-test", broken)
+    rows = run_tasks(make_tasks(resolve_instances(["ft06"]), ["broken-for-test"]), SolveOptions(), progress=False)
+    assert rows[0]["feasible"] is False and "InfeasibleScheduleError" in rows[0]["error"]
+
+
+def test_summary_table_means(tmp_path: Path) -> None:
+    path = tmp_path / "results.csv"
+    path.write_text(
+        ",".join(RESULT_COLUMNS)
+        + "\nta01,ta,15,15,mwkr,1300,1231,10.0,0.1,True\nta02,ta,15,15,mwkr,1300,1244,20.0,0.3,True\n"
+    )
+    summary = summary_tables(read_results_csv(path))
+    assert "| ta 15x15 | 2 | 15.0 |" in summary and "| ta 15x15 | 2 | 0.200 |" in summary
