@@ -21,8 +21,9 @@ from pathlib import Path
 import tyro
 
 from jssp.evaluation import make_tasks, resolve_instances, run_tasks, summary_tables, write_results_csv
+from jssp.dispatch import warm_up
 from jssp.rules import RULE_NAMES
-from jssp.solvers import SolveOptions
+from jssp.solvers import SolveOptions, ensure_methods, load_plugins
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,14 @@ class EvaluateConfig:
     """Search threads of each CP-SAT solve."""
     seed: int = 0
     """Seed of randomised methods."""
+    device: str = "auto"
+    """Torch device of learned methods: auto (GPU if present), cpu or cuda."""
+    checkpoint: str = "gnn-default"
+    """Learned methods: shipped checkpoint name or folder."""
+    samples: int = 128
+    """gnn-sample: sampled rollouts per instance."""
+    temperature: float = 1.0
+    """gnn-sample: softmax temperature."""
     scheme: str = "non-delay"
     """Schedule-generation scheme of the dispatching rules: non-delay, active or append."""
     out: Path = Path("runs/evaluate")
@@ -51,12 +60,27 @@ class EvaluateConfig:
     """Show a progress bar."""
 
 
+def _worker_initializer() -> None:
+    warm_up()
+    load_plugins()
+
+
 def main(cfg: EvaluateConfig) -> int:
     # ------------------------------------------------------------------ instances and methods
     methods = [method.strip().lower() for method in cfg.methods.split(",") if method.strip()]
+    ensure_methods(methods)
     instances = resolve_instances(cfg.instances)
     tasks = make_tasks(instances, methods)
-    options = SolveOptions(time_limit=cfg.time_limit, seed=cfg.seed, workers=cfg.cpsat_workers, scheme=cfg.scheme)
+    options = SolveOptions(
+        time_limit=cfg.time_limit,
+        seed=cfg.seed,
+        workers=cfg.cpsat_workers,
+        scheme=cfg.scheme,
+        device=cfg.device,
+        checkpoint=cfg.checkpoint,
+        num_samples=cfg.samples,
+        temperature=cfg.temperature,
+    )
     cfg.out.mkdir(parents=True, exist_ok=True)
     config = {**dataclasses.asdict(cfg), "out": str(cfg.out)}
     (cfg.out / "config.json").write_text(json.dumps(config, indent=1) + "\n")
@@ -65,7 +89,9 @@ def main(cfg: EvaluateConfig) -> int:
     # ------------------------------------------------------------------ solve
     began = time.perf_counter()
     schedules_dir = cfg.out / "schedules" if cfg.save_schedules else None
-    rows = run_tasks(tasks, options, schedules_dir, workers=cfg.workers, progress=cfg.progress)
+    rows = run_tasks(
+        tasks, options, schedules_dir, workers=cfg.workers, progress=cfg.progress, initializer=_worker_initializer
+    )
 
     # ------------------------------------------------------------------ report
     write_results_csv(rows, cfg.out / "results.csv")

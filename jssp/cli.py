@@ -15,7 +15,7 @@ from jssp import benchmarks
 from jssp.cpsat import CpSatError
 from jssp.dispatch import warm_up
 from jssp.parsing import InstanceFormatError, read_instance
-from jssp.solvers import SolveOptions, method_names, solve
+from jssp.solvers import SolveOptions, ensure_methods, method_names, solve
 
 EXIT_USAGE = 2
 
@@ -25,10 +25,16 @@ def _build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     solve_parser = commands.add_parser("solve", help="solve one instance file and report its makespan and gap")
     solve_parser.add_argument("file", type=Path, help="instance file (standard, Taillard, OR-Library or JSON layout)")
-    solve_parser.add_argument("--method", default="mwkr", help=f"solving method (default mwkr): {', '.join(method_names())}")
+    solve_parser.add_argument(
+        "--method", default="mwkr", help=f"solving method (default mwkr): {', '.join(method_names())}, gnn, gnn-sample"
+    )
     solve_parser.add_argument("--time-limit", type=float, default=10.0, help="seconds for time-limited methods (10)")
     solve_parser.add_argument("--seed", type=int, default=0, help="seed of randomised methods (0)")
     solve_parser.add_argument("--workers", type=int, default=2, help="CP-SAT search threads (2)")
+    solve_parser.add_argument("--device", default="auto", help="learned methods: auto (GPU if present), cpu, cuda")
+    solve_parser.add_argument("--checkpoint", default="gnn-default", help="learned methods: checkpoint name or folder")
+    solve_parser.add_argument("--samples", type=int, default=128, help="gnn-sample: rollouts (128)")
+    solve_parser.add_argument("--temperature", type=float, default=1.0, help="gnn-sample: softmax temperature (1.0)")
     solve_parser.add_argument("--output", type=Path, help="write the schedule JSON here")
     solve_parser.add_argument("--csv", type=Path, help="write the schedule as CSV here")
     solve_parser.add_argument("--gantt", type=Path, help="write a Gantt chart PNG here")
@@ -38,11 +44,20 @@ def _build_parser() -> argparse.ArgumentParser:
 def _solve_command(args: argparse.Namespace) -> int:
     instance = read_instance(args.file)
     method = args.method.strip().lower()
+    ensure_methods([method])
     if method not in method_names():
         raise KeyError(f"unknown method {method!r}; available: {', '.join(method_names())}")
     if args.time_limit <= 0:
         raise ValueError("--time-limit must be positive")
-    options = SolveOptions(time_limit=args.time_limit, seed=args.seed, workers=args.workers)
+    options = SolveOptions(
+        time_limit=args.time_limit,
+        seed=args.seed,
+        workers=args.workers,
+        device=args.device,
+        checkpoint=args.checkpoint,
+        num_samples=args.samples,
+        temperature=args.temperature,
+    )
     warm_up()
     schedule = solve(instance, method, options)
     info = benchmarks.identify(instance)
@@ -77,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InstanceFormatError as error:
         print(f"jssp: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except (KeyError, ValueError, CpSatError, OSError) as error:
+    except (KeyError, ValueError, CpSatError, OSError) as error:  # FileNotFoundError for a missing checkpoint too
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"jssp: error: {message}", file=sys.stderr)
         return EXIT_USAGE

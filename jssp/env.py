@@ -52,6 +52,7 @@ class JobShopEnv(gym.Env[dict[str, np.ndarray], int]):
         * ``machine_edges``: ``(2, max_nodes)`` int64 machine arcs of the partial schedule, -1 padded;
         * ``candidates``: ``(max_jobs,)`` int64 node of each job's next operation, -1 if none;
         * ``action_mask``: ``(max_jobs,)`` int8, 1 where the job is legal;
+        * ``op_machine``: ``(max_nodes,)`` int64 machine of each operation, -1 padded;
         * ``num_nodes``: ``(1,)`` int64, operations of the current instance.
 
     Action:
@@ -107,6 +108,7 @@ class JobShopEnv(gym.Env[dict[str, np.ndarray], int]):
                 "machine_edges": spaces.Box(-1, self.max_nodes - 1, (2, self.max_nodes), np.int64),
                 "candidates": spaces.Box(-1, self.max_nodes - 1, (self.max_jobs,), np.int64),
                 "action_mask": spaces.Box(0, 1, (self.max_jobs,), np.int8),
+                "op_machine": spaces.Box(-1, self.max_machines - 1, (self.max_nodes,), np.int64),
                 "num_nodes": spaces.Box(0, self.max_nodes, (1,), np.int64),
             }
         )
@@ -128,6 +130,8 @@ class JobShopEnv(gym.Env[dict[str, np.ndarray], int]):
         self._time_scale = float(max(self.state.lower_bound(), 1))
         self._bound = self.state.lower_bound()
         self._precedence_edges = self._build_precedence_edges(instance)
+        self._op_machine = np.full(self.max_nodes, -1, dtype=np.int64)
+        self._op_machine[: instance.num_operations] = instance.machines.ravel()
         return self._observation(), {"instance": instance.name, "lower_bound": self._bound}
 
     def step(self, action: int) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
@@ -215,6 +219,7 @@ class JobShopEnv(gym.Env[dict[str, np.ndarray], int]):
             "machine_edges": machine_edges,
             "candidates": candidates,
             "action_mask": action_mask,
+            "op_machine": self._op_machine.copy(),
             "num_nodes": np.array([num_nodes], dtype=np.int64),
         }
 

@@ -1,14 +1,16 @@
 """The registry of named solving methods: every solver maps an instance to a schedule.
 
-Methods are lowercase strings (``spt``, ``mwkr``, ``fdd-mwkr``, ``random``, ``cpsat``); later
-modules register more (learned policies from ``agents``) with :func:`register`, so
-``evaluate.py`` and ``jssp solve`` treat them all alike.
+Methods are lowercase strings (``spt``, ``mwkr``, ``fdd-mwkr``, ``random``, ``cpsat``). Other
+packages add methods through the ``jssp.methods`` entry-point group (``agents`` registers
+``gnn`` and ``gnn-sample`` that way), so this core never imports them; :func:`load_plugins`
+runs those registrations, and ``evaluate.py`` and ``jssp solve`` then treat all methods alike.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from importlib.metadata import entry_points
 from dataclasses import dataclass
 
 from jssp.cpsat import solve_cpsat
@@ -31,6 +33,12 @@ class SolveOptions:
     """Schedule-generation scheme of the dispatching rules (see ``jssp.dispatch``)."""
     device: str = "auto"
     """Torch device of learned methods: ``auto`` (GPU if present), ``cpu`` or ``cuda``."""
+    checkpoint: str = "gnn-default"
+    """Learned methods: shipped checkpoint name or checkpoint folder."""
+    num_samples: int = 128
+    """Sampling methods (``gnn-sample``): rollouts per instance."""
+    temperature: float = 1.0
+    """Sampling methods: softmax temperature."""
 
 
 Solver = Callable[[Instance, SolveOptions], Schedule]
@@ -46,6 +54,18 @@ def register(name: str, solver: Solver) -> None:
 
 def method_names() -> list[str]:
     return list(_REGISTRY)
+
+
+def load_plugins() -> None:
+    """Run every registration function of the ``jssp.methods`` entry-point group."""
+    for entry_point in entry_points(group="jssp.methods"):
+        entry_point.load()()
+
+
+def ensure_methods(names: Iterable[str]) -> None:
+    """Load plugins if any of ``names`` is not a built-in method (importing torch only when needed)."""
+    if any(name not in _REGISTRY for name in names):
+        load_plugins()
 
 
 def get_solver(name: str) -> Solver:

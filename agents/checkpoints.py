@@ -1,0 +1,56 @@
+"""Saving and loading trained policies: a folder with ``policy.pt`` and ``config.json``.
+
+Shipped checkpoints live in ``agents/checkpoints/<name>/`` and load by name.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from agents.policy import JobShopPolicy
+from jssp.env import JobShopEnv
+from jssp.generators import random_instance
+
+CHECKPOINTS_DIR = Path(__file__).resolve().parent / "checkpoints"
+DEFAULT_CHECKPOINT = "gnn-default"
+
+
+def save_policy(policy: JobShopPolicy, folder: Path, config: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
+    """Write the policy weights and everything needed to rebuild it (architecture, padding, scheme)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save({key: value.detach().cpu() for key, value in policy.state_dict().items()}, folder / "policy.pt")
+    (folder / "config.json").write_text(json.dumps({**config, **(extra or {})}, indent=1, default=str) + "\n")
+
+
+def resolve_checkpoint(name_or_path: str | Path) -> Path:
+    """A shipped checkpoint name (``gnn-default``) or a folder path."""
+    path = Path(name_or_path)
+    if (path / "policy.pt").exists():
+        return path
+    shipped = CHECKPOINTS_DIR / str(name_or_path)
+    if (shipped / "policy.pt").exists():
+        return shipped
+    available = sorted(p.name for p in CHECKPOINTS_DIR.glob("*") if (p / "policy.pt").exists())
+    raise FileNotFoundError(f"no checkpoint {name_or_path!r}; shipped: {', '.join(available) or 'none'}")
+
+
+def load_policy(name_or_path: str | Path = DEFAULT_CHECKPOINT, device: str | torch.device = "cpu") -> JobShopPolicy:
+    """Rebuild a saved policy on ``device``, in evaluation mode."""
+    folder = resolve_checkpoint(name_or_path)
+    config = json.loads((folder / "config.json").read_text())
+    env = JobShopEnv(random_instance(config["max_jobs"], config["max_machines"], seed=0), scheme=config["scheme"])
+    policy = JobShopPolicy(
+        env.observation_space,
+        env.action_space,
+        lambda _: 0.0,
+        width=config["width"],
+        num_layers=config["num_layers"],
+    )
+    state = torch.load(folder / "policy.pt", map_location="cpu", weights_only=True)
+    policy.load_state_dict(state)
+    policy.config = config  # type: ignore[attr-defined]
+    return policy.to(torch.device(device)).eval()

@@ -1,0 +1,172 @@
+"""Training pieces for ``train.py``: environments, validation, checkpoints, logs.
+
+Validation runs the greedy policy on a fixed set of generated instances and compares its
+mean makespan with the best dispatching rule per instance and with CP-SAT at a short limit
+(both computed once, at the start of a run, and cached in the run folder).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+from tqdm import tqdm
+
+from agents.checkpoints import save_policy
+from agents.inference import greedy_schedule
+from agents.policy import JobShopPolicy
+from jssp.cpsat import solve_cpsat
+from jssp.env import JobShopEnv
+from jssp.generators import InstanceSampler, parse_size, random_instance
+from jssp.instance import Instance
+from jssp.rules import RULES, dispatch
+
+
+def make_env_factory(sizes: list[tuple[int, int]], scheme: str) -> Callable[[], JobShopEnv]:
+    """A factory of training environments drawing uniform random instances of the given sizes."""
+    max_jobs = max(size[0] for size in sizes)
+    max_machines = max(size[1] for size in sizes)
+
+    def factory() -> JobShopEnv:
+        return JobShopEnv(InstanceSampler(sizes), max_jobs=max_jobs, max_machines=max_machines, scheme=scheme)
+
+    return factory
+
+
+def parse_sizes(sizes: tuple[str, ...]) -> list[tuple[int, int]]:
+    if not sizes:
+        raise ValueError("give at least one training size, e.g. --sizes 10x10")
+    return [parse_size(size) for size in sizes]
+
+
+@dataclass
+class ValidationSet:
+    """Fixed instances with reference makespans (best rule per instance, short CP-SAT)."""
+
+    instances: list[Instance]
+    best_rule: list[int]
+    cpsat: list[int]
+
+    @classmethod
+    def build(cls, sizes: list[tuple[int, int]], count: int, seed: int, cpsat_seconds: float, cache: Path) -> ValidationSet:
+        if cache.exists():
+            data = json.loads(cache.read_text())
+            instances = [random_instance(j, m, seed=s) for j, m, s in data["specs"]]
+            return cls(instances, data["best_rule"], data["cpsat"])
+        specs = [(*sizes[index % len(sizes)], seed + index) for index in range(count)]
+        instances = [random_instance(j, m, seed=s) for j, m, s in specs]
+        best_rule = [min(dispatch(instance, rule).makespan for rule in RULES) for instance in instances]
+        cpsat = [
+            solve_cpsat(instance, time_limit=cpsat_seconds, num_workers=1).makespan if cpsat_seconds > 0 else -1
+            for instance in instances
+        ]
+        cache.write_text(json.dumps({"specs": specs, "best_rule": best_rule, "cpsat": cpsat}) + "\n")
+        return cls(instances, best_rule, cpsat)
+
+    def evaluate(self, policy: JobShopPolicy, scheme: str) -> dict[str, float]:
+        """Mean greedy makespan and mean gaps (%) to the best rule and to CP-SAT."""
+        was_training = policy.training
+        policy.eval()
+        makespans = np.array([greedy_schedule(policy, instance, scheme).makespan for instance in self.instances])
+        policy.train(was_training)
+        rule = np.array(self.best_rule)
+        metrics = {
+            "val_makespan": float(makespans.mean()),
+            "val_gap_to_best_rule": float(np.mean(100 * (makespans - rule) / rule)),
+        }
+        if min(self.cpsat) > 0:
+            cpsat = np.array(self.cpsat)
+            metrics["val_gap_to_cpsat"] = float(np.mean(100 * (makespans - cpsat) / cpsat))
+        return metrics
+
+
+class TrainingMonitor(BaseCallback):
+    """Progress bar, periodic validation, best/last checkpoints, CSV log and wandb."""
+
+    def __init__(
+        self,
+        validation: ValidationSet,
+        run_dir: Path,
+        config: dict[str, Any],
+        eval_freq: int,
+        total_timesteps: int,
+        wandb_run: Any = None,
+        progress: bool = True,
+    ) -> None:
+        super().__init__()
+        self.validation = validation
+        self.run_dir = run_dir
+        self.config = config
+        self.eval_freq = eval_freq
+        self.total_timesteps = total_timesteps
+        self.wandb_run = wandb_run
+        self.progress = progress
+        self.log_path = run_dir / "validation.csv"
+        self.best = math.inf
+        if self.log_path.exists():
+            with open(self.log_path, newline="") as stream:
+                self.best = min((float(row["val_makespan"]) for row in csv.DictReader(stream)), default=math.inf)
+        self.began = time.perf_counter()
+        self.last_eval = 0
+        self.bar: tqdm | None = None
+
+    def _on_training_start(self) -> None:
+        self.last_eval = self.num_timesteps
+        self.bar = tqdm(
+            total=self.total_timesteps, initial=self.num_timesteps, unit="step", disable=not self.progress, desc="training"
+        )
+
+    def _on_step(self) -> bool:
+        if self.bar is not None:
+            self.bar.update(self.num_timesteps - self.bar.n)
+        if self.num_timesteps - self.last_eval >= self.eval_freq:
+            self.validate()
+        return True
+
+    def _on_training_end(self) -> None:
+        if self.num_timesteps > self.last_eval:
+            self.validate()
+        if self.bar is not None:
+            self.bar.close()
+
+    def validate(self) -> dict[str, float]:
+        self.last_eval = self.num_timesteps
+        policy = self.model.policy
+        assert isinstance(policy, JobShopPolicy)
+        metrics = self.validation.evaluate(policy, self.config["scheme"])
+        train_values = {
+            key.split("/", 1)[1]: float(value)
+            for key, value in self.model.logger.name_to_value.items()
+            if key.startswith("train/")
+        }
+        row = {"timesteps": self.num_timesteps, "wall_seconds": round(time.perf_counter() - self.began, 1)}
+        row.update({key: round(value, 4) for key, value in metrics.items()})
+        for key in ("loss", "policy_gradient_loss", "value_loss", "entropy_loss", "approx_kl"):
+            row[key] = round(train_values[key], 6) if key in train_values else ""
+        new_file = not self.log_path.exists()
+        with open(self.log_path, "a", newline="") as stream:
+            writer = csv.DictWriter(stream, fieldnames=list(row))
+            if new_file:
+                writer.writeheader()
+            writer.writerow(row)
+        extra = {"timesteps": self.num_timesteps, **metrics}
+        if metrics["val_makespan"] < self.best:
+            self.best = metrics["val_makespan"]
+            save_policy(policy, self.run_dir / "best", self.config, extra)
+        save_policy(policy, self.run_dir / "last", self.config, extra)
+        self.model.save(self.run_dir / "last_model.zip")  # optimizer and counters, for --resume
+        if self.wandb_run is not None:
+            self.wandb_run.log({**metrics, **{f"train/{k}": v for k, v in train_values.items()}}, step=self.num_timesteps)
+        if self.bar is not None:
+            self.bar.set_postfix_str(
+                f"val {metrics['val_makespan']:.1f} ({metrics['val_gap_to_best_rule']:+.1f}% vs best rule)"
+            )
+        return metrics
