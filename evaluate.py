@@ -20,8 +20,8 @@ from pathlib import Path
 
 import tyro
 
-from jssp.evaluation import make_tasks, resolve_instances, run_tasks, summary_tables, write_results_csv
 from jssp.dispatch import warm_up
+from jssp.evaluation import make_tasks, resolve_instances, run_tasks, summary_tables, write_results_csv
 from jssp.rules import RULE_NAMES
 from jssp.solvers import SolveOptions, ensure_methods, load_plugins
 

@@ -104,7 +104,10 @@ def main(cfg: TrainConfig) -> Path:
     vec_env = DummyVecEnv([make_env_factory(sizes, cfg.scheme)] * cfg.n_envs)
     vec_env.seed(cfg.seed)
     validation = ValidationSet.build(
-        sizes, cfg.validation_instances, seed=10_000 + cfg.seed, cpsat_seconds=cfg.validation_cpsat_seconds,
+        sizes,
+        cfg.validation_instances,
+        seed=10_000 + cfg.seed,
+        cpsat_seconds=cfg.validation_cpsat_seconds,
         cache=cfg.run_dir / "validation_reference.json",
     )
 

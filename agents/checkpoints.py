@@ -19,7 +19,9 @@ CHECKPOINTS_DIR = Path(__file__).resolve().parent / "checkpoints"
 DEFAULT_CHECKPOINT = "gnn-default"
 
 
-def save_policy(policy: JobShopPolicy, folder: Path, config: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
+def save_policy(
+    policy: JobShopPolicy, folder: Path, config: dict[str, Any], extra: dict[str, Any] | None = None
+) -> None:
     """Write the policy weights and everything needed to rebuild it (architecture, padding, scheme)."""
     folder.mkdir(parents=True, exist_ok=True)
     torch.save({key: value.detach().cpu() for key, value in policy.state_dict().items()}, folder / "policy.pt")
@@ -52,5 +54,5 @@ def load_policy(name_or_path: str | Path = DEFAULT_CHECKPOINT, device: str | tor
     )
     state = torch.load(folder / "policy.pt", map_location="cpu", weights_only=True)
     policy.load_state_dict(state)
-    policy.config = config  # type: ignore[attr-defined]
+    policy.config = config
     return policy.to(torch.device(device)).eval()

@@ -110,9 +110,7 @@ class RelationalGINLayer(nn.Module):
     def __init__(self, width: int, num_relations: int = 4) -> None:
         super().__init__()
         self.num_relations = num_relations
-        self.mlp = nn.Sequential(
-            nn.Linear(width * (num_relations + 2), width), nn.ReLU(), nn.Linear(width, width)
-        )
+        self.mlp = nn.Sequential(nn.Linear(width * (num_relations + 2), width), nn.ReLU(), nn.Linear(width, width))
         self.norm = nn.LayerNorm(width)
         self.reset_parameters()
 

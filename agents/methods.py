@@ -27,7 +27,7 @@ def cached_policy(checkpoint: str, device: str) -> JobShopPolicy:
 
 
 def _scheme(policy: JobShopPolicy) -> str:
-    return str(policy.config["scheme"])  # type: ignore[attr-defined]
+    return str(policy.config["scheme"])
 
 
 def solve_gnn(instance: Instance, options: SolveOptions) -> Schedule:

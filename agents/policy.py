@@ -26,7 +26,9 @@ class GraphFeaturesExtractor(BaseFeaturesExtractor):
     """
 
     def __init__(self, observation_space: spaces.Dict, width: int = 64, num_layers: int = 3) -> None:
-        max_jobs = observation_space["candidates"].shape[0]
+        candidates_shape = observation_space["candidates"].shape
+        assert candidates_shape is not None
+        max_jobs = candidates_shape[0]
         super().__init__(observation_space, features_dim=max_jobs * 2 * width + width)
         self.encoder = DisjunctiveGraphEncoder(width, num_layers)
         self.width = width
@@ -51,8 +53,9 @@ class CandidateScorer(nn.Module):
         self.width = width
         self.latent_dim_pi = max_jobs
         self.latent_dim_vf = width
-        self.actor = nn.Sequential(nn.Linear(2 * width, width), nn.Tanh(), nn.Linear(width, width), nn.Tanh(),
-                                   nn.Linear(width, 1))
+        self.actor = nn.Sequential(
+            nn.Linear(2 * width, width), nn.Tanh(), nn.Linear(width, width), nn.Tanh(), nn.Linear(width, 1)
+        )
         self.critic = nn.Sequential(nn.Linear(width, width), nn.Tanh(), nn.Linear(width, width), nn.Tanh())
 
     def forward(self, features: Tensor) -> tuple[Tensor, Tensor]:
@@ -71,19 +74,26 @@ class JobShopPolicy(MaskableActorCriticPolicy):
 
     def __init__(self, *args: Any, width: int = 64, num_layers: int = 3, **kwargs: Any) -> None:
         self.width = width
+        self.config: dict[str, Any] = {}
+        """Training configuration of a loaded checkpoint (scheme, sizes, ...); empty when built fresh."""
         kwargs["features_extractor_class"] = GraphFeaturesExtractor
         kwargs["features_extractor_kwargs"] = {"width": width, "num_layers": num_layers}
         kwargs["share_features_extractor"] = True
         super().__init__(*args, **kwargs)
 
     def _build_mlp_extractor(self) -> None:
-        self.mlp_extractor = CandidateScorer(self.width, int(self.action_space.n))
+        assert isinstance(self.action_space, spaces.Discrete)
+        self.mlp_extractor = CandidateScorer(self.width, int(self.action_space.n))  # type: ignore[assignment]
 
     def _build(self, lr_schedule: Any) -> None:
         super()._build(lr_schedule)
         # The scorer already returns logits: drop SB3's Linear(latent, n_actions) and rebuild the optimizer.
         self.action_net = nn.Identity()
-        self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
+        self.optimizer = self.optimizer_class(
+            self.parameters(),
+            lr=lr_schedule(1),  # type: ignore[call-arg]
+            **self.optimizer_kwargs,
+        )
 
     def job_logits(self, observation: dict[str, Tensor]) -> Tensor:
         """Masked logits for a batch of observations of any padding size (inference path, no SB3).
@@ -92,6 +102,7 @@ class JobShopPolicy(MaskableActorCriticPolicy):
             returns ``(batch, max_jobs)``; illegal jobs get ``-inf``.
         """
         features = self.extract_features(observation, self.features_extractor)
+        assert isinstance(features, Tensor) and isinstance(self.mlp_extractor, CandidateScorer)
         logits = self.mlp_extractor.forward_actor(features)
         mask = observation["action_mask"].bool()
         return logits.masked_fill(~mask, float("-inf"))

@@ -56,7 +56,9 @@ class ValidationSet:
     cpsat: list[int]
 
     @classmethod
-    def build(cls, sizes: list[tuple[int, int]], count: int, seed: int, cpsat_seconds: float, cache: Path) -> ValidationSet:
+    def build(
+        cls, sizes: list[tuple[int, int]], count: int, seed: int, cpsat_seconds: float, cache: Path
+    ) -> ValidationSet:
         if cache.exists():
             data = json.loads(cache.read_text())
             instances = [random_instance(j, m, seed=s) for j, m, s in data["specs"]]
@@ -121,7 +123,11 @@ class TrainingMonitor(BaseCallback):
     def _on_training_start(self) -> None:
         self.last_eval = self.num_timesteps
         self.bar = tqdm(
-            total=self.total_timesteps, initial=self.num_timesteps, unit="step", disable=not self.progress, desc="training"
+            total=self.total_timesteps,
+            initial=self.num_timesteps,
+            unit="step",
+            disable=not self.progress,
+            desc="training",
         )
 
     def _on_step(self) -> bool:
@@ -147,7 +153,10 @@ class TrainingMonitor(BaseCallback):
             for key, value in self.model.logger.name_to_value.items()
             if key.startswith("train/")
         }
-        row = {"timesteps": self.num_timesteps, "wall_seconds": round(time.perf_counter() - self.began, 1)}
+        row: dict[str, float | str] = {
+            "timesteps": self.num_timesteps,
+            "wall_seconds": round(time.perf_counter() - self.began, 1),
+        }
         row.update({key: round(value, 4) for key, value in metrics.items()})
         for key in ("loss", "policy_gradient_loss", "value_loss", "entropy_loss", "approx_kl"):
             row[key] = round(train_values[key], 6) if key in train_values else ""
@@ -164,7 +173,9 @@ class TrainingMonitor(BaseCallback):
         save_policy(policy, self.run_dir / "last", self.config, extra)
         self.model.save(self.run_dir / "last_model.zip")  # optimizer and counters, for --resume
         if self.wandb_run is not None:
-            self.wandb_run.log({**metrics, **{f"train/{k}": v for k, v in train_values.items()}}, step=self.num_timesteps)
+            self.wandb_run.log(
+                {**metrics, **{f"train/{k}": v for k, v in train_values.items()}}, step=self.num_timesteps
+            )
         if self.bar is not None:
             self.bar.set_postfix_str(
                 f"val {metrics['val_makespan']:.1f} ({metrics['val_gap_to_best_rule']:+.1f}% vs best rule)"

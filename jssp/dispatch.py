@@ -78,10 +78,7 @@ def _legal_mask(
             legal = True
         else:
             start = max(job_ready[job], machine_ready[machines[job, op]])
-            if scheme == 0:
-                legal = machines[job, op] == best_machine and start < best_key
-            else:
-                legal = start == best_key
+            legal = (machines[job, op] == best_machine and start < best_key) if scheme == 0 else start == best_key
         if legal:
             mask[job] = True
             count += 1

@@ -76,6 +76,8 @@ class JobShopEnv(gym.Env[dict[str, np.ndarray], int]):
     """
 
     metadata: dict[str, Any] = {"render_modes": []}
+    observation_space: spaces.Dict  # type: ignore[assignment]
+    action_space: spaces.Discrete  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -171,7 +173,7 @@ class JobShopEnv(gym.Env[dict[str, np.ndarray], int]):
         return source.sample(self.np_random)
 
     def _build_precedence_edges(self, instance: Instance) -> npt.NDArray[np.int64]:
-        edges = np.full(self.observation_space["precedence_edges"].shape, -1, dtype=np.int64)
+        edges = np.full((2, self.max_jobs * max(self.max_machines - 1, 1)), -1, dtype=np.int64)
         nodes = np.arange(instance.num_operations).reshape(instance.num_jobs, instance.num_machines)
         sources, targets = nodes[:, :-1].ravel(), nodes[:, 1:].ravel()
         edges[0, : len(sources)] = sources

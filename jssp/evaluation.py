@@ -69,7 +69,7 @@ def make_tasks(instances: Iterable[Instance], methods: Sequence[str]) -> list[Ta
     """Every (instance, method) pair; raises KeyError early for an unknown method."""
     for method in methods:
         get_solver(method)
-    tasks = []
+    tasks: list[Task] = []
     for instance in instances:
         info = benchmarks.identify(instance)
         best_known, lower_bound = benchmarks.known_bounds(instance)
@@ -222,7 +222,9 @@ def summary_tables(rows: Sequence[dict[str, Any]]) -> str:
             values = []
             count = 0
             for method in methods:
-                numbers = [row[field] for row in by_method.get(method, []) if row[field] is not None and row["feasible"]]
+                numbers = [
+                    row[field] for row in by_method.get(method, []) if row[field] is not None and row["feasible"]
+                ]
                 family_values[family][method].extend(numbers)
                 count = max(count, len(by_method.get(method, [])))
                 values.append(cell(mean(numbers), digits))

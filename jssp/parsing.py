@@ -205,7 +205,8 @@ def _parse_standard_block(lines: list[_Line], name: str, source: str, strict_end
             raise InstanceFormatError(
                 source,
                 line,
-                f"job {job} has {len(values)} numbers, expected {2 * num_machines} ({num_machines} machine/duration pairs)",
+                f"job {job} has {len(values)} numbers, expected {2 * num_machines} "
+                f"({num_machines} machine/duration pairs)",
             )
         _check_route(values[0::2], num_machines, line, source, job, base=0)
         _check_durations(values[1::2], line, source, job)
