@@ -101,8 +101,10 @@ class JobShopPolicy(MaskableActorCriticPolicy):
         Shapes:
             returns ``(batch, max_jobs)``; illegal jobs get ``-inf``.
         """
-        features = self.extract_features(observation, self.features_extractor)
-        assert isinstance(features, Tensor) and isinstance(self.mlp_extractor, CandidateScorer)
+        # The extractor reads the raw tensors (it casts what it needs), so SB3's float copy of every
+        # observation array is skipped: that copy was a third of the time of a 100x20 decoding step.
+        features = self.features_extractor(observation)
+        assert isinstance(self.mlp_extractor, CandidateScorer)
         logits = self.mlp_extractor.forward_actor(features)
         mask = observation["action_mask"].bool()
         return logits.masked_fill(~mask, float("-inf"))
