@@ -38,7 +38,8 @@ def model_card(run_dir: Path, name: str) -> str:
         "|---|---|",
         f"| training sizes | {', '.join(config['sizes'])} (drawn uniformly per episode) |",
         f"| scheme | {config['scheme']} |",
-        f"| steps trained | {validation[-1]['timesteps'] if validation else '?'} (of {config['total_timesteps']} planned) |",
+        f"| steps trained | {validation[-1]['timesteps'] if validation else '?'} "
+        f"(of {config['total_timesteps']} planned) |",
         f"| checkpoint kept | best validation makespan, at {best_steps} steps |",
         f"| wall time | {wall / 3600:.2f} h on a 2-core x86_64 CPU machine ({platform.python_version()}, torch "
         f"{torch.__version__}, {config['torch_threads']} torch thread; another job shared the machine) |",
@@ -52,7 +53,8 @@ def model_card(run_dir: Path, name: str) -> str:
         "Command:",
         "",
         "```bash",
-        ".venv/bin/python train.py --sizes " + " ".join(config["sizes"])
+        ".venv/bin/python train.py --sizes "
+        + " ".join(config["sizes"])
         + f" --total-timesteps {config['total_timesteps']} --seed {config['seed']}"
         + f" --learning-rate {config['learning_rate']} --eval-freq {config['eval_freq']} --run-dir {config['run_dir']}",
         "```",

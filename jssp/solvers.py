@@ -15,6 +15,7 @@ from importlib.metadata import entry_points
 
 from jssp.cpsat import solve_cpsat
 from jssp.instance import Instance
+from jssp.local_search import tabu_search
 from jssp.rules import RULE_NAMES, dispatch
 from jssp.schedule import Schedule
 
@@ -98,6 +99,14 @@ def _rule_solver(rule: str) -> Solver:
     return solver
 
 
+def _tabu_solver(instance: Instance, options: SolveOptions) -> Schedule:
+    initial = dispatch(instance, "fdd-mwkr", scheme=options.scheme)
+    lower_bound = instance.trivial_lower_bound()
+    return tabu_search(
+        instance, initial, time_limit=options.time_limit, seed=options.seed, lower_bound=lower_bound
+    ).schedule
+
+
 def _cpsat_solver(instance: Instance, options: SolveOptions) -> Schedule:
     return solve_cpsat(instance, time_limit=options.time_limit, num_workers=options.workers, seed=options.seed)
 
@@ -105,3 +114,4 @@ def _cpsat_solver(instance: Instance, options: SolveOptions) -> Schedule:
 for _rule in RULE_NAMES:
     register(_rule, _rule_solver(_rule))
 register("cpsat", _cpsat_solver)
+register("tabu", _tabu_solver)

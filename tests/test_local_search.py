@@ -1,0 +1,79 @@
+"""Local search: longest paths against the reference, critical paths, N5 moves, tabu search."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from jssp import benchmarks
+from jssp.local_search import (
+    apply_move,
+    critical_blocks,
+    critical_path,
+    evaluate_sequences,
+    evaluate_sequences_reference,
+    n5_moves,
+    tabu_search,
+)
+from jssp.rules import dispatch
+from jssp.schedule import schedule_from_sequences
+from jssp.solvers import SolveOptions, solve
+from jssp.validation import find_violations
+
+
+@pytest.mark.parametrize("name", ["ft06", "la01", "orb07", "swv01"])
+def test_random_n5_walks_stay_acyclic_and_match_the_reference(name: str) -> None:
+    instance = benchmarks.load(name)
+    rng = np.random.default_rng(0)
+    sequences = dispatch(instance, "random", seed=1).machine_sequences()
+    for _ in range(40):
+        makespan, starts = evaluate_sequences(instance, sequences)
+        reference_makespan, reference_starts = evaluate_sequences_reference(instance, sequences)
+        assert makespan == reference_makespan > 0
+        np.testing.assert_array_equal(starts, reference_starts)
+        assert find_violations(instance, starts) == []
+        np.testing.assert_array_equal(starts, schedule_from_sequences(instance, sequences).start_times)
+        path = critical_path(instance, sequences, starts)
+        ends = starts + instance.durations
+        assert starts[path[0]] == 0 and ends[path[-1]] == makespan
+        assert all(ends[a] == starts[b] for a, b in zip(path, path[1:], strict=False))
+        assert sum(len(block) for block in critical_blocks(instance, path)) == len(path)
+        moves = n5_moves(instance, sequences, starts)
+        if not moves:
+            break
+        sequences = apply_move(sequences, moves[int(rng.integers(len(moves)))])
+
+
+def test_cycle_is_detected() -> None:
+    from jssp.instance import Instance
+
+    # Job 0 visits machine 0 then 1, job 1 machine 1 then 0. Putting job 1 first on machine 0 and
+    # job 0 first on machine 1 closes the cycle j0o0 -> j0o1 -> j1o0 -> j1o1 -> j0o0.
+    instance = Instance(np.array([[0, 1], [1, 0]]), np.array([[2, 3], [4, 5]]))
+    sequences = np.array([[1, 0], [0, 1]])
+    assert evaluate_sequences(instance, sequences)[0] == -1
+    assert evaluate_sequences_reference(instance, sequences)[0] == -1
+    with pytest.raises(ValueError):
+        schedule_from_sequences(instance, sequences)
+    assert evaluate_sequences(instance, np.array([[0, 1], [0, 1]]))[0] == 14  # j0: 0-2, 2-5; j1: 5-9, 9-14
+
+
+def test_tabu_reaches_the_ft06_optimum() -> None:
+    instance = benchmarks.load("ft06")
+    result = tabu_search(instance, dispatch(instance, "mwkr"), time_limit=5.0, lower_bound=55)
+    result.schedule.check()
+    assert result.schedule.makespan == 55
+
+
+def test_tabu_improves_ft10_and_never_worsens_the_start() -> None:
+    instance = benchmarks.load("ft10")
+    initial = dispatch(instance, "fdd-mwkr")
+    result = tabu_search(instance, initial, time_limit=3.0, max_iterations=4000, seed=0)
+    result.schedule.check()
+    assert result.schedule.makespan <= 0.95 * initial.makespan
+    assert result.schedule.makespan >= 930
+
+
+def test_tabu_method_is_registered_and_feasible() -> None:
+    schedule = solve(benchmarks.load("la01"), "tabu", SolveOptions(time_limit=1.0))
+    assert schedule.method == "tabu" and schedule.makespan >= 666
