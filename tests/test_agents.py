@@ -121,3 +121,19 @@ def test_sampling_is_reproducible_under_a_seed(trained_run: Path) -> None:
     first = sampled_schedule(policy, instance, num_samples=8, seed=5, include_greedy=False)
     second = sampled_schedule(policy, instance, num_samples=8, seed=5, include_greedy=False)
     np.testing.assert_array_equal(first.start_times, second.start_times)
+
+
+def test_hybrid_stays_within_its_time_limit_and_never_worsens_the_start(trained_run: Path) -> None:
+    import time
+
+    from jssp.solvers import SolveOptions, ensure_methods, solve
+
+    ensure_methods(["hybrid"])
+    options = SolveOptions(time_limit=2.0, checkpoint=str(trained_run / "best"), workers=1)
+    instance = benchmarks.load("la16")
+    began = time.perf_counter()
+    schedule = solve(instance, "hybrid", options)
+    elapsed = time.perf_counter() - began
+    assert elapsed < options.time_limit + 1.0
+    stages = schedule.info["stages"]
+    assert stages["gnn"] >= stages["tabu"] >= stages["cpsat"] == schedule.makespan >= 945
