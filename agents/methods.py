@@ -16,8 +16,8 @@ from agents.inference import greedy_schedule, resolve_device, sampled_schedule
 from agents.policy import JobShopPolicy
 from jssp.cpsat import solve_cpsat
 from jssp.dispatch import warm_up
-from jssp.local_search import tabu_search
 from jssp.instance import Instance
+from jssp.local_search import tabu_search
 from jssp.schedule import Schedule
 from jssp.solvers import SolveOptions, register
 
