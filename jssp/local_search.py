@@ -213,6 +213,7 @@ class TabuResult:
     schedule: Schedule
     iterations: int
     improvements: int
+    moves_evaluated: int
 
 
 def tabu_search(
@@ -245,7 +246,7 @@ def tabu_search(
     makespan, starts = evaluate_sequences(instance, sequences, op_of)
     best_makespan, best_starts, best_sequences = makespan, starts.copy(), sequences.copy()
     tabu: dict[tuple[int, int, int], int] = {}
-    iteration = improvements = last_improvement = 0
+    iteration = improvements = last_improvement = moves_evaluated = 0
     while time.perf_counter() - began < time_limit and best_makespan > lower_bound:
         if max_iterations is not None and iteration >= max_iterations:
             break
@@ -263,6 +264,7 @@ def tabu_search(
             pair = (machine, int(sequences[machine, second]), int(sequences[machine, first]))
             neighbour = apply_move(sequences, move)
             value, neighbour_starts = evaluate_sequences(instance, neighbour, op_of)
+            moves_evaluated += 1
             if value < 0:
                 continue
             is_tabu = tabu.get(pair, 0) >= iteration
@@ -281,7 +283,7 @@ def tabu_search(
             improvements += 1
             last_improvement = iteration
     schedule = Schedule(instance, best_starts, method="tabu", seconds=time.perf_counter() - began)
-    return TabuResult(schedule, iteration, improvements)
+    return TabuResult(schedule, iteration, improvements, moves_evaluated)
 
 
 def _perturb(
