@@ -1,4 +1,4 @@
-"""The ``jssp`` command line: ``jssp solve FILE --method M`` (more subcommands as they land).
+"""The ``jssp`` command line: ``jssp solve FILE --method M`` and ``jssp serve`` (the web page and API).
 
 Errors the user can fix (a malformed file, an unknown method) print one line and exit with
 status 2; no traceback.
@@ -38,6 +38,20 @@ def _build_parser() -> argparse.ArgumentParser:
     solve_parser.add_argument("--output", type=Path, help="write the schedule JSON here")
     solve_parser.add_argument("--csv", type=Path, help="write the schedule as CSV here")
     solve_parser.add_argument("--gantt", type=Path, help="write a Gantt chart PNG here")
+
+    serve_parser = commands.add_parser("serve", help="serve the web page and HTTP API that solve uploaded instances")
+    serve_parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1: this machine only)")
+    serve_parser.add_argument("--port", type=int, default=8000, help="TCP port (8000)")
+    serve_parser.add_argument("--workers", type=int, default=2, help="solver processes, i.e. concurrent solves (2)")
+    serve_parser.add_argument("--max-time-limit", type=float, default=60.0, help="largest time limit allowed, s (60)")
+    serve_parser.add_argument(
+        "--max-upload-bytes", type=int, default=1024 * 1024, help="largest instance file accepted (1 MiB)"
+    )
+    serve_parser.add_argument("--max-operations", type=int, default=10_000, help="largest instance, jobs x machines")
+    serve_parser.add_argument("--cpsat-workers", type=int, default=2, help="CP-SAT search threads per solve (2)")
+    serve_parser.add_argument(
+        "--learned", action="store_true", help="also offer gnn and gnn-sample (each solver process imports torch)"
+    )
     return parser
 
 
@@ -84,11 +98,35 @@ def _solve_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve_command(args: argparse.Namespace) -> int:
+    import uvicorn  # the web stack loads only for this command
+
+    from jssp.web.app import ServeConfig, create_app
+
+    config = ServeConfig(
+        workers=args.workers,
+        max_time_limit=args.max_time_limit,
+        default_time_limit=min(ServeConfig.default_time_limit, args.max_time_limit),
+        max_upload_bytes=args.max_upload_bytes,
+        max_operations=args.max_operations,
+        solver_threads=args.cpsat_workers,
+        learned=args.learned,
+    )
+    app = create_app(config)  # checks the settings before anything binds
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        warning = f"serving on {args.host}: anyone who can reach port {args.port} can use this server"
+        print(f"jssp: warning: {warning}", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     try:
         if args.command == "solve":
             return _solve_command(args)
+        if args.command == "serve":
+            return _serve_command(args)
     except InstanceFormatError as error:
         print(f"jssp: error: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -164,12 +165,12 @@ def _label_bars(
 
 def plot_gantt(
     schedule: Schedule,
-    path: str | Path,
+    path: str | Path | BinaryIO,
     title: str | None = None,
     best_known: int | None = None,
     dpi: int = 120,
 ) -> None:
-    """Write ``schedule`` as a Gantt chart PNG to ``path`` (see :func:`gantt_figure`).
+    """Write ``schedule`` as a Gantt chart PNG to ``path``, a file name or a binary stream (see :func:`gantt_figure`).
 
     The figure never enters pyplot's registry, so there is nothing to close: it is freed with
     the last reference to it.

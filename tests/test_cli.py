@@ -76,3 +76,20 @@ def test_unknown_method_and_missing_file_exit_2(tmp_path: Path, capsys: pytest.C
     assert "unknown method 'nope'" in capsys.readouterr().err
     assert main(["solve", str(tmp_path / "missing.txt")]) == 2
     assert "cannot read file" in capsys.readouterr().err
+
+
+def test_serve_binds_localhost_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+    from fastapi import FastAPI
+
+    calls: list[tuple[object, str, int]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, host, port: calls.append((app, host, port)))
+    assert main(["serve"]) == 0
+    assert main(["serve", "--port", "8123", "--workers", "1", "--max-time-limit", "2"]) == 0
+    assert [(host, port) for _, host, port in calls] == [("127.0.0.1", 8000), ("127.0.0.1", 8123)]
+    assert isinstance(calls[1][0], FastAPI) and calls[1][0].state.config.max_time_limit == 2.0
+
+
+def test_serve_rejects_bad_settings_with_status_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--workers", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "jssp: error: workers must be at least 1, got 0"

@@ -1,0 +1,524 @@
+"""The web page and HTTP API of ``jssp serve``: upload an instance, pick a method, get a schedule.
+
+Endpoints (details in ``docs/web.md``; OpenAPI at ``/docs``):
+
+* ``GET /`` the page (``static/``: plain HTML, CSS and JavaScript, nothing loaded from elsewhere);
+* ``GET /api/methods`` the methods and the limits the page needs;
+* ``POST /api/solve`` an instance in, a ``jssp-schedule/1`` document plus ``gap_pct`` out;
+* ``POST /api/gantt.png`` a ``jssp-schedule/1`` document in, its Gantt chart PNG out.
+
+The PNG is drawn from a schedule the client sends back rather than from a server-side cache of
+recent results: the server keeps no state between requests (nothing to expire, no memory that
+grows with traffic, no ids to guess), the chart survives a server restart, and any schedule file
+(``jssp solve --output``) can be drawn. The schedule is rebuilt from its operations and checked by
+the validator before it is drawn, so the server never renders a document it has not verified.
+
+Uploads are parsed from memory and nothing is written to disk: the body is read up to a cap and
+every file part is smaller than Starlette's in-memory spool (1 MiB) at the default upload limit.
+Solving and chart rendering run in :class:`~jssp.web.pool.SolverPool` processes, off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import re
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path, PureWindowsPath
+from typing import Any
+
+import numpy as np
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import UploadFile
+
+from jssp import benchmarks
+from jssp.instance import Instance, InstanceError
+from jssp.parsing import InstanceFormatError, parse_instance
+from jssp.schedule import SCHEDULE_FORMAT, Schedule
+from jssp.solvers import SolveOptions
+from jssp.validation import InfeasibleScheduleError
+from jssp.web.pool import PoolBusyError, SolverPool, TaskError, TaskTimeoutError
+from jssp.web.tasks import gantt_png_task, solve_task
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+DEFAULT_METHOD = "mwkr"
+UPLOAD_SOURCE = "upload"  # how errors name an instance sent as text or JSON rather than as a file
+MAX_SEED = 2**31 - 1  # CP-SAT's random seed is a 32-bit integer
+
+_MULTIPART_OVERHEAD_BYTES = 64 * 1024  # boundaries, part headers and the small form fields
+_SCHEDULE_BYTES_PER_OPERATION = 256  # a jssp-schedule/1 document needs about 90; room for indentation
+_GANTT_TIMEOUT_S = 60.0  # a 10,000-operation chart renders in a few seconds
+_RETRY_AFTER_S = "5"
+_TINY_INSTANCE = Instance(np.array([[0]]), np.array([[1]]), name="warm-up")
+
+# The page may load only what this server serves; /docs (Swagger UI from a CDN) is not covered.
+_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """Limits and solver processes of the web server (``jssp serve``)."""
+
+    workers: int = 2
+    """Solver processes, i.e. solves that run at once; further requests wait for a free one."""
+    max_time_limit: float = 60.0
+    """Largest time limit a request may ask for, in seconds (422 beyond)."""
+    default_time_limit: float = 5.0
+    """Time limit of a request that names none, in seconds."""
+    grace_seconds: float = 2.0
+    """How long past its time limit a solve may run before its process is killed (504)."""
+    queue_timeout: float = 60.0
+    """Seconds a request may wait for a free solver process (503 after that)."""
+    max_upload_bytes: int = 1024 * 1024
+    """Largest instance file, pasted text or JSON body accepted, in bytes (413 beyond)."""
+    max_operations: int = 10_000
+    """Largest instance accepted, in operations = jobs x machines (413 beyond; ta71-ta80 have 2,000)."""
+    solver_threads: int = 2
+    """CP-SAT search threads of one solve."""
+    learned: bool = False
+    """Offer the learned methods (gnn, gnn-sample): every solver process then imports torch."""
+    worker_setup: Callable[[], None] | None = None
+    """Called once in every solver process after the methods load (to register more methods); picklable."""
+
+    def check(self) -> None:
+        """Raise ValueError naming the first setting out of range."""
+        if self.workers < 1:
+            raise ValueError(f"workers must be at least 1, got {self.workers}")
+        if not 0 < self.default_time_limit <= self.max_time_limit:
+            raise ValueError(
+                f"default_time_limit {self.default_time_limit:g} must be in (0, max_time_limit {self.max_time_limit:g}]"
+            )
+        if self.grace_seconds < 0 or self.queue_timeout <= 0:
+            raise ValueError("grace_seconds must be >= 0 and queue_timeout > 0")
+        if self.max_upload_bytes < 1 or self.max_operations < 1 or self.solver_threads < 1:
+            raise ValueError("max_upload_bytes, max_operations and solver_threads must be positive")
+
+
+def create_app(config: ServeConfig | None = None) -> FastAPI:
+    """The ASGI application; its lifespan starts and stops the solver processes."""
+    config = config or ServeConfig()
+    config.check()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = SolverPool(config.workers, learned=config.learned, setup=config.worker_setup)
+        # The first identify() reads all 242 benchmark files: do it now, not in the first request.
+        await asyncio.gather(pool.start(), asyncio.to_thread(benchmarks.identify, _TINY_INSTANCE))
+        app.state.pool = pool
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(
+        title="jssp",
+        summary="Job-shop scheduling: solve an uploaded instance with a dispatching rule, CP-SAT or tabu search.",
+        version="1",
+        lifespan=lifespan,
+    )
+    app.state.config = config
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_api_route("/", _index, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/api/methods", _methods, methods=["GET"], summary="Methods and limits")
+    app.add_api_route(
+        "/api/solve",
+        _solve,
+        methods=["POST"],
+        summary="Solve an instance",
+        openapi_extra=_SOLVE_BODY,
+        responses=_ERROR_RESPONSES,
+    )
+    app.add_api_route(
+        "/api/gantt.png",
+        _gantt_png,
+        methods=["POST"],
+        summary="Gantt chart of a schedule",
+        openapi_extra=_GANTT_BODY,
+        responses={200: {"content": {"image/png": {}}, "description": "PNG image"}, **_ERROR_RESPONSES},
+        response_class=Response,
+    )
+    return app
+
+
+# ---------------------------------------------------------------- endpoints
+
+
+async def _index() -> FileResponse:
+    return FileResponse(STATIC_DIR / "index.html", headers=_PAGE_HEADERS)
+
+
+async def _methods(request: Request) -> dict[str, Any]:
+    """The solving methods offered, the default one, and the limits the page enforces before sending."""
+    config: ServeConfig = request.app.state.config
+    return {
+        "methods": request.app.state.pool.methods,
+        "default_method": DEFAULT_METHOD,
+        "time_limit": {"default": config.default_time_limit, "max": config.max_time_limit},
+        "max_upload_bytes": config.max_upload_bytes,
+        "max_operations": config.max_operations,
+    }
+
+
+async def _solve(
+    request: Request,
+    method: str | None = Query(None, description=f"Solving method (GET /api/methods); default {DEFAULT_METHOD}."),
+    time_limit: float | None = Query(None, description="Seconds for time-limited methods (cpsat, tabu)."),
+    seed: int | None = Query(None, description="Seed of randomised methods (random, cpsat, tabu); default 0."),
+) -> JSONResponse:
+    """Solve the instance in the body and return its schedule.
+
+    The body is a form (multipart: field ``file`` with an instance file, or ``text`` with its
+    content; URL-encoded: ``text``), a JSON ``jssp-instance/1`` document, JSON
+    ``{"text": "...", "name": "..."}``, or the instance text itself as ``text/plain``. ``method``,
+    ``time_limit`` and ``seed`` are query parameters, or fields of a form body (a form field wins).
+
+    The reply is the ``jssp-schedule/1`` document of ``jssp solve --output`` (``lower_bound`` is the
+    best of the benchmark's proven bound, the trivial bound and the solver's bound) plus ``gap_pct``
+    (null unless the instance is a known benchmark, in any layout and under any name) and
+    ``benchmark`` (that benchmark's name, or null).
+    """
+    config: ServeConfig = request.app.state.config
+    pool: SolverPool = request.app.state.pool
+    fields = {
+        "method": method,
+        "time_limit": None if time_limit is None else str(time_limit),
+        "seed": None if seed is None else str(seed),
+    }
+    upload, form_fields = await _read_instance_body(request, config)
+    fields.update({key: value for key, value in form_fields.items() if value is not None})
+    chosen_method, options = _solve_options(fields, config)
+
+    try:
+        instance, best_known, lower_bound, benchmark = await asyncio.to_thread(_parse_and_identify, upload)
+    except InstanceFormatError as error:
+        raise HTTPException(422, str(error)) from None
+    _check_operations(instance, upload.source, config)
+
+    timeout = options.time_limit + config.grace_seconds
+    schedule: Schedule = await _run_in_pool(
+        pool, solve_task, (instance, chosen_method, options), timeout, config, what=chosen_method
+    )
+    lower_bound = max(lower_bound, schedule.lower_bound or 0)
+    document = schedule.to_dict(best_known=best_known, lower_bound=lower_bound)
+    document["gap_pct"] = benchmarks.gap_percent(schedule.makespan, best_known)
+    document["benchmark"] = benchmark
+    return JSONResponse(document)
+
+
+async def _gantt_png(request: Request) -> Response:
+    """Draw a ``jssp-schedule/1`` document (as returned by ``/api/solve``) as a Gantt chart PNG.
+
+    The schedule is rebuilt from its ``operations`` and validated first; the best-known makespan
+    line is drawn when the instance is a known benchmark.
+    """
+    config: ServeConfig = request.app.state.config
+    limit = config.max_upload_bytes + _SCHEDULE_BYTES_PER_OPERATION * config.max_operations
+    body = await _read_body(request, limit, f"schedules up to {limit} bytes")
+    try:
+        document = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
+        raise HTTPException(422, f"schedule: not a JSON document ({error})") from None
+    try:
+        schedule = _schedule_from_document(document, config.max_operations)
+    except _TooLargeError as error:
+        raise HTTPException(413, str(error)) from None
+    except (ValueError, InstanceError, InfeasibleScheduleError) as error:
+        raise HTTPException(422, f"schedule: {error}") from None
+    best_known, _ = await asyncio.to_thread(benchmarks.known_bounds, schedule.instance)
+    png: bytes = await _run_in_pool(
+        request.app.state.pool, gantt_png_task, (schedule, best_known), _GANTT_TIMEOUT_S, config, what="chart"
+    )
+    stem = _safe_name(f"{schedule.instance.name}-{schedule.method}-gantt") or "gantt"
+    return Response(png, media_type="image/png", headers={"Content-Disposition": f'attachment; filename="{stem}.png"'})
+
+
+async def _validation_error(request: Request, error: Exception) -> JSONResponse:
+    """FastAPI's 422 for a malformed query parameter, with ``detail`` one line like every other error."""
+    assert isinstance(error, RequestValidationError)
+    parts = []
+    for item in error.errors():
+        location = ".".join(str(part) for part in item.get("loc", ())[1:]) or "request"
+        parts.append(f"{location}: {item.get('msg', 'invalid')}")
+    return JSONResponse({"detail": "; ".join(parts)}, status_code=422)
+
+
+# ---------------------------------------------------------------- request bodies
+
+
+@dataclass(frozen=True)
+class _Upload:
+    """Instance content as received: the bytes or text, its name, and how errors name it."""
+
+    data: bytes | str
+    name: str
+    source: str
+
+
+class _TooLargeError(ValueError):
+    """An upload or schedule above a server limit (413)."""
+
+
+async def _read_body(request: Request, limit: int, allowed: str) -> bytes:
+    """The request body, refused with 413 as soon as it exceeds ``limit`` bytes (before it is all read)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"request body is {int(declared)} bytes; this server accepts {allowed}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"request body is larger than {limit} bytes; this server accepts {allowed}")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _read_instance_body(request: Request, config: ServeConfig) -> tuple[_Upload, dict[str, str | None]]:
+    """The instance of a solve request and the form fields that came with it."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    limit = config.max_upload_bytes
+    allowed = f"instances up to {limit} bytes"
+    if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        body = await _read_body(request, limit + _MULTIPART_OVERHEAD_BYTES, allowed)
+        return await _read_form(request, body, config)
+    body = await _read_body(request, limit, allowed)
+    if content_type == "application/json":
+        return _upload_from_json(body), {}
+    if content_type in ("text/plain", ""):
+        return _Upload(body, UPLOAD_SOURCE, UPLOAD_SOURCE), {}
+    raise HTTPException(
+        415,
+        f"unsupported content type {content_type!r}: send a form (field 'file' or 'text'), "
+        "application/json or text/plain",
+    )
+
+
+async def _read_form(request: Request, body: bytes, config: ServeConfig) -> tuple[_Upload, dict[str, str | None]]:
+    async def replay() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    form_request = Request(request.scope, replay)
+    async with form_request.form(max_files=1, max_fields=8, max_part_size=config.max_upload_bytes) as form:
+        fields = {key: _form_text(form.get(key), key) for key in ("method", "time_limit", "seed")}
+        file, text = form.get("file"), form.get("text")
+        if isinstance(file, UploadFile) and (file.filename or file.size):
+            data = await file.read(config.max_upload_bytes + 1)
+            source = _safe_name(PureWindowsPath(file.filename or "").name) or UPLOAD_SOURCE
+            upload = _Upload(data, Path(source).stem or UPLOAD_SOURCE, source)
+        elif isinstance(text, str) and text.strip():
+            data = text.encode()
+            upload = _Upload(data, UPLOAD_SOURCE, UPLOAD_SOURCE)
+        else:
+            raise HTTPException(422, "no instance: send a file in the form field 'file' or its content in 'text'")
+    if len(data) > config.max_upload_bytes:
+        raise HTTPException(
+            413, f"{upload.source}: {len(data)} bytes, more than the {config.max_upload_bytes} this server accepts"
+        )
+    return upload, fields
+
+
+def _form_text(value: UploadFile | str | None, key: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise HTTPException(422, f"form field {key!r} must be text, not a file")
+
+
+def _upload_from_json(body: bytes) -> _Upload:
+    """A ``jssp-instance/1`` document goes to the parser as is; ``{"text": ...}`` is unwrapped."""
+    try:
+        document = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        document = None  # the parser reports it with the line number
+    if isinstance(document, dict) and "format" not in document and "text" in document:
+        text, name = document["text"], document.get("name", UPLOAD_SOURCE)
+        if not isinstance(text, str) or not isinstance(name, str):
+            raise HTTPException(422, f"{UPLOAD_SOURCE}: 'text' and 'name' must be strings")
+        return _Upload(text, _safe_name(name) or UPLOAD_SOURCE, UPLOAD_SOURCE)
+    return _Upload(body, UPLOAD_SOURCE, UPLOAD_SOURCE)
+
+
+def _safe_name(name: str) -> str:
+    """A label made of word characters, dots, dashes and plus signs, at most 80 characters."""
+    return re.sub(r"[^\w.+-]", "_", name.strip())[:80]
+
+
+# ---------------------------------------------------------------- checks
+
+
+def _solve_options(fields: dict[str, str | None], config: ServeConfig) -> tuple[str, SolveOptions]:
+    """The method name and solve options of a request, or 422 naming what is wrong (the solver
+    process checks the method: only it knows the methods that plugins add)."""
+    method = (fields.get("method") or DEFAULT_METHOD).strip().lower()
+    time_limit = config.default_time_limit
+    if fields.get("time_limit") not in (None, ""):
+        try:
+            time_limit = float(fields["time_limit"])  # type: ignore[arg-type]
+        except ValueError:
+            raise HTTPException(422, f"time_limit {fields['time_limit']!r} is not a number") from None
+    if not (math.isfinite(time_limit) and 0 < time_limit <= config.max_time_limit):
+        raise HTTPException(422, f"time_limit must be in (0, {config.max_time_limit:g}] seconds, got {time_limit:g}")
+    seed = 0
+    if fields.get("seed") not in (None, ""):
+        try:
+            seed = int(fields["seed"])  # type: ignore[arg-type]
+        except ValueError:
+            raise HTTPException(422, f"seed {fields['seed']!r} is not an integer") from None
+    if not 0 <= seed <= MAX_SEED:
+        raise HTTPException(422, f"seed must be in 0..{MAX_SEED}, got {seed}")
+    return method, SolveOptions(time_limit=time_limit, seed=seed, workers=config.solver_threads)
+
+
+def _parse_and_identify(upload: _Upload) -> tuple[Instance, int | None, int, str | None]:
+    """Parse (raises InstanceFormatError) and look the content up among the benchmarks."""
+    instance = parse_instance(upload.data, name=upload.name, source=upload.source)
+    best_known, lower_bound = benchmarks.known_bounds(instance)
+    info = benchmarks.identify(instance)
+    return instance, best_known, lower_bound, info.name if info else None
+
+
+def _check_operations(instance: Instance, source: str, config: ServeConfig) -> None:
+    if instance.num_operations > config.max_operations:
+        raise HTTPException(
+            413,
+            f"{source}: {instance.shape} instance has {instance.num_operations} operations, "
+            f"more than the {config.max_operations} this server solves",
+        )
+
+
+def _schedule_from_document(document: Any, max_operations: int) -> Schedule:
+    """Rebuild instance and schedule from a ``jssp-schedule/1`` document's operations and validate it.
+
+    Raises:
+        _TooLargeError: more operations than ``max_operations``.
+        ValueError, InstanceError, InfeasibleScheduleError: anything inconsistent.
+    """
+    if not isinstance(document, dict) or document.get("format") != SCHEDULE_FORMAT:
+        raise ValueError(f"not a {SCHEDULE_FORMAT} document")
+    header, operations = document.get("instance"), document.get("operations")
+    if not isinstance(header, dict) or not isinstance(operations, list):
+        raise ValueError("needs the fields 'instance' and 'operations'")
+    if not all(_is_int(header.get(key)) and header[key] > 0 for key in ("num_jobs", "num_machines")):
+        raise ValueError("instance.num_jobs and instance.num_machines must be positive integers")
+    num_jobs, num_machines = int(header["num_jobs"]), int(header["num_machines"])
+    if num_jobs * num_machines > max_operations:
+        raise _TooLargeError(
+            f"schedule: {num_jobs * num_machines} operations, more than the {max_operations} this server draws"
+        )
+    if len(operations) != num_jobs * num_machines:
+        raise ValueError(f"{len(operations)} operations, expected {num_jobs} x {num_machines}")
+    # machines, durations, starts: (num_jobs, num_machines); machine -1 = operation not seen yet
+    machines = np.full((num_jobs, num_machines), -1, dtype=np.int64)
+    durations = np.zeros((num_jobs, num_machines), dtype=np.int64)
+    starts = np.zeros((num_jobs, num_machines), dtype=np.int64)
+    for index, record in enumerate(operations):
+        values = [_as_count(record.get(key)) if isinstance(record, dict) else None for key in _OPERATION_KEYS]
+        if any(value is None for value in values):
+            raise ValueError(f"operations[{index}] needs non-negative integers {', '.join(_OPERATION_KEYS)}")
+        job, op, machine, start, duration = (value or 0 for value in values)
+        if job >= num_jobs or op >= num_machines or machines[job, op] != -1:
+            raise ValueError(f"operations[{index}]: job {job} operation {op} is out of range or given twice")
+        machines[job, op], starts[job, op], durations[job, op] = machine, start, duration
+    name = header.get("name")
+    instance = Instance(machines, durations, name=_safe_name(name) if isinstance(name, str) else "schedule")
+    method = document.get("method")
+    schedule = Schedule(instance, starts, method=_safe_name(method) if isinstance(method, str) else "")
+    schedule.check()
+    return schedule
+
+
+_OPERATION_KEYS = ("job", "op", "machine", "start", "duration")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _as_count(value: Any) -> int | None:
+    """``value`` if it is an integer in ``0 .. 2**62 - 1`` (no overflow in int64 sums), else None."""
+    return value if _is_int(value) and 0 <= value < 2**62 else None
+
+
+# ---------------------------------------------------------------- pool
+
+
+async def _run_in_pool(
+    pool: SolverPool,
+    function: Callable[..., Any],
+    args: tuple[Any, ...],
+    timeout: float,
+    config: ServeConfig,
+    what: str,
+) -> Any:
+    """Run a task in the solver pool, turning its failures into HTTP errors."""
+    try:
+        return await pool.run(function, args, timeout=timeout, queue_timeout=config.queue_timeout)
+    except PoolBusyError as error:
+        raise HTTPException(503, f"server busy: {error}; try again shortly", {"Retry-After": _RETRY_AFTER_S}) from None
+    except TaskTimeoutError:
+        raise HTTPException(
+            504,
+            f"{what} did not finish within {timeout:g} s (time limit plus {config.grace_seconds:g} s grace) "
+            "and was stopped",
+        ) from None
+    except TaskError as error:
+        raise HTTPException(error.status, error.detail) from None
+
+
+# ---------------------------------------------------------------- OpenAPI request bodies
+
+_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"description": description, "content": {"application/json": {"example": {"detail": example}}}}
+    for status, description, example in [
+        (413, "Upload or instance too large", "upload: 100x200 instance has 20000 operations, more than ..."),
+        (415, "Unsupported content type", "unsupported content type 'image/png': ..."),
+        (422, "Malformed instance or bad parameter", "bad.txt:2: truncated: expected 2 job lines after ..."),
+        (503, "Every solver process busy", "server busy: all 2 solver processes stayed busy for 60 s; ..."),
+        (504, "Solve stopped at its time limit plus grace", "cpsat did not finish within 7 s ..."),
+    ]
+}
+
+_SOLVE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": "instance file, any layout"},
+                        "text": {"type": "string", "description": "instance content (instead of a file)"},
+                        "method": {"type": "string"},
+                        "time_limit": {"type": "number"},
+                        "seed": {"type": "integer"},
+                    },
+                }
+            },
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": 'A jssp-instance/1 document, or {"text": "<instance content>", "name": "label"}.',
+                },
+                "example": {"text": "2 2\n0 3 1 2\n1 4 0 1\n", "name": "tiny"},
+            },
+            "text/plain": {"schema": {"type": "string", "description": "instance content"}},
+        },
+    }
+}
+
+_GANTT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "object", "description": "A jssp-schedule/1 document."}}},
+    }
+}

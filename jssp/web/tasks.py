@@ -1,0 +1,38 @@
+"""What the web server's solver processes run (module-level functions, pickled by reference).
+
+Each turns the failures a client can act on into a :class:`~jssp.web.pool.TaskError` with an
+HTTP status; anything else reaches the client as a 500.
+"""
+
+from __future__ import annotations
+
+import io
+
+from jssp.cpsat import CpSatError
+from jssp.instance import Instance
+from jssp.schedule import Schedule
+from jssp.solvers import SolveOptions, get_solver, solve
+from jssp.web.pool import TaskError
+
+
+def solve_task(instance: Instance, method: str, options: SolveOptions) -> Schedule:
+    """:func:`jssp.solvers.solve`, which also validates the schedule."""
+    try:
+        get_solver(method)
+    except KeyError as error:  # its message names the available methods
+        raise TaskError(422, error.args[0] if error.args else f"unknown method {method!r}") from None
+    try:
+        return solve(instance, method, options)
+    except CpSatError as error:  # no solution within the time limit: the client may raise it
+        raise TaskError(422, f"{method}: {error}") from None
+    except FileNotFoundError as error:  # a learned method without its checkpoint
+        raise TaskError(422, f"{method}: {error}") from None
+
+
+def gantt_png_task(schedule: Schedule, best_known: int | None) -> bytes:
+    """The Gantt chart of ``schedule`` as PNG bytes (the chart of ``jssp solve --gantt``)."""
+    from jssp.gantt import plot_gantt  # matplotlib loads in the worker on the first chart only
+
+    buffer = io.BytesIO()
+    plot_gantt(schedule, buffer, best_known=best_known)
+    return buffer.getvalue()

@@ -1,0 +1,273 @@
+"""The HTTP API of `jssp serve`: solving uploads, every error class, limits, concurrency, time limits."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from jssp import benchmarks
+from jssp.instance import Instance
+from jssp.parsing import InstanceFormatError, format_json, format_taillard, parse_instance, read_instance
+from jssp.rules import dispatch
+from jssp.schedule import Schedule
+from jssp.solvers import SolveOptions, register
+from jssp.web.app import STATIC_DIR, ServeConfig, create_app
+
+INSTANCES = Path(__file__).resolve().parents[1] / "instances"
+TINY = "2 2\n0 3 1 2\n1 4 0 1\n"  # optimum 6 = trivial lower bound (machine 1: 2 + 4)
+GRACE_S = 1.0
+MAX_UPLOAD_BYTES = 32 * 1024
+MAX_OPERATIONS = 1000  # ta71 (100x20) is above it
+
+
+def register_slow_method() -> None:
+    """Worker setup: ``sleepy``, a method that ignores its time limit, so that the server has to stop it."""
+
+    def sleepy(instance: Instance, options: SolveOptions) -> Schedule:
+        time.sleep(60)
+        return dispatch(instance, "mwkr")
+
+    register("sleepy", sleepy)
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[TestClient]:
+    config = ServeConfig(
+        workers=2,
+        max_time_limit=30.0,
+        grace_seconds=GRACE_S,
+        max_upload_bytes=MAX_UPLOAD_BYTES,
+        max_operations=MAX_OPERATIONS,
+        worker_setup=register_slow_method,
+    )
+    with TestClient(create_app(config)) as test_client:
+        yield test_client
+
+
+def _upload(client: TestClient, name: str, content: bytes, **fields: str) -> tuple[int, dict]:
+    response = client.post("/api/solve", files={"file": (name, content, "text/plain")}, data=fields)
+    return response.status_code, response.json()
+
+
+# ---------------------------------------------------------------- success
+
+
+def test_methods_and_limits(client: TestClient) -> None:
+    info = client.get("/api/methods").json()
+    assert {"mwkr", "spt", "fdd-mwkr", "random", "cpsat", "tabu", "sleepy"} <= set(info["methods"])
+    assert info["default_method"] == "mwkr"
+    assert info["time_limit"] == {"default": 5.0, "max": 30.0}
+    assert info["max_upload_bytes"] == MAX_UPLOAD_BYTES and info["max_operations"] == MAX_OPERATIONS
+
+
+def test_page_and_assets_load_nothing_from_elsewhere(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and "<title>jssp" in page.text
+    assert page.headers["content-security-policy"].startswith("default-src 'self'")
+    for asset in ("app.js", "style.css"):
+        assert client.get(f"/static/{asset}").status_code == 200
+    for path in STATIC_DIR.iterdir():
+        urls = set(re.findall(r"https?://[^\s\"'`)]+", path.read_text()))
+        assert urls <= {"http://www.w3.org/2000/svg"}, f"{path.name} refers to {urls}"  # the SVG namespace only
+
+
+def test_file_upload_cpsat_solves_ft06_to_optimality(client: TestClient) -> None:
+    ft06 = (INSTANCES / "ft06.txt").read_bytes()
+    status, document = _upload(client, "ft06.txt", ft06, method="cpsat", time_limit="10")
+    assert status == 200
+    assert document["format"] == "jssp-schedule/1" and document["method"] == "cpsat"
+    assert document["makespan"] == 55 and document["best_known"] == 55 and document["lower_bound"] == 55
+    assert document["gap_pct"] == 0.0 and document["benchmark"] == "ft06"
+    assert document["instance"] == {"name": "ft06", "num_jobs": 6, "num_machines": 6}
+    assert len(document["operations"]) == 36
+    Schedule.from_dict(document, read_instance(INSTANCES / "ft06.txt")).check()
+
+
+def test_json_instance_in_another_name_is_recognised_as_ta01(client: TestClient) -> None:
+    ta01 = read_instance(INSTANCES / "ta01.txt")
+    body = format_json(ta01.renamed("my_shop"))
+    response = client.post("/api/solve?method=mwkr", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 200
+    document = response.json()
+    expected = dispatch(ta01, "mwkr").makespan
+    assert document["instance"]["name"] == "my_shop" and document["benchmark"] == "ta01"
+    assert document["makespan"] == expected and document["best_known"] == 1231
+    assert document["gap_pct"] == pytest.approx(100.0 * (expected - 1231) / 1231)
+    Schedule.from_dict(document, ta01).check()
+
+
+@pytest.mark.parametrize("how", ["json-text", "form-text", "text/plain", "taillard-file"])
+def test_every_way_of_sending_text(client: TestClient, how: str) -> None:
+    if how == "json-text":
+        response = client.post("/api/solve?method=spt", json={"text": TINY, "name": "tiny"})
+    elif how == "form-text":
+        response = client.post("/api/solve", data={"text": TINY, "method": "spt"})
+    elif how == "text/plain":
+        response = client.post("/api/solve?method=spt", content=TINY, headers={"Content-Type": "text/plain"})
+    else:
+        taillard = format_taillard(parse_instance(TINY)).replace("\n", "\r\n")
+        response = client.post("/api/solve?method=spt", files={"file": ("tiny.txt", taillard.encode())})
+    assert response.status_code == 200, response.text
+    document = response.json()
+    assert document["makespan"] == 6 and document["lower_bound"] == 6
+    assert document["best_known"] is None and document["gap_pct"] is None and document["benchmark"] is None
+    assert document["instance"]["name"] == ("upload" if how in ("form-text", "text/plain") else "tiny")
+
+
+def test_seed_reaches_the_random_rule(client: TestClient) -> None:
+    ta01 = (INSTANCES / "ta01.txt").read_bytes()
+    makespans = {
+        seed: _upload(client, "ta01.txt", ta01, method="random", seed=str(seed))[1]["makespan"] for seed in (1, 2)
+    }
+    instance = read_instance(INSTANCES / "ta01.txt")
+    assert makespans == {seed: dispatch(instance, "random", seed=seed).makespan for seed in (1, 2)}
+
+
+# ---------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"2 2\n0 3 1 2\n",
+        b"2 2\n0 3 1 2\n0 1 5 1\n",
+        b"2 2\n0 3 1 -2\n1 1 0 1\n",
+        b"2 2\n0 3 1 2.5\n1 1 0 1\n",
+        b"\x89PNG\r\n\x1a\n\x00\x00",
+        b"900000 900000\n",
+        b'{"format": "jssp-instance/1", "num_jobs": 2}',
+    ],
+)
+def test_malformed_file_gives_the_parsers_one_line(client: TestClient, content: bytes) -> None:
+    with pytest.raises(InstanceFormatError) as expected:
+        parse_instance(content, name="bad", source="bad.txt")
+    status, document = _upload(client, "bad.txt", content)
+    assert status == 422
+    assert document["detail"] == str(expected.value) and "\n" not in document["detail"]
+
+
+def test_malformed_json_body_is_named_upload(client: TestClient) -> None:
+    response = client.post("/api/solve", json={"format": "jssp-instance/1", "num_jobs": 2, "num_machines": 2})
+    assert response.status_code == 422
+    assert response.json()["detail"] == "upload:1: JSON instance lacks the field 'machines'"
+
+
+def test_upload_limits_give_413(client: TestClient) -> None:
+    status, document = _upload(client, "big.txt", b"#" * (MAX_UPLOAD_BYTES + 1))
+    assert status == 413
+    assert document["detail"] == f"big.txt: {MAX_UPLOAD_BYTES + 1} bytes, more than the 32768 this server accepts"
+    status, document = _upload(client, "huge.txt", b"#" * (1024 * 1024))  # refused from Content-Length, unread
+    assert status == 413
+    assert document["detail"].endswith(f"this server accepts instances up to {MAX_UPLOAD_BYTES} bytes")
+    response = client.post("/api/solve", content=b"1" * (MAX_UPLOAD_BYTES + 1), headers={"Content-Type": "text/plain"})
+    assert response.status_code == 413
+    status, document = _upload(client, "ta71.txt", (INSTANCES / "ta71.txt").read_bytes())
+    assert status == 413
+    assert document["detail"] == "ta71.txt: 100x20 instance has 2000 operations, more than the 1000 this server solves"
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"time_limit": "0"}, "time_limit must be in (0, 30] seconds, got 0"),
+        ({"time_limit": "31"}, "time_limit must be in (0, 30] seconds, got 31"),
+        ({"time_limit": "nan"}, "time_limit must be in (0, 30] seconds, got nan"),
+        ({"time_limit": "soon"}, "time_limit 'soon' is not a number"),
+        ({"seed": "-1"}, "seed must be in 0..2147483647, got -1"),
+        ({"seed": "1.5"}, "seed '1.5' is not an integer"),
+        ({"method": "nope"}, "unknown method 'nope'; available: spt, lpt, mwkr"),
+    ],
+)
+def test_bad_parameters_give_422(client: TestClient, fields: dict[str, str], expected: str) -> None:
+    status, document = _upload(client, "tiny.txt", TINY.encode(), **fields)
+    assert status == 422 and document["detail"].startswith(expected)
+
+
+def test_bad_query_parameter_and_content_type(client: TestClient) -> None:
+    response = client.post("/api/solve?time_limit=soon", content=TINY, headers={"Content-Type": "text/plain"})
+    assert response.status_code == 422 and response.json()["detail"].startswith("time_limit: ")
+    response = client.post("/api/solve", content=TINY, headers={"Content-Type": "image/png"})
+    assert response.status_code == 415 and "send a form (field 'file' or 'text')" in response.json()["detail"]
+    response = client.post("/api/solve", data={"method": "mwkr"}, files={"unused": ("x", b"")})
+    assert response.status_code == 422 and response.json()["detail"].startswith("no instance")
+
+
+# ---------------------------------------------------------------- concurrency and time limits
+
+
+def test_eight_requests_at_once_are_all_served(client: TestClient) -> None:
+    names = ["ta01", "ft06", "la01", "ft10"] * 2
+    expected = {name: dispatch(benchmarks.load(name), "mwkr").makespan for name in set(names)}
+
+    def solve(name: str) -> tuple[int, int]:
+        status, document = _upload(client, f"{name}.txt", (INSTANCES / f"{name}.txt").read_bytes())
+        return status, document["makespan"]
+
+    with ThreadPoolExecutor(max_workers=8) as executor:
+        results = list(executor.map(solve, names))
+    assert results == [(200, expected[name]) for name in names]
+
+
+def test_solve_past_its_time_limit_is_stopped_with_504(client: TestClient) -> None:
+    pool = client.app.state.pool  # type: ignore[attr-defined]
+    before = set(pool.pids())
+    began = time.perf_counter()
+    status, document = _upload(client, "tiny.txt", TINY.encode(), method="sleepy", time_limit="0.5")
+    elapsed = time.perf_counter() - began
+    assert status == 504 and "was stopped" in document["detail"]
+    assert 0.5 + GRACE_S <= elapsed < 0.5 + GRACE_S + 3.0
+    deadline = time.perf_counter() + 30
+    while (len(pool.pids()) < 2 or set(pool.pids()) == before) and time.perf_counter() < deadline:
+        time.sleep(0.1)
+    after = set(pool.pids())
+    assert len(after) == 2 and len(before - after) == 1  # the sleeper was killed and replaced
+    assert _upload(client, "tiny.txt", TINY.encode())[0] == 200
+
+
+def test_busy_pool_gives_503() -> None:
+    config = ServeConfig(workers=1, grace_seconds=0.5, queue_timeout=0.3, worker_setup=register_slow_method)
+    with TestClient(create_app(config)) as test_client:
+        sleepy = {"method": "sleepy", "time_limit": "2"}
+        sleeper = threading.Thread(target=_upload, args=(test_client, "tiny.txt", TINY.encode()), kwargs=sleepy)
+        sleeper.start()
+        time.sleep(0.5)  # the sleeper now holds the only worker for 2.5 s
+        response = test_client.post("/api/solve", content=TINY, headers={"Content-Type": "text/plain"})
+        sleeper.join()
+    assert response.status_code == 503 and response.headers["retry-after"]
+    assert response.json()["detail"].startswith("server busy: all 1 solver processes stayed busy for 0.3 s")
+
+
+# ---------------------------------------------------------------- Gantt PNG
+
+
+def test_gantt_png_of_a_returned_schedule(client: TestClient) -> None:
+    status, document = _upload(client, "ft06.txt", (INSTANCES / "ft06.txt").read_bytes())
+    assert status == 200
+    response = client.post("/api/gantt.png", json=document)
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    assert response.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert response.headers["content-disposition"] == 'attachment; filename="ft06-mwkr-gantt.png"'
+
+
+def test_gantt_png_refuses_infeasible_or_malformed_schedules(client: TestClient) -> None:
+    status, document = _upload(client, "ft06.txt", (INSTANCES / "ft06.txt").read_bytes())
+    overlapping = json.loads(json.dumps(document))
+    for operation in overlapping["operations"]:
+        operation["start"] = 0
+    response = client.post("/api/gantt.png", json=overlapping)
+    assert response.status_code == 422 and response.json()["detail"].startswith("schedule: ")
+    response = client.post("/api/gantt.png", json={"format": "jssp-schedule/1"})
+    assert response.status_code == 422
+    response = client.post("/api/gantt.png", content=b"not json", headers={"Content-Type": "application/json"})
+    assert response.status_code == 422 and response.json()["detail"].startswith("schedule: not a JSON document")
+    huge = {**document, "instance": {"name": "x", "num_jobs": 100, "num_machines": 20}}
+    assert client.post("/api/gantt.png", json=huge).status_code == 413

@@ -1,0 +1,130 @@
+"""The page of `jssp serve` in a real browser: Debian's Chromium driven by Playwright, against a live server.
+
+Set ``JSSP_WEB_SCREENSHOT=docs/web-screenshot.png`` to refresh the screenshot in the docs; by default
+it goes to the test's temporary folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from jssp.parsing import InstanceFormatError, parse_instance, read_instance
+from jssp.rules import dispatch
+from jssp.schedule import Schedule
+from jssp.web.app import ServeConfig, create_app
+from jssp.web.server import background_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+FT06 = Path(__file__).resolve().parents[1] / "instances" / "ft06.txt"
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium (.ci/run installs it)"
+)
+
+
+@pytest.fixture(scope="module")
+def base_url() -> Iterator[str]:
+    with background_server(create_app(ServeConfig(workers=2))) as url:
+        yield url
+
+
+@pytest.fixture
+def page(base_url: str) -> Iterator[Page]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(
+            base_url=base_url, viewport={"width": 1280, "height": 860}, device_scale_factor=1, accept_downloads=True
+        )
+        try:
+            yield context.new_page()
+        finally:
+            browser.close()
+
+
+def test_upload_solve_chart_downloads_and_error(page: Page, base_url: str, tmp_path: Path) -> None:
+    elsewhere: list[str] = []  # requests to anything but this server; the page must make none
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(base_url)
+            else (elsewhere.append(route.request.url), route.abort())
+        ),
+    )
+    script_errors: list[str] = []
+    page.on("pageerror", lambda error: script_errors.append(str(error)))
+
+    page.goto("/")
+    expect(page.locator("#method option[value=mwkr]")).to_have_count(1)
+    page.set_input_files("#file", FT06)
+    expect(page.locator("#file-label")).to_have_text("ft06.txt")
+    page.select_option("#method", "mwkr")
+    page.click("#solve")
+
+    instance = read_instance(FT06)
+    expected = dispatch(instance, "mwkr").makespan
+    expect(page.locator("#makespan")).to_have_text(str(expected))
+    expect(page.locator("#best-known")).to_have_text("55")
+    expect(page.locator("#gap")).to_have_text(f"{100 * (expected - 55) / 55:.2f} %")
+    expect(page.locator("#result-subtitle")).to_contain_text("known benchmark ft06")
+
+    # The chart: one bar per operation in the inline SVG, its hover text naming the operation.
+    bars = page.locator("#gantt svg rect.op")
+    expect(bars).to_have_count(36)
+    first = bars.first
+    title = first.locator("title").text_content() or ""
+    assert title.startswith("Job ") and ", operation " in title and "start " in title and "end " in title
+    first.hover()
+    expect(page.locator("#gantt")).to_have_class("gantt focus")
+    page.mouse.move(5, 5)
+
+    screenshot = Path(os.environ.get("JSSP_WEB_SCREENSHOT", tmp_path / "web-screenshot.png"))
+    page.screenshot(path=screenshot, full_page=True)
+    assert screenshot.read_bytes().startswith(b"\x89PNG")
+
+    # Downloads: the schedule document, the CSV of Schedule.write_csv, the server-drawn PNG.
+    with page.expect_download() as json_download:
+        page.click("#download-json")
+    document = json.loads(Path(json_download.value.path()).read_text())
+    assert json_download.value.suggested_filename == "ft06-mwkr.json"
+    assert document["format"] == "jssp-schedule/1" and document["makespan"] == expected
+    assert "gap_pct" not in document and document["best_known"] == 55
+    schedule = Schedule.from_dict(document, instance)
+    schedule.check()
+
+    with page.expect_download() as csv_download:
+        page.click("#download-csv")
+    schedule.write_csv(tmp_path / "expected.csv")
+    assert Path(csv_download.value.path()).read_bytes() == (tmp_path / "expected.csv").read_bytes()
+
+    with page.expect_download() as png_download:
+        page.click("#download-png")
+    assert png_download.value.suggested_filename == "ft06-mwkr-gantt.png"
+    assert Path(png_download.value.path()).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+    # A malformed file: the parser's one line, and no stale result left on the page.
+    truncated = b"2 2\n0 3 1 2\n"
+    with pytest.raises(InstanceFormatError) as reason:
+        parse_instance(truncated, source="bad.txt")
+    page.set_input_files("#file", files=[{"name": "bad.txt", "mimeType": "text/plain", "buffer": truncated}])
+    page.click("#solve")
+    expect(page.locator("#error")).to_have_text(str(reason.value))
+    expect(page.locator("#result")).to_be_hidden()
+
+    assert elsewhere == [] and script_errors == []
