@@ -46,6 +46,8 @@ class EvaluateConfig:
     """Torch device of learned methods: auto (GPU if present), cpu or cuda."""
     checkpoint: str = "gnn-default"
     """Learned methods: shipped checkpoint name or folder."""
+    improvement_checkpoint: str = "ls-default"
+    """Learned improvement methods (ls-<steps>): move-policy checkpoint name or folder."""
     samples: int = 128
     """gnn-sample: sampled rollouts per instance."""
     temperature: float = 1.0
@@ -78,6 +80,7 @@ def main(cfg: EvaluateConfig) -> int:
         scheme=cfg.scheme,
         device=cfg.device,
         checkpoint=cfg.checkpoint,
+        improvement_checkpoint=cfg.improvement_checkpoint,
         num_samples=cfg.samples,
         temperature=cfg.temperature,
     )

@@ -7,16 +7,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
+from agents.improvement_policy import ImprovementPolicy
 from agents.policy import JobShopPolicy
 from jssp.env import JobShopEnv
 from jssp.generators import random_instance
+from jssp.improvement_env import ImprovementEnv
 
 CHECKPOINTS_DIR = Path(__file__).resolve().parent / "checkpoints"
 DEFAULT_CHECKPOINT = "gnn-default"
+DEFAULT_IMPROVEMENT_CHECKPOINT = "ls-default"
+PolicyType = TypeVar("PolicyType", bound=JobShopPolicy)
 
 
 def save_policy(
@@ -52,6 +56,27 @@ def load_policy(name_or_path: str | Path = DEFAULT_CHECKPOINT, device: str | tor
         width=config["width"],
         num_layers=config["num_layers"],
     )
+    return _load_weights(policy, folder, config, device)
+
+
+def load_improvement_policy(
+    name_or_path: str | Path = DEFAULT_IMPROVEMENT_CHECKPOINT, device: str | torch.device = "cpu"
+) -> ImprovementPolicy:
+    """Rebuild a saved improvement (N5 move) policy on ``device``, in evaluation mode."""
+    folder = resolve_checkpoint(name_or_path)
+    config = json.loads((folder / "config.json").read_text())
+    env = ImprovementEnv(random_instance(config["max_jobs"], config["max_machines"], seed=0))
+    policy = ImprovementPolicy(
+        env.observation_space,
+        env.action_space,
+        lambda _: 0.0,
+        width=config["width"],
+        num_layers=config["num_layers"],
+    )
+    return _load_weights(policy, folder, config, device)
+
+
+def _load_weights(policy: PolicyType, folder: Path, config: dict[str, Any], device: str | torch.device) -> PolicyType:
     state = torch.load(folder / "policy.pt", map_location="cpu", weights_only=True)
     policy.load_state_dict(state)
     policy.config = config

@@ -28,7 +28,8 @@ class GraphBatch:
         batch: ``(num_nodes_total,)`` graph of each node;
         machine_group: ``(num_nodes_total,)`` (graph, machine) id of each node;
         unscheduled: ``(num_nodes_total,)`` bool;
-        candidates: ``(batch_size, max_jobs)`` node of each job's next operation, -1 if none.
+        candidates: ``(batch_size, max_jobs)`` node of each job's next operation, -1 if none
+            (``(batch_size, max_moves, 2)`` nodes of each move for complete schedules).
     """
 
     x: Tensor
@@ -41,7 +42,9 @@ class GraphBatch:
     batch_size: int
 
 
-def batch_observations(observation: dict[str, Tensor], keep_scheduled: bool = False) -> GraphBatch:
+def batch_observations(
+    observation: dict[str, Tensor], keep_scheduled: bool = False, complete: bool = False
+) -> GraphBatch:
     """Flatten a batch of padded observations (SB3 hands them over as float tensors).
 
     Args:
@@ -50,13 +53,16 @@ def batch_observations(observation: dict[str, Tensor], keep_scheduled: bool = Fa
             what they tell about the future (when each job and machine is free) is already in
             the features of the unscheduled operations, and dropping them halves the graph on
             average, which is most of the encoder's cost.
+        complete: the observation is a complete schedule (:class:`jssp.improvement_env.ImprovementEnv`):
+            every operation is a node and counts as ``unscheduled`` (it takes part in the machine
+            context and the pooling), and ``candidates`` are read from ``move_nodes``.
     """
     features = observation["node_features"].float()
     batch_size, max_nodes, _ = features.shape
     device = features.device
     num_nodes = observation["num_nodes"].reshape(batch_size).long()
     valid = torch.arange(max_nodes, device=device)[None, :] < num_nodes[:, None]  # (batch, max_nodes)
-    if not keep_scheduled:
+    if not keep_scheduled and not complete:
         valid = valid & (features[:, :, 0] < 0.5)
     flat_valid = valid.reshape(-1)
     new_index = torch.cumsum(flat_valid.long(), 0) - 1  # padded slot -> compact node id
@@ -77,8 +83,8 @@ def batch_observations(observation: dict[str, Tensor], keep_scheduled: bool = Fa
     batch = torch.arange(batch_size, device=device).repeat_interleave(max_nodes)[flat_valid]
     op_machine = observation["op_machine"].long().reshape(-1)[flat_valid]
     max_machines = int(op_machine.max().item()) + 1 if op_machine.numel() else 1
-    candidates = observation["candidates"].long()
-    global_candidates = candidates + offsets
+    candidates = observation["move_nodes" if complete else "candidates"].long()
+    global_candidates = candidates + offsets.reshape(batch_size, *[1] * (candidates.dim() - 1))
     compact_candidates = torch.where(
         candidates >= 0, new_index[global_candidates.clamp(min=0)], torch.full_like(candidates, -1)
     )
@@ -88,7 +94,7 @@ def batch_observations(observation: dict[str, Tensor], keep_scheduled: bool = Fa
         batch=batch,
         machine_group=batch * max_machines + op_machine,
         num_machine_groups=batch_size * max_machines,
-        unscheduled=x[:, 0] < 0.5,
+        unscheduled=torch.ones_like(batch, dtype=torch.bool) if complete else x[:, 0] < 0.5,
         candidates=compact_candidates,
         batch_size=batch_size,
     )

@@ -1,4 +1,4 @@
-"""Registers the learned solving methods (``gnn``, ``gnn-sample``, ``hybrid``) with :mod:`jssp.solvers`.
+"""Registers the learned solving methods (``gnn``, ``gnn-sample``, ``hybrid``, ``ls-<steps>``) with :mod:`jssp.solvers`.
 
 Call :func:`register_learned_methods` once per process (``evaluate.py`` and ``jssp solve`` do);
 policies are loaded lazily, once per (checkpoint, device).
@@ -11,7 +11,9 @@ import time
 
 import torch
 
-from agents.checkpoints import load_policy
+from agents.checkpoints import load_improvement_policy, load_policy
+from agents.improvement_inference import improve
+from agents.improvement_policy import ImprovementPolicy
 from agents.inference import greedy_schedule, resolve_device, sampled_schedule
 from agents.policy import JobShopPolicy
 from jssp.cpsat import solve_cpsat
@@ -19,7 +21,7 @@ from jssp.dispatch import warm_up
 from jssp.instance import Instance
 from jssp.local_search import tabu_search
 from jssp.schedule import Schedule
-from jssp.solvers import SolveOptions, register
+from jssp.solvers import SolveOptions, Solver, register, register_family
 
 
 @functools.cache
@@ -73,9 +75,32 @@ def solve_hybrid(instance: Instance, options: SolveOptions) -> Schedule:
     return final
 
 
+@functools.cache
+def cached_improvement_policy(checkpoint: str, device: str) -> ImprovementPolicy:
+    torch.set_num_threads(1)
+    return load_improvement_policy(checkpoint, resolve_device(device))
+
+
+def learned_improvement(name: str) -> Solver:
+    """``ls-<steps>``: the ``gnn`` schedule improved by ``steps`` greedy moves of the learned N5 policy
+    (Zhang et al., ICLR 2024), keeping the best schedule found."""
+    suffix = name.removeprefix("ls-")
+    if not suffix.isdigit():
+        raise ValueError(f"{suffix!r} is not a number of steps")
+    steps = int(suffix)
+
+    def solver(instance: Instance, options: SolveOptions) -> Schedule:
+        start = solve_gnn(instance, options)
+        policy = cached_improvement_policy(options.improvement_checkpoint, options.device)
+        return improve(policy, instance, start, steps, seed=options.seed)
+
+    return solver
+
+
 def register_learned_methods() -> None:
-    """Add ``gnn``, ``gnn-sample`` and ``hybrid`` to the method registry and load the dispatch kernels."""
+    """Add ``gnn``, ``gnn-sample``, ``hybrid`` and ``ls-<steps>`` to the registry; load the dispatch kernels."""
     register("gnn", solve_gnn)
     register("gnn-sample", solve_gnn_sample)
     register("hybrid", solve_hybrid)
+    register_family("ls-", learned_improvement, "steps")
     warm_up()

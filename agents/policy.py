@@ -43,18 +43,25 @@ class GraphFeaturesExtractor(BaseFeaturesExtractor):
 class CandidateScorer(nn.Module):
     """SB3 ``mlp_extractor``: actor latent = one logit per job, critic latent = graph MLP.
 
+    Args:
+        width: embedding size.
+        max_jobs: number of candidates the action space pads to.
+        parts: embeddings per candidate in the extractor's output (2 for a job: its operation
+            and the graph; 3 for an N5 move: its two operations and the graph).
+
     Shapes:
         input: the extractor's output; ``forward_actor`` returns ``(batch, num_jobs)`` for any
         ``num_jobs`` (inferred from the input width), ``forward_critic`` ``(batch, width)``.
     """
 
-    def __init__(self, width: int, max_jobs: int) -> None:
+    def __init__(self, width: int, max_jobs: int, parts: int = 2) -> None:
         super().__init__()
         self.width = width
+        self.parts = parts
         self.latent_dim_pi = max_jobs
         self.latent_dim_vf = width
         self.actor = nn.Sequential(
-            nn.Linear(2 * width, width), nn.Tanh(), nn.Linear(width, width), nn.Tanh(), nn.Linear(width, 1)
+            nn.Linear(parts * width, width), nn.Tanh(), nn.Linear(width, width), nn.Tanh(), nn.Linear(width, 1)
         )
         self.critic = nn.Sequential(nn.Linear(width, width), nn.Tanh(), nn.Linear(width, width), nn.Tanh())
 
@@ -62,7 +69,7 @@ class CandidateScorer(nn.Module):
         return self.forward_actor(features), self.forward_critic(features)
 
     def forward_actor(self, features: Tensor) -> Tensor:
-        pairs = features[:, : -self.width].reshape(features.shape[0], -1, 2 * self.width)
+        pairs = features[:, : -self.width].reshape(features.shape[0], -1, self.parts * self.width)
         return self.actor(pairs).squeeze(-1)
 
     def forward_critic(self, features: Tensor) -> Tensor:
@@ -72,18 +79,25 @@ class CandidateScorer(nn.Module):
 class JobShopPolicy(MaskableActorCriticPolicy):
     """MaskablePPO policy over :class:`jssp.env.JobShopEnv` observations (one logit per job)."""
 
+    features_extractor_type: type[BaseFeaturesExtractor] = GraphFeaturesExtractor
+    """Encoder of the observations; subclasses swap it for other environments."""
+    candidate_parts: int = 2
+    """Embeddings per candidate in the extractor's output (see :class:`CandidateScorer`)."""
+
     def __init__(self, *args: Any, width: int = 64, num_layers: int = 3, **kwargs: Any) -> None:
         self.width = width
         self.config: dict[str, Any] = {}
         """Training configuration of a loaded checkpoint (scheme, sizes, ...); empty when built fresh."""
-        kwargs["features_extractor_class"] = GraphFeaturesExtractor
+        kwargs["features_extractor_class"] = self.features_extractor_type
         kwargs["features_extractor_kwargs"] = {"width": width, "num_layers": num_layers}
         kwargs["share_features_extractor"] = True
         super().__init__(*args, **kwargs)
 
     def _build_mlp_extractor(self) -> None:
         assert isinstance(self.action_space, spaces.Discrete)
-        self.mlp_extractor = CandidateScorer(self.width, int(self.action_space.n))  # type: ignore[assignment]
+        self.mlp_extractor = CandidateScorer(  # type: ignore[assignment]
+            self.width, int(self.action_space.n), self.candidate_parts
+        )
 
     def _build(self, lr_schedule: Any) -> None:
         super()._build(lr_schedule)

@@ -1,6 +1,7 @@
 """Copy a run's best checkpoint into ``agents/checkpoints/<name>/`` with a model card.
 
     .venv/bin/python -m agents.ship runs/gnn-v1 gnn-default
+    .venv/bin/python -m agents.ship runs/ls-v1 ls-default    # a train_improvement.py run
 
 The card is written from the run's own files (config, validation log, SB3 progress log), so every
 number in it was measured by that run.
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from agents.checkpoints import CHECKPOINTS_DIR, load_policy
+from agents.checkpoints import CHECKPOINTS_DIR, load_improvement_policy, load_policy
 
 
 def model_card(run_dir: Path, name: str) -> str:
@@ -73,13 +74,74 @@ def model_card(run_dir: Path, name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def improvement_model_card(run_dir: Path, name: str) -> str:
+    """Card of a ``train_improvement.py`` run (N5 move policy, validated against tabu search)."""
+    config = json.loads((run_dir / "best" / "config.json").read_text())
+    with open(run_dir / "validation.csv", newline="") as stream:
+        validation = list(csv.DictReader(stream))
+    policy = load_improvement_policy(run_dir / "best")
+    parameters = sum(parameter.numel() for parameter in policy.parameters())
+    wall = float(validation[-1]["wall_seconds"]) if validation else float("nan")
+    steps = config["validation_steps"]
+    lines = [
+        f"# Model card: `{name}`",
+        "",
+        "Improvement-mode move policy (Zhang et al., ICLR 2024, L2S): from a complete schedule, the relational",
+        "GIN-style encoder of `agents.encoder` embeds every operation of the disjunctive graph with the current",
+        "machine orders; each N5 move is scored from its two operations' embeddings and the graph embedding; the env",
+        "keeps the best schedule. Trained with sb3-contrib MaskablePPO on uniform random Taillard-style instances,",
+        f"from random dispatching-rule schedules; episodes of {config['episode_steps']} moves; swapping a pair back is",
+        f"masked for {config['tabu_tenure']} steps (training and inference).",
+        "",
+        "| field | value |",
+        "|---|---|",
+        f"| training sizes | {', '.join(config['sizes'])} (drawn uniformly per episode) |",
+        f"| steps trained | {validation[-1]['timesteps'] if validation else '?'} "
+        f"(of {config['total_timesteps']} planned) |",
+        f"| checkpoint kept | best validation makespan, at {config.get('timesteps')} steps |",
+        f"| wall time | {wall / 60:.1f} min on a 2-core x86_64 CPU machine ({platform.python_version()}, torch "
+        f"{torch.__version__}, {config['torch_threads']} torch thread; another training run used the other core) |",
+        f"| parameters | {parameters:,} |",
+        f"| architecture | width {config['width']}, {config['num_layers']} message-passing layers |",
+        f"| PPO | lr {config['learning_rate']} linear to 0, n_envs {config['n_envs']}, n_steps {config['n_steps']}, "
+        f"batch {config['batch_size']}, epochs {config['n_epochs']}, gamma {config['gamma']}, "
+        f"gae_lambda {config['gae_lambda']}, clip {config['clip_range']}, ent_coef {config['ent_coef']} |",
+        f"| seed | {config['seed']} |",
+        "",
+        "Command:",
+        "",
+        "```bash",
+        ".venv/bin/python train_improvement.py --sizes "
+        + " ".join(config["sizes"])
+        + f" --total-timesteps {config['total_timesteps']} --seed {config['seed']}"
+        + f" --eval-freq {config['eval_freq']} --run-dir {config['run_dir']} --device {config['device']}",
+        "```",
+        "",
+        f"Validation curve ({config['validation_instances']} fixed generated instances, start = "
+        f"{config['validation_start_rule']} (non-delay), {steps} greedy moves; tabu search = `jssp.local_search."
+        f"tabu_search` with {steps} iterations from the same start; gap = mean per-instance %):",
+        "",
+        f"| steps | wall s | start makespan | tabu-{steps} makespan | ls-{steps} makespan | improvement over start % "
+        f"| gap to tabu-{steps} % |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in validation:
+        lines.append(
+            f"| {row['timesteps']} | {row['wall_seconds']} | {row['val_start_makespan']} | {row['val_tabu_makespan']} "
+            f"| {row['val_makespan']} | {row['val_improvement']} | {row['val_gap_to_tabu']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def ship(run_dir: Path, name: str) -> Path:
     destination = CHECKPOINTS_DIR / name
     destination.mkdir(parents=True, exist_ok=True)
     for file_name in ("policy.pt", "config.json"):
         shutil.copy2(run_dir / "best" / file_name, destination / file_name)
     shutil.copy2(run_dir / "validation.csv", destination / "validation.csv")
-    (destination / "MODEL_CARD.md").write_text(model_card(run_dir, name))
+    config = json.loads((run_dir / "config.json").read_text())
+    card = improvement_model_card if "episode_steps" in config else model_card  # a train_improvement.py run
+    (destination / "MODEL_CARD.md").write_text(card(run_dir, name))
     return destination
 
 

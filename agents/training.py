@@ -11,10 +11,10 @@ import csv
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
@@ -73,10 +73,11 @@ class ValidationSet:
         cache.write_text(json.dumps({"specs": specs, "best_rule": best_rule, "cpsat": cpsat}) + "\n")
         return cls(instances, best_rule, cpsat)
 
-    def evaluate(self, policy: JobShopPolicy, scheme: str) -> dict[str, float]:
-        """Mean greedy makespan and mean gaps (%) to the best rule and to CP-SAT."""
+    def evaluate(self, policy: JobShopPolicy, config: Mapping[str, Any]) -> dict[str, float]:
+        """Mean greedy makespan (in the run's ``scheme``) and mean gaps (%) to the best rule and to CP-SAT."""
         was_training = policy.training
         policy.eval()
+        scheme = config["scheme"]
         makespans = np.array([greedy_schedule(policy, instance, scheme).makespan for instance in self.instances])
         policy.train(was_training)
         rule = np.array(self.best_rule)
@@ -89,13 +90,25 @@ class ValidationSet:
             metrics["val_gap_to_cpsat"] = float(np.mean(100 * (makespans - cpsat) / cpsat))
         return metrics
 
+    def describe(self, metrics: dict[str, float]) -> str:
+        return f"val {metrics['val_makespan']:.1f} ({metrics['val_gap_to_best_rule']:+.1f}% vs best rule)"
+
+
+class Validation(Protocol):
+    """Fixed instances a :class:`TrainingMonitor` scores the policy on; ``val_makespan`` (lower is
+    better) picks the best checkpoint."""
+
+    def evaluate(self, policy: JobShopPolicy, config: Mapping[str, Any]) -> dict[str, float]: ...
+
+    def describe(self, metrics: dict[str, float]) -> str: ...
+
 
 class TrainingMonitor(BaseCallback):
     """Progress bar, periodic validation, best/last checkpoints, CSV log and wandb."""
 
     def __init__(
         self,
-        validation: ValidationSet,
+        validation: Validation,
         run_dir: Path,
         config: dict[str, Any],
         eval_freq: int,
@@ -147,7 +160,7 @@ class TrainingMonitor(BaseCallback):
         self.last_eval = self.num_timesteps
         policy = self.model.policy
         assert isinstance(policy, JobShopPolicy)
-        metrics = self.validation.evaluate(policy, self.config["scheme"])
+        metrics = self.validation.evaluate(policy, self.config)
         train_values = {
             key.split("/", 1)[1]: float(value)
             for key, value in self.model.logger.name_to_value.items()
@@ -177,7 +190,5 @@ class TrainingMonitor(BaseCallback):
                 {**metrics, **{f"train/{k}": v for k, v in train_values.items()}}, step=self.num_timesteps
             )
         if self.bar is not None:
-            self.bar.set_postfix_str(
-                f"val {metrics['val_makespan']:.1f} ({metrics['val_gap_to_best_rule']:+.1f}% vs best rule)"
-            )
+            self.bar.set_postfix_str(self.validation.describe(metrics))
         return metrics

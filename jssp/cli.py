@@ -15,7 +15,7 @@ from jssp import benchmarks
 from jssp.cpsat import CpSatError
 from jssp.dispatch import warm_up
 from jssp.parsing import InstanceFormatError, read_instance
-from jssp.solvers import SolveOptions, ensure_methods, method_names, solve
+from jssp.solvers import SolveOptions, ensure_methods, has_method, method_names, solve
 
 EXIT_USAGE = 2
 
@@ -26,7 +26,9 @@ def _build_parser() -> argparse.ArgumentParser:
     solve_parser = commands.add_parser("solve", help="solve one instance file and report its makespan and gap")
     solve_parser.add_argument("file", type=Path, help="instance file (standard, Taillard, OR-Library or JSON layout)")
     solve_parser.add_argument(
-        "--method", default="mwkr", help=f"solving method (default mwkr): {', '.join(method_names())}, gnn, gnn-sample"
+        "--method",
+        default="mwkr",
+        help=f"solving method (default mwkr): {', '.join(method_names())}, gnn, gnn-sample, hybrid, ls-<steps>",
     )
     solve_parser.add_argument("--time-limit", type=float, default=10.0, help="seconds for time-limited methods (10)")
     solve_parser.add_argument("--seed", type=int, default=0, help="seed of randomised methods (0)")
@@ -59,7 +61,7 @@ def _solve_command(args: argparse.Namespace) -> int:
     instance = read_instance(args.file)
     method = args.method.strip().lower()
     ensure_methods([method])
-    if method not in method_names():
+    if not has_method(method):
         raise KeyError(f"unknown method {method!r}; available: {', '.join(method_names())}")
     if args.time_limit <= 0:
         raise ValueError("--time-limit must be positive")

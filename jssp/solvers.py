@@ -4,6 +4,8 @@ Methods are lowercase strings (``spt``, ``mwkr``, ``fdd-mwkr``, ``random``, ``cp
 packages add methods through the ``jssp.methods`` entry-point group (``agents`` registers
 ``gnn`` and ``gnn-sample`` that way), so this core never imports them; :func:`load_plugins`
 runs those registrations, and ``evaluate.py`` and ``jssp solve`` then treat all methods alike.
+A family of methods that differ by a number in their name (``ls-500``, ``ls-5000``) registers
+once by prefix with :func:`register_family`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class SolveOptions:
     """Torch device of learned methods: ``auto`` (GPU if present), ``cpu`` or ``cuda``."""
     checkpoint: str = "gnn-default"
     """Learned methods: shipped checkpoint name or checkpoint folder."""
+    improvement_checkpoint: str = "ls-default"
+    """Learned improvement methods (``ls-<steps>``): checkpoint of the N5 move policy."""
     num_samples: int = 128
     """Sampling methods (``gnn-sample``): rollouts per instance."""
     temperature: float = 1.0
@@ -43,7 +47,10 @@ class SolveOptions:
 
 
 Solver = Callable[[Instance, SolveOptions], Schedule]
+SolverFactory = Callable[[str], Solver]
+"""Builds the solver of one method of a family from its full name (``"ls-500"``); ValueError if malformed."""
 _REGISTRY: dict[str, Solver] = {}
+_FAMILIES: dict[str, tuple[SolverFactory, str]] = {}  # prefix -> (factory, placeholder of the suffix)
 
 
 def register(name: str, solver: Solver) -> None:
@@ -53,8 +60,31 @@ def register(name: str, solver: Solver) -> None:
     _REGISTRY[name] = solver
 
 
+def register_family(prefix: str, factory: SolverFactory, placeholder: str) -> None:
+    """Make every method named ``prefix + suffix`` available (``ls-500``, ``ls-5000``).
+
+    Args:
+        prefix: lowercase start of the names, e.g. ``"ls-"``.
+        factory: builds the solver of one name; raises ValueError when the suffix is malformed.
+        placeholder: what the suffix stands for, shown by :func:`method_names` (``"ls-<steps>"``).
+    """
+    if prefix != prefix.lower() or not prefix:
+        raise ValueError(f"method prefixes are lowercase, got {prefix!r}")
+    _FAMILIES[prefix] = (factory, placeholder)
+
+
 def method_names() -> list[str]:
-    return list(_REGISTRY)
+    """Registered methods, then one ``prefix<placeholder>`` entry per family."""
+    return [*_REGISTRY, *(f"{prefix}<{placeholder}>" for prefix, (_, placeholder) in _FAMILIES.items())]
+
+
+def has_method(name: str) -> bool:
+    """Whether ``name`` is a registered method or a well-formed member of a family."""
+    try:
+        get_solver(name)
+    except KeyError:
+        return False
+    return True
 
 
 def load_plugins() -> None:
@@ -65,15 +95,23 @@ def load_plugins() -> None:
 
 def ensure_methods(names: Iterable[str]) -> None:
     """Load plugins if any of ``names`` is not a built-in method (importing torch only when needed)."""
-    if any(name not in _REGISTRY for name in names):
+    if not all(has_method(name) for name in names):
         load_plugins()
 
 
 def get_solver(name: str) -> Solver:
-    """The solver registered as ``name``; KeyError naming the available methods otherwise."""
-    if name not in _REGISTRY:
-        raise KeyError(f"unknown method {name!r}; available: {', '.join(_REGISTRY)}")
-    return _REGISTRY[name]
+    """The solver registered as ``name``, or built by the family whose prefix starts it (longest
+    prefix first); KeyError naming the available methods otherwise."""
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    for prefix in sorted(_FAMILIES, key=len, reverse=True):
+        if name.startswith(prefix):
+            factory, placeholder = _FAMILIES[prefix]
+            try:
+                return factory(name)
+            except ValueError as error:
+                raise KeyError(f"method {name!r} is not of the form {prefix}<{placeholder}>: {error}") from None
+    raise KeyError(f"unknown method {name!r}; available: {', '.join(method_names())}")
 
 
 def solve(instance: Instance, method: str, options: SolveOptions | None = None) -> Schedule:

@@ -1,0 +1,313 @@
+"""Gymnasium improvement environment: apply one N5 move per step to a complete schedule.
+
+The improvement mode of Zhang et al. (ICLR 2024, "Deep reinforcement learning guided
+improvement heuristic for job shop scheduling", L2S): a state is a complete solution, i.e. the
+disjunctive graph with every machine order fixed; an action swaps two adjacent operations of a
+critical block (the N5 neighbourhood, Nowicki & Smutnicki 1996, :func:`jssp.local_search.n5_moves`);
+the reward is the decrease of the best makespan found so far. Nodes are operations (node id
+``job * num_machines + op``), in the same padded layout as :class:`jssp.env.JobShopEnv`, so the
+construction policy's graph encoder reads these observations too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import numpy.typing as npt
+from gymnasium import spaces
+
+from jssp.env import InstanceSource, _largest_size
+from jssp.instance import Instance
+from jssp.local_search import Move, apply_move, evaluate_sequences, n5_moves, operation_index
+from jssp.rules import dispatch
+from jssp.schedule import Schedule
+
+IMPROVEMENT_FEATURES = (
+    "duration",  # processing time / time scale
+    "start",  # start in the current semi-active schedule / time scale
+    "end",  # end / time scale
+    "tail",  # longest path from the operation's end to the end of the schedule / time scale
+    "slack",  # makespan - (start + duration + tail), / time scale: 0 on every longest path
+    "critical",  # 1 where the slack is 0
+    "gap_to_best",  # (current makespan - best makespan so far) / time scale, the same on every node
+)
+NUM_IMPROVEMENT_FEATURES = len(IMPROVEMENT_FEATURES)
+START_RULES = ("spt", "mwkr", "fdd-mwkr", "random")
+"""Dispatching rules the default start schedule is drawn from (one uniformly per episode)."""
+
+
+def max_moves_for(max_jobs: int, max_machines: int) -> int:
+    """Padding of the move list: N5 never yields more than ``max_machines * (max_jobs - 1)`` moves.
+
+    Every N5 move swaps two adjacent positions of one machine and the moves are distinct, so
+    there are at most ``num_machines * (num_jobs - 1)`` of them; the bound is never truncating.
+    In practice a critical path has a few blocks and N5 at most two moves per block.
+    """
+    return max(max_machines * (max_jobs - 1), 1)
+
+
+class ImprovementEnv(gym.Env[dict[str, np.ndarray], int]):
+    """Improve a complete schedule one N5 move at a time, keeping the best schedule found.
+
+    Observation:
+        ``Dict`` of fixed-shape ``Box`` spaces, padded to ``max_jobs x max_machines``:
+
+        * ``node_features``: ``(max_nodes, NUM_IMPROVEMENT_FEATURES)`` float32, see
+          :data:`IMPROVEMENT_FEATURES`; times are divided by the instance's trivial lower bound;
+        * ``precedence_edges``: ``(2, max_jobs * (max_machines - 1))`` int64 job arcs, -1 padded;
+        * ``machine_edges``: ``(2, max_nodes)`` int64 machine arcs of the current solution
+          (consecutive operations on each machine), -1 padded;
+        * ``move_nodes``: ``(max_moves, 2)`` int64 nodes of the two operations each N5 move
+          swaps (first the one before the other on its machine), -1 padded;
+        * ``action_mask``: ``(max_moves,)`` int8, 1 where the move is legal;
+        * ``op_machine``: ``(max_nodes,)`` int64 machine of each operation, -1 padded;
+        * ``num_nodes``: ``(1,)`` int64, operations of the current instance.
+
+        ``max_moves`` is :func:`max_moves_for` the padding, an exact bound, so no move is dropped.
+
+    Action:
+        ``Discrete(max_moves)``: index into the current N5 move list. A move that swaps back a
+        pair swapped in the last ``tabu_tenure`` steps is masked (a short tabu list against
+        two-step cycles), unless every move is. When the critical path is a single block, N5
+        is empty and the schedule optimal; the episode terminates, and if that is already so
+        at reset, action 0 is the only legal action and ends it. An illegal action leaves the
+        state unchanged and is penalised by ``-1`` (``illegal_action="penalize"``) or raises
+        ``ValueError`` (``"raise"``).
+
+    Reward:
+        ``(best makespan before - best makespan after) / time scale`` (>= 0), so the return of an
+        episode is the start's makespan minus the best found, over the trivial lower bound.
+        Episodes are truncated after ``episode_steps`` steps.
+
+    Args:
+        instances: a fixed instance, a list (one drawn uniformly per episode) or a source with
+            ``sample(rng)``; ``reset(options={"instance": ..., "schedule": ...})`` overrides the
+            instance and the start schedule for one episode.
+        max_jobs, max_machines: padding sizes; default to the largest given instance or size.
+        episode_steps: truncation length.
+        start_rules: rules the start schedule is drawn from (``jssp.rules``, non-delay scheme).
+        tabu_tenure: steps during which swapping a pair back is masked (0 disables it).
+        illegal_action: ``"penalize"`` or ``"raise"``.
+    """
+
+    metadata: dict[str, Any] = {"render_modes": []}
+    observation_space: spaces.Dict  # type: ignore[assignment]
+    action_space: spaces.Discrete  # type: ignore[assignment]
+
+    def __init__(
+        self,
+        instances: Instance | Sequence[Instance] | InstanceSource,
+        max_jobs: int | None = None,
+        max_machines: int | None = None,
+        episode_steps: int = 64,
+        start_rules: Sequence[str] = START_RULES,
+        tabu_tenure: int = 8,
+        illegal_action: str = "penalize",
+    ) -> None:
+        if illegal_action not in ("penalize", "raise"):
+            raise ValueError("illegal_action must be 'penalize' or 'raise'")
+        if episode_steps < 1 or tabu_tenure < 0 or not start_rules:
+            raise ValueError("need episode_steps >= 1, tabu_tenure >= 0 and at least one start rule")
+        if isinstance(instances, Instance):
+            instances = [instances]
+        self._source = instances
+        self.episode_steps = episode_steps
+        self.start_rules = tuple(start_rules)
+        self.tabu_tenure = tabu_tenure
+        self.illegal_action = illegal_action
+        largest = _largest_size(instances)
+        self.max_jobs = max_jobs or largest[0]
+        self.max_machines = max_machines or largest[1]
+        if not self.max_jobs or not self.max_machines:
+            raise ValueError("max_jobs and max_machines are needed when instances come from a source without sizes")
+        self.max_nodes = self.max_jobs * self.max_machines
+        self.max_moves = max_moves_for(self.max_jobs, self.max_machines)
+        max_precedence = self.max_jobs * max(self.max_machines - 1, 1)
+        self.observation_space = spaces.Dict(
+            {
+                "node_features": spaces.Box(0.0, np.inf, (self.max_nodes, NUM_IMPROVEMENT_FEATURES), np.float32),
+                "precedence_edges": spaces.Box(-1, self.max_nodes - 1, (2, max_precedence), np.int64),
+                "machine_edges": spaces.Box(-1, self.max_nodes - 1, (2, self.max_nodes), np.int64),
+                "move_nodes": spaces.Box(-1, self.max_nodes - 1, (self.max_moves, 2), np.int64),
+                "action_mask": spaces.Box(0, 1, (self.max_moves,), np.int8),
+                "op_machine": spaces.Box(-1, self.max_machines - 1, (self.max_nodes,), np.int64),
+                "num_nodes": spaces.Box(0, self.max_nodes, (1,), np.int64),
+            }
+        )
+        self.action_space = spaces.Discrete(self.max_moves)
+        self.instance: Instance | None = None
+
+    # ------------------------------------------------------------------ gymnasium API
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        super().reset(seed=seed)
+        options = options or {}
+        instance: Instance = options.get("instance") or self._draw_instance()
+        if instance.num_jobs > self.max_jobs or instance.num_machines > self.max_machines:
+            raise ValueError(
+                f"instance {instance.name} ({instance.shape}) exceeds the padding {self.max_jobs}x{self.max_machines}"
+            )
+        start: Schedule | None = options.get("schedule")
+        if start is None:
+            rule = self.start_rules[int(self.np_random.integers(len(self.start_rules)))]
+            start = dispatch(instance, rule, seed=int(self.np_random.integers(2**31)))
+        elif start.instance is not instance:
+            raise ValueError("options['schedule'] must be a schedule of options['instance']")
+        self.instance = instance
+        self._op_of = operation_index(instance)  # (num_jobs, num_machines)
+        # Tails are heads of the reversed graph: reverse every job route and every machine order.
+        self._reversed = Instance(instance.machines[:, ::-1], instance.durations[:, ::-1], name=instance.name)
+        self._reversed_op_of = operation_index(self._reversed)
+        self._time_scale = float(max(instance.trivial_lower_bound(), 1))
+        self._precedence_edges = self._build_precedence_edges(instance)
+        self._op_machine = np.full(self.max_nodes, -1, dtype=np.int64)
+        self._op_machine[: instance.num_operations] = instance.machines.ravel()
+        self._tabu: dict[tuple[int, int, int], int] = {}  # (machine, job before, job after) -> last tabu step
+        self._steps = 0
+        sequences = start.machine_sequences()  # (num_machines, num_jobs)
+        makespan, starts = evaluate_sequences(instance, sequences, self._op_of)
+        self.initial_makespan = makespan
+        self.best_makespan = makespan
+        self.best_sequences = sequences
+        self.best_starts = starts
+        self._set_solution(sequences, starts, makespan)
+        return self._observation(), self._info()
+
+    def step(self, action: int) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        instance = self._require_instance()
+        self._steps += 1
+        truncated = self._steps >= self.episode_steps
+        index = int(action)
+        if not self.moves:
+            if index != 0:
+                return self._illegal(index, truncated)
+            return self._observation(), 0.0, True, truncated, self._info()
+        if not 0 <= index < len(self.moves) or not self._legal[index]:
+            return self._illegal(index, truncated)
+        machine, first, second = self.moves[index]
+        before, after = int(self.sequences[machine, first]), int(self.sequences[machine, second])
+        self._tabu[(machine, after, before)] = self._steps + self.tabu_tenure
+        sequences = apply_move(self.sequences, self.moves[index])
+        makespan, starts = evaluate_sequences(instance, sequences, self._op_of)
+        if makespan < 0:  # N5 moves keep the graph acyclic (van Laarhoven et al. 1992)
+            raise RuntimeError(f"N5 move {self.moves[index]} created a cycle")
+        best_before = self.best_makespan
+        if makespan < self.best_makespan:
+            self.best_makespan, self.best_sequences, self.best_starts = makespan, sequences, starts
+        self._set_solution(sequences, starts, makespan)
+        reward = (best_before - self.best_makespan) / self._time_scale
+        return self._observation(), float(reward), not self.moves, truncated, self._info()
+
+    def action_masks(self) -> npt.NDArray[np.bool_]:
+        """Legal moves, padded to ``max_moves`` (True = legal); read by sb3-contrib's MaskablePPO."""
+        self._require_instance()
+        mask = np.zeros(self.max_moves, dtype=bool)
+        if self.moves:
+            mask[: len(self.moves)] = self._legal
+        else:
+            mask[0] = True
+        return mask
+
+    def best_schedule(self) -> Schedule:
+        """The best schedule found in this episode (the start if nothing improved it)."""
+        return Schedule(self._require_instance(), self.best_starts.copy())
+
+    # ------------------------------------------------------------------ helpers
+
+    def _require_instance(self) -> Instance:
+        if self.instance is None:
+            raise RuntimeError("call reset() before step()")
+        return self.instance
+
+    def _illegal(self, index: int, truncated: bool) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        if self.illegal_action == "raise":
+            raise ValueError(f"move {index} is not a legal action")
+        return self._observation(), -1.0, False, truncated, {**self._info(), "illegal_action": True}
+
+    def _info(self) -> dict[str, Any]:
+        return {"makespan": self.makespan, "best_makespan": self.best_makespan, "initial": self.initial_makespan}
+
+    def _draw_instance(self) -> Instance:
+        source = self._source
+        if isinstance(source, Sequence):
+            return source[int(self.np_random.integers(len(source)))]
+        return source.sample(self.np_random)
+
+    def _set_solution(self, sequences: npt.NDArray[np.int64], starts: npt.NDArray[np.int64], makespan: int) -> None:
+        """Make ``sequences`` the current solution: tails, N5 moves and their tabu mask."""
+        instance = self._require_instance()
+        self.sequences = sequences  # (num_machines, num_jobs)
+        self.starts = starts  # (num_jobs, num_machines)
+        self.makespan = makespan
+        _, reversed_starts = evaluate_sequences(
+            self._reversed, np.ascontiguousarray(sequences[:, ::-1]), self._reversed_op_of
+        )
+        self.tails = reversed_starts[:, ::-1]  # (num_jobs, num_machines)
+        self.moves: list[Move] = n5_moves(instance, sequences, starts)
+        tabu = np.array(
+            [
+                self._tabu.get((machine, int(sequences[machine, first]), int(sequences[machine, second])), -1)
+                >= self._steps
+                for machine, first, second in self.moves
+            ],
+            dtype=bool,
+        )
+        self._legal = ~tabu if not tabu.all() else np.ones(len(self.moves), dtype=bool)
+
+    def _build_precedence_edges(self, instance: Instance) -> npt.NDArray[np.int64]:
+        edges = np.full((2, self.max_jobs * max(self.max_machines - 1, 1)), -1, dtype=np.int64)
+        nodes = np.arange(instance.num_operations).reshape(instance.num_jobs, instance.num_machines)
+        sources, targets = nodes[:, :-1].ravel(), nodes[:, 1:].ravel()
+        edges[0, : len(sources)] = sources
+        edges[1, : len(targets)] = targets
+        return edges
+
+    def _observation(self) -> dict[str, np.ndarray]:
+        instance = self._require_instance()
+        num_jobs, num_machines = instance.num_jobs, instance.num_machines
+        num_nodes = instance.num_operations
+        scale = self._time_scale
+        durations = instance.durations
+        ends = self.starts + durations
+        slack = self.makespan - ends - self.tails
+
+        features = np.zeros((self.max_nodes, NUM_IMPROVEMENT_FEATURES), dtype=np.float32)
+        view = features[:num_nodes].reshape(num_jobs, num_machines, NUM_IMPROVEMENT_FEATURES)
+        view[..., 0] = durations / scale
+        view[..., 1] = self.starts / scale
+        view[..., 2] = ends / scale
+        view[..., 3] = self.tails / scale
+        view[..., 4] = slack / scale
+        view[..., 5] = slack == 0
+        view[..., 6] = (self.makespan - self.best_makespan) / scale
+
+        # node[job, machine]: node id of the job's operation on that machine.
+        node = np.arange(num_jobs)[:, None] * num_machines + self._op_of
+        sequence_nodes = node[self.sequences, np.arange(num_machines)[:, None]]  # (num_machines, num_jobs)
+        machine_edges = np.full((2, self.max_nodes), -1, dtype=np.int64)
+        num_arcs = num_machines * (num_jobs - 1)
+        machine_edges[0, :num_arcs] = sequence_nodes[:, :-1].ravel()
+        machine_edges[1, :num_arcs] = sequence_nodes[:, 1:].ravel()
+
+        move_nodes = np.full((self.max_moves, 2), -1, dtype=np.int64)
+        action_mask = np.zeros(self.max_moves, dtype=np.int8)
+        if self.moves:
+            moves = np.array(self.moves, dtype=np.int64)  # (num_moves, 3)
+            move_nodes[: len(moves)] = sequence_nodes[moves[:, [0]], moves[:, 1:]]
+            action_mask[: len(moves)] = self._legal
+        else:
+            action_mask[0] = 1
+        return {
+            "node_features": features,
+            "precedence_edges": self._precedence_edges.copy(),
+            "machine_edges": machine_edges,
+            "move_nodes": move_nodes,
+            "action_mask": action_mask,
+            "op_machine": self._op_machine.copy(),
+            "num_nodes": np.array([num_nodes], dtype=np.int64),
+        }
