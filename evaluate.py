@@ -6,7 +6,7 @@ writes ``DIR/results.csv`` (one row per solve), ``DIR/schedules/<instance>__<met
 ``DIR/summary.md`` and ``DIR/config.json``, and prints the summary tables. Every schedule is
 checked by the independent validator; the exit status is 1 if any solve failed or was
 infeasible. With no arguments it runs a small embedded default (a few FT/LA/TA instances,
-every rule and a short CP-SAT).
+every rule, a short CP-SAT and the shipped ``gnn-default`` policy).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class EvaluateConfig:
 
     instances: tuple[str, ...] = ("ft06", "la01-la05", "ta01-ta02")
     """Benchmark names (ta01), families (ta), size groups (ta:15x15), ranges (ta01-ta10), 'all', or files."""
-    methods: str = ",".join((*RULE_NAMES, "cpsat"))
+    methods: str = ",".join((*RULE_NAMES, "cpsat", "gnn"))
     """Comma-separated method names (rules, cpsat, and learned methods once registered)."""
     time_limit: float = 2.0
     """Seconds per solve for time-limited methods (CP-SAT)."""
