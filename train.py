@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import torch
 import tyro
-from sb3_contrib import MaskablePPO
-from stable_baselines3.common.logger import configure
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from agents.inference import resolve_device
 from agents.policy import JobShopPolicy
-from agents.training import TrainingMonitor, ValidationSet, make_env_factory, parse_sizes
+from agents.training import ValidationSet, make_env_factory, parse_sizes, run_ppo
 
 
 @dataclass(frozen=True)
@@ -111,44 +108,8 @@ def main(cfg: TrainConfig) -> Path:
         cache=cfg.run_dir / "validation_reference.json",
     )
 
-    # ------------------------------------------------------------------ model (new or resumed)
-    last = cfg.run_dir / "last_model.zip"
-    if cfg.resume and last.exists():
-        model = MaskablePPO.load(last, env=vec_env, device=device)
-        print(f"resumed {last} at {model.num_timesteps} steps", file=sys.stderr)
-    else:
-        model = MaskablePPO(
-            JobShopPolicy,
-            vec_env,
-            learning_rate=lambda progress_remaining: cfg.learning_rate * progress_remaining,
-            n_steps=cfg.n_steps,
-            batch_size=cfg.batch_size,
-            n_epochs=cfg.n_epochs,
-            gamma=cfg.gamma,
-            gae_lambda=cfg.gae_lambda,
-            clip_range=cfg.clip_range,
-            ent_coef=cfg.ent_coef,
-            vf_coef=cfg.vf_coef,
-            policy_kwargs={"width": cfg.width, "num_layers": cfg.num_layers},
-            seed=cfg.seed,
-            device=device,
-        )
-    model.set_logger(configure(str(cfg.run_dir), ["csv"]))
-
-    # ------------------------------------------------------------------ learn
-    wandb_run = None
-    if cfg.wandb != "disabled":
-        import wandb
-
-        wandb_run = wandb.init(project="jssp", mode=cfg.wandb, dir=str(cfg.run_dir), config=config, resume="allow")
-    monitor = TrainingMonitor(
-        validation, cfg.run_dir, config, cfg.eval_freq, cfg.total_timesteps, wandb_run, progress=cfg.progress
-    )
-    remaining = cfg.total_timesteps - model.num_timesteps
-    if remaining > 0:
-        model.learn(remaining, callback=monitor, reset_num_timesteps=not cfg.resume)
-    if wandb_run is not None:
-        wandb_run.finish()
+    # ------------------------------------------------------------------ model (new or resumed) and learn
+    run_ppo(JobShopPolicy, vec_env, validation, cfg, config, device, wandb_project="jssp")
     return cfg.run_dir
 
 

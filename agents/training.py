@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -17,7 +18,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+import torch
+from sb3_contrib import MaskablePPO
+from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 from stable_baselines3.common.callbacks import BaseCallback
+from stable_baselines3.common.logger import configure
+from stable_baselines3.common.vec_env import VecEnv
 from tqdm import tqdm
 
 from agents.checkpoints import save_policy
@@ -192,3 +198,59 @@ class TrainingMonitor(BaseCallback):
         if self.bar is not None:
             self.bar.set_postfix_str(self.validation.describe(metrics))
         return metrics
+
+
+def run_ppo(
+    policy_class: type[MaskableActorCriticPolicy],
+    vec_env: VecEnv,
+    validation: Any,
+    cfg: Any,
+    config: dict[str, Any],
+    device: torch.device,
+    wandb_project: str,
+) -> MaskablePPO:
+    """Create (or, with ``cfg.resume``, reload) a MaskablePPO model and train it to ``cfg.total_timesteps``.
+
+    Shared by ``train.py`` and ``train_improvement.py``; ``cfg`` is either entry point's config
+    (PPO settings, ``width``/``num_layers``, ``run_dir``, ``resume``, ``wandb``, ``eval_freq``,
+    ``progress``) and ``validation`` anything with ``evaluate(policy, config)`` and ``describe()``.
+    """
+    last = cfg.run_dir / "last_model.zip"
+    if cfg.resume and last.exists():
+        model = MaskablePPO.load(last, env=vec_env, device=device)
+        print(f"resumed {last} at {model.num_timesteps} steps", file=sys.stderr)
+    else:
+        learning_rate = cfg.learning_rate
+        model = MaskablePPO(
+            policy_class,
+            vec_env,
+            learning_rate=lambda progress_remaining: learning_rate * progress_remaining,
+            n_steps=cfg.n_steps,
+            batch_size=cfg.batch_size,
+            n_epochs=cfg.n_epochs,
+            gamma=cfg.gamma,
+            gae_lambda=cfg.gae_lambda,
+            clip_range=cfg.clip_range,
+            ent_coef=cfg.ent_coef,
+            vf_coef=cfg.vf_coef,
+            policy_kwargs={"width": cfg.width, "num_layers": cfg.num_layers},
+            seed=cfg.seed,
+            device=device,
+        )
+    model.set_logger(configure(str(cfg.run_dir), ["csv"]))
+    wandb_run = None
+    if cfg.wandb != "disabled":
+        import wandb
+
+        wandb_run = wandb.init(
+            project=wandb_project, mode=cfg.wandb, dir=str(cfg.run_dir), config=config, resume="allow"
+        )
+    monitor = TrainingMonitor(
+        validation, cfg.run_dir, config, cfg.eval_freq, cfg.total_timesteps, wandb_run, progress=cfg.progress
+    )
+    remaining = cfg.total_timesteps - model.num_timesteps
+    if remaining > 0:
+        model.learn(remaining, callback=monitor, reset_num_timesteps=not cfg.resume)
+    if wandb_run is not None:
+        wandb_run.finish()
+    return model
