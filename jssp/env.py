@@ -96,22 +96,13 @@ class JobShopEnv(gym.Env[dict[str, np.ndarray], int]):
         self._source = instances
         self.scheme = scheme
         self.illegal_action = illegal_action
-        largest = _largest_size(instances)
-        self.max_jobs = max_jobs or largest[0]
-        self.max_machines = max_machines or largest[1]
-        if not self.max_jobs or not self.max_machines:
-            raise ValueError("max_jobs and max_machines are needed when instances come from a source without sizes")
+        self.max_jobs, self.max_machines = padding_size(instances, max_jobs, max_machines)
         self.max_nodes = self.max_jobs * self.max_machines
-        max_precedence = self.max_jobs * max(self.max_machines - 1, 1)
         self.observation_space = spaces.Dict(
             {
-                "node_features": spaces.Box(0.0, np.inf, (self.max_nodes, NUM_NODE_FEATURES), np.float32),
-                "precedence_edges": spaces.Box(-1, self.max_nodes - 1, (2, max_precedence), np.int64),
-                "machine_edges": spaces.Box(-1, self.max_nodes - 1, (2, self.max_nodes), np.int64),
+                **graph_spaces(self.max_jobs, self.max_machines, NUM_NODE_FEATURES),
                 "candidates": spaces.Box(-1, self.max_nodes - 1, (self.max_jobs,), np.int64),
                 "action_mask": spaces.Box(0, 1, (self.max_jobs,), np.int8),
-                "op_machine": spaces.Box(-1, self.max_machines - 1, (self.max_nodes,), np.int64),
-                "num_nodes": spaces.Box(0, self.max_nodes, (1,), np.int64),
             }
         )
         self.action_space = spaces.Discrete(self.max_jobs)
@@ -123,7 +114,7 @@ class JobShopEnv(gym.Env[dict[str, np.ndarray], int]):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         super().reset(seed=seed)
-        instance = (options or {}).get("instance") or self._draw_instance()
+        instance = (options or {}).get("instance") or draw_instance(self._source, self.np_random)
         if instance.num_jobs > self.max_jobs or instance.num_machines > self.max_machines:
             raise ValueError(
                 f"instance {instance.name} ({instance.shape}) exceeds the padding {self.max_jobs}x{self.max_machines}"
@@ -131,7 +122,7 @@ class JobShopEnv(gym.Env[dict[str, np.ndarray], int]):
         self.state = DispatchState(instance, self.scheme)
         self._time_scale = float(max(self.state.lower_bound(), 1))
         self._bound = self.state.lower_bound()
-        self._precedence_edges = self._build_precedence_edges(instance)
+        self._precedence_edges = precedence_edges(instance, self.max_jobs, self.max_machines)
         self._op_machine = np.full(self.max_nodes, -1, dtype=np.int64)
         self._op_machine[: instance.num_operations] = instance.machines.ravel()
         return self._observation(), {"instance": instance.name, "lower_bound": self._bound}
@@ -165,20 +156,6 @@ class JobShopEnv(gym.Env[dict[str, np.ndarray], int]):
         if self.state is None:
             raise RuntimeError("call reset() before step()")
         return self.state
-
-    def _draw_instance(self) -> Instance:
-        source = self._source
-        if isinstance(source, Sequence):
-            return source[int(self.np_random.integers(len(source)))]
-        return source.sample(self.np_random)
-
-    def _build_precedence_edges(self, instance: Instance) -> npt.NDArray[np.int64]:
-        edges = np.full((2, self.max_jobs * max(self.max_machines - 1, 1)), -1, dtype=np.int64)
-        nodes = np.arange(instance.num_operations).reshape(instance.num_jobs, instance.num_machines)
-        sources, targets = nodes[:, :-1].ravel(), nodes[:, 1:].ravel()
-        edges[0, : len(sources)] = sources
-        edges[1, : len(targets)] = targets
-        return edges
 
     def _observation(self) -> dict[str, np.ndarray]:
         state = self._require_state()
@@ -224,6 +201,51 @@ class JobShopEnv(gym.Env[dict[str, np.ndarray], int]):
             "op_machine": self._op_machine.copy(),
             "num_nodes": np.array([num_nodes], dtype=np.int64),
         }
+
+
+def padding_size(
+    instances: Sequence[Instance] | InstanceSource, max_jobs: int | None, max_machines: int | None
+) -> tuple[int, int]:
+    """Padding of an environment: the given sizes, else the largest instance or sampler size."""
+    largest = _largest_size(instances)
+    max_jobs, max_machines = max_jobs or largest[0], max_machines or largest[1]
+    if not max_jobs or not max_machines:
+        raise ValueError("max_jobs and max_machines are needed when instances come from a source without sizes")
+    return max_jobs, max_machines
+
+
+def graph_spaces(max_jobs: int, max_machines: int, num_features: int) -> dict[str, spaces.Box]:
+    """The observation entries every graph environment shares (node features, arcs, machines, size)."""
+    max_nodes = max_jobs * max_machines
+    max_precedence = max_jobs * max(max_machines - 1, 1)
+    return {
+        "node_features": spaces.Box(0.0, np.inf, (max_nodes, num_features), np.float32),
+        "precedence_edges": spaces.Box(-1, max_nodes - 1, (2, max_precedence), np.int64),
+        "machine_edges": spaces.Box(-1, max_nodes - 1, (2, max_nodes), np.int64),
+        "op_machine": spaces.Box(-1, max_machines - 1, (max_nodes,), np.int64),
+        "num_nodes": spaces.Box(0, max_nodes, (1,), np.int64),
+    }
+
+
+def draw_instance(source: Sequence[Instance] | InstanceSource, rng: np.random.Generator) -> Instance:
+    """One instance from a list (uniformly) or from a source with ``sample(rng)``."""
+    if isinstance(source, Sequence):
+        return source[int(rng.integers(len(source)))]
+    return source.sample(rng)
+
+
+def precedence_edges(instance: Instance, max_jobs: int, max_machines: int) -> npt.NDArray[np.int64]:
+    """Job arcs (node ``job * num_machines + op`` -> next op) padded with -1 to ``max_jobs * (max_machines - 1)``.
+
+    Shapes:
+        returns ``(2, max_jobs * max(max_machines - 1, 1))``.
+    """
+    edges = np.full((2, max_jobs * max(max_machines - 1, 1)), -1, dtype=np.int64)
+    nodes = np.arange(instance.num_operations).reshape(instance.num_jobs, instance.num_machines)
+    sources, targets = nodes[:, :-1].ravel(), nodes[:, 1:].ravel()
+    edges[0, : len(sources)] = sources
+    edges[1, : len(targets)] = targets
+    return edges
 
 
 def _largest_size(instances: Sequence[Instance] | InstanceSource) -> tuple[int, int]:

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from gymnasium import spaces
 
-from jssp.env import InstanceSource, _largest_size
+from jssp.env import InstanceSource, draw_instance, graph_spaces, padding_size, precedence_edges
 from jssp.instance import Instance
 from jssp.local_search import Move, apply_move, evaluate_sequences, n5_moves, operation_index
 from jssp.rules import dispatch
@@ -118,23 +118,14 @@ class ImprovementEnv(gym.Env[dict[str, np.ndarray], int]):
         self.start_rules = tuple(start_rules)
         self.tabu_tenure = tabu_tenure
         self.illegal_action = illegal_action
-        largest = _largest_size(instances)
-        self.max_jobs = max_jobs or largest[0]
-        self.max_machines = max_machines or largest[1]
-        if not self.max_jobs or not self.max_machines:
-            raise ValueError("max_jobs and max_machines are needed when instances come from a source without sizes")
+        self.max_jobs, self.max_machines = padding_size(instances, max_jobs, max_machines)
         self.max_nodes = self.max_jobs * self.max_machines
         self.max_moves = max_moves_for(self.max_jobs, self.max_machines)
-        max_precedence = self.max_jobs * max(self.max_machines - 1, 1)
         self.observation_space = spaces.Dict(
             {
-                "node_features": spaces.Box(0.0, np.inf, (self.max_nodes, NUM_IMPROVEMENT_FEATURES), np.float32),
-                "precedence_edges": spaces.Box(-1, self.max_nodes - 1, (2, max_precedence), np.int64),
-                "machine_edges": spaces.Box(-1, self.max_nodes - 1, (2, self.max_nodes), np.int64),
+                **graph_spaces(self.max_jobs, self.max_machines, NUM_IMPROVEMENT_FEATURES),
                 "move_nodes": spaces.Box(-1, self.max_nodes - 1, (self.max_moves, 2), np.int64),
                 "action_mask": spaces.Box(0, 1, (self.max_moves,), np.int8),
-                "op_machine": spaces.Box(-1, self.max_machines - 1, (self.max_nodes,), np.int64),
-                "num_nodes": spaces.Box(0, self.max_nodes, (1,), np.int64),
             }
         )
         self.action_space = spaces.Discrete(self.max_moves)
@@ -147,7 +138,7 @@ class ImprovementEnv(gym.Env[dict[str, np.ndarray], int]):
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         super().reset(seed=seed)
         options = options or {}
-        instance: Instance = options.get("instance") or self._draw_instance()
+        instance: Instance = options.get("instance") or draw_instance(self._source, self.np_random)
         if instance.num_jobs > self.max_jobs or instance.num_machines > self.max_machines:
             raise ValueError(
                 f"instance {instance.name} ({instance.shape}) exceeds the padding {self.max_jobs}x{self.max_machines}"
@@ -164,7 +155,7 @@ class ImprovementEnv(gym.Env[dict[str, np.ndarray], int]):
         self._reversed = Instance(instance.machines[:, ::-1], instance.durations[:, ::-1], name=instance.name)
         self._reversed_op_of = operation_index(self._reversed)
         self._time_scale = float(max(instance.trivial_lower_bound(), 1))
-        self._precedence_edges = self._build_precedence_edges(instance)
+        self._precedence_edges = precedence_edges(instance, self.max_jobs, self.max_machines)
         self._op_machine = np.full(self.max_nodes, -1, dtype=np.int64)
         self._op_machine[: instance.num_operations] = instance.machines.ravel()
         self._tabu: dict[tuple[int, int, int], int] = {}  # (machine, job before, job after) -> last tabu step
@@ -232,12 +223,6 @@ class ImprovementEnv(gym.Env[dict[str, np.ndarray], int]):
     def _info(self) -> dict[str, Any]:
         return {"makespan": self.makespan, "best_makespan": self.best_makespan, "initial": self.initial_makespan}
 
-    def _draw_instance(self) -> Instance:
-        source = self._source
-        if isinstance(source, Sequence):
-            return source[int(self.np_random.integers(len(source)))]
-        return source.sample(self.np_random)
-
     def _set_solution(self, sequences: npt.NDArray[np.int64], starts: npt.NDArray[np.int64], makespan: int) -> None:
         """Make ``sequences`` the current solution: tails, N5 moves and their tabu mask."""
         instance = self._require_instance()
@@ -258,14 +243,6 @@ class ImprovementEnv(gym.Env[dict[str, np.ndarray], int]):
             dtype=bool,
         )
         self._legal = ~tabu if not tabu.all() else np.ones(len(self.moves), dtype=bool)
-
-    def _build_precedence_edges(self, instance: Instance) -> npt.NDArray[np.int64]:
-        edges = np.full((2, self.max_jobs * max(self.max_machines - 1, 1)), -1, dtype=np.int64)
-        nodes = np.arange(instance.num_operations).reshape(instance.num_jobs, instance.num_machines)
-        sources, targets = nodes[:, :-1].ravel(), nodes[:, 1:].ravel()
-        edges[0, : len(sources)] = sources
-        edges[1, : len(targets)] = targets
-        return edges
 
     def _observation(self) -> dict[str, np.ndarray]:
         instance = self._require_instance()
