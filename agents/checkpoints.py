@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any, TypeVar
 
+import gymnasium as gym
 import torch
 
 from agents.improvement_policy import ImprovementPolicy
@@ -49,14 +50,7 @@ def load_policy(name_or_path: str | Path = DEFAULT_CHECKPOINT, device: str | tor
     folder = resolve_checkpoint(name_or_path)
     config = json.loads((folder / "config.json").read_text())
     env = JobShopEnv(random_instance(config["max_jobs"], config["max_machines"], seed=0), scheme=config["scheme"])
-    policy = JobShopPolicy(
-        env.observation_space,
-        env.action_space,
-        lambda _: 0.0,
-        width=config["width"],
-        num_layers=config["num_layers"],
-    )
-    return _load_weights(policy, folder, config, device)
+    return _rebuild(JobShopPolicy, env, folder, config, device)
 
 
 def load_improvement_policy(
@@ -66,17 +60,20 @@ def load_improvement_policy(
     folder = resolve_checkpoint(name_or_path)
     config = json.loads((folder / "config.json").read_text())
     env = ImprovementEnv(random_instance(config["max_jobs"], config["max_machines"], seed=0))
-    policy = ImprovementPolicy(
-        env.observation_space,
-        env.action_space,
-        lambda _: 0.0,
-        width=config["width"],
-        num_layers=config["num_layers"],
+    return _rebuild(ImprovementPolicy, env, folder, config, device)
+
+
+def _rebuild(
+    policy_class: type[PolicyType],
+    env: gym.Env[Any, Any],
+    folder: Path,
+    config: dict[str, Any],
+    device: str | torch.device,
+) -> PolicyType:
+    """The policy of ``folder``, built for ``env``'s spaces with the saved architecture and weights."""
+    policy = policy_class(
+        env.observation_space, env.action_space, lambda _: 0.0, width=config["width"], num_layers=config["num_layers"]
     )
-    return _load_weights(policy, folder, config, device)
-
-
-def _load_weights(policy: PolicyType, folder: Path, config: dict[str, Any], device: str | torch.device) -> PolicyType:
     state = torch.load(folder / "policy.pt", map_location="cpu", weights_only=True)
     policy.load_state_dict(state)
     policy.config = config
