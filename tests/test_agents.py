@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from agents.checkpoints import load_policy
-from agents.inference import greedy_schedule, sampled_schedule
+from agents.inference import LockstepDecoder, greedy_schedule, sampled_schedule
 from agents.policy import JobShopPolicy
 from jssp import benchmarks
 from jssp.env import JobShopEnv
@@ -113,6 +113,28 @@ def test_masked_logits_are_minus_infinity_exactly_on_illegal_jobs() -> None:
         assert torch.isfinite(logits[torch.from_numpy(legal)]).all()
         assert torch.isneginf(logits[torch.from_numpy(~legal)]).all()
         observation, *_ = env.step(int(rng.choice(np.flatnonzero(legal))))
+
+
+@pytest.mark.parametrize(("shape", "scheme"), [((6, 4), "non-delay"), ((3, 12), "active"), ((9, 9), "append")])
+def test_lockstep_decoder_gives_the_logits_of_the_padded_observation_path(shape: tuple[int, int], scheme: str) -> None:
+    torch.manual_seed(1)
+    instance = random_instance(*shape, seed=7)
+    envs = [JobShopEnv(instance, max_jobs=12, max_machines=12, scheme=scheme) for _ in range(3)]
+    policy = JobShopPolicy(envs[0].observation_space, envs[0].action_space, lambda _: 0.0, width=16, num_layers=2)
+    decoder = LockstepDecoder(policy, instance)
+    observations = [env.reset(seed=0)[0] for env in envs]
+    rng = np.random.default_rng(0)
+    compared = 0
+    with torch.inference_mode():
+        for _ in range(instance.num_operations):
+            states = [env.state for env in envs]
+            lockstep = decoder.logits(states)  # three different partial schedules in one batch
+            for env, observation, logits in zip(envs, observations, lockstep, strict=True):
+                padded = policy.job_logits({key: torch.from_numpy(value[None]) for key, value in observation.items()})
+                torch.testing.assert_close(logits, padded[0, : instance.num_jobs], rtol=1e-4, atol=1e-5)
+                compared += int(env.state.num_legal > 1)
+            observations = [env.step(int(rng.choice(np.flatnonzero(env.action_masks()))))[0] for env in envs]
+    assert compared >= 5  # steps with a real choice were compared
 
 
 def test_sampling_is_reproducible_under_a_seed(trained_run: Path) -> None:
