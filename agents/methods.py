@@ -9,12 +9,10 @@ from __future__ import annotations
 import functools
 import time
 
-import torch
-
 from agents.checkpoints import load_improvement_policy, load_policy
 from agents.improvement_inference import improve
 from agents.improvement_policy import ImprovementPolicy
-from agents.inference import greedy_schedule, resolve_device, sampled_schedule
+from agents.inference import greedy_schedule, resolve_device, sampled_schedule, single_thread
 from agents.policy import JobShopPolicy
 from jssp.cpsat import solve_cpsat
 from jssp.dispatch import warm_up
@@ -26,8 +24,7 @@ from jssp.solvers import SolveOptions, Solver, register, register_family
 
 @functools.cache
 def cached_policy(checkpoint: str, device: str) -> JobShopPolicy:
-    # One intra-op thread: per-step graphs are small, and extra threads fight with parallel workers.
-    torch.set_num_threads(1)
+    single_thread()
     return load_policy(checkpoint, resolve_device(device))
 
 
@@ -77,7 +74,7 @@ def solve_hybrid(instance: Instance, options: SolveOptions) -> Schedule:
 
 @functools.cache
 def cached_improvement_policy(checkpoint: str, device: str) -> ImprovementPolicy:
-    torch.set_num_threads(1)
+    single_thread()
     return load_improvement_policy(checkpoint, resolve_device(device))
 
 

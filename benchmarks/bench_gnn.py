@@ -3,7 +3,7 @@ GNN included) and best-of-K sampling against greedy (batched, so K=128 should co
 
     .venv/bin/python benchmarks/bench_gnn.py [--checkpoint gnn-default] [--out results/bench_gnn.json]
 
-One torch thread, CPU; each figure is the median of ``repeats`` runs after one warm-up run.
+One torch thread and one BLAS thread, CPU; each figure is the median of ``repeats`` runs after one warm-up run.
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 import tyro
 
 from agents.checkpoints import load_policy
-from agents.inference import greedy_schedule, sampled_schedule
+from agents.inference import greedy_schedule, sampled_schedule, single_thread
 from jssp import benchmarks
 
 
@@ -53,7 +52,7 @@ def _median_seconds(run: Callable[[], int], repeats: int) -> tuple[float, int]:
 
 
 def main(cfg: BenchGnnConfig) -> dict[str, object]:
-    torch.set_num_threads(1)
+    single_thread()
     policy = load_policy(cfg.checkpoint, device="cpu")
     scheme = policy.config["scheme"]
     rows: list[dict[str, object]] = []

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from agents.checkpoints import load_policy
-from agents.inference import LockstepDecoder, greedy_schedule, sampled_schedule
+from agents.inference import greedy_schedule, sampled_schedule
+from agents.lockstep import LockstepDecoder
 from agents.policy import JobShopPolicy
 from jssp import benchmarks
 from jssp.env import JobShopEnv
@@ -115,13 +116,16 @@ def test_masked_logits_are_minus_infinity_exactly_on_illegal_jobs() -> None:
         observation, *_ = env.step(int(rng.choice(np.flatnonzero(legal))))
 
 
+@pytest.mark.parametrize("compiled", [True, False])
 @pytest.mark.parametrize(("shape", "scheme"), [((6, 4), "non-delay"), ((3, 12), "active"), ((9, 9), "append")])
-def test_lockstep_decoder_gives_the_logits_of_the_padded_observation_path(shape: tuple[int, int], scheme: str) -> None:
+def test_lockstep_decoder_gives_the_logits_of_the_padded_observation_path(
+    shape: tuple[int, int], scheme: str, compiled: bool
+) -> None:
     torch.manual_seed(1)
     instance = random_instance(*shape, seed=7)
     envs = [JobShopEnv(instance, max_jobs=12, max_machines=12, scheme=scheme) for _ in range(3)]
     policy = JobShopPolicy(envs[0].observation_space, envs[0].action_space, lambda _: 0.0, width=16, num_layers=2)
-    decoder = LockstepDecoder(policy, instance)
+    decoder = LockstepDecoder(policy, instance, compiled=compiled)
     observations = [env.reset(seed=0)[0] for env in envs]
     rng = np.random.default_rng(0)
     compared = 0

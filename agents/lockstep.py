@@ -1,0 +1,371 @@
+"""Job logits for K partial schedules of one instance advanced in lockstep, without padded observations.
+
+Once dispatched operations are dropped (see :func:`agents.encoder.batch_observations`), the graph
+the encoder sees has a fixed shape: the unscheduled operations of each job form a suffix of its
+route, their only arcs are the job arcs inside that suffix (machine arcs join dispatched
+operations only), and K rollouts advanced in lockstep all have the same number of them. So the
+node features of K partial schedules are written straight from their
+:class:`jssp.dispatch.DispatchState` arrays into one dense ``(K, nodes, features)`` array (one numba
+kernel), and each layer applies the policy's own weights with a shift for the job arcs and a
+per-machine mean: no graph compaction and no scatter over padded slots. The logits are those of
+:meth:`agents.policy.JobShopPolicy.job_logits` (the tests hold both back ends to that).
+
+On the CPU the encoder runs in numpy matrix products plus two numba kernels per layer that fuse
+the element-wise work (torch's per-call cost dominates at these sizes); elsewhere it runs in torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Generic, NamedTuple, TypeVar
+
+import numba
+import numpy as np
+import numpy.typing as npt
+import torch
+from torch import Tensor, nn
+from torch.nn import functional
+
+from agents.encoder import RelationalGINLayer
+from agents.policy import CandidateScorer, GraphFeaturesExtractor, JobShopPolicy
+from jssp.dispatch import DispatchState
+from jssp.env import NUM_NODE_FEATURES
+from jssp.instance import Instance
+
+ArrayT = TypeVar("ArrayT", Tensor, npt.NDArray[np.float32])
+
+
+class _DenseLayer(NamedTuple, Generic[ArrayT]):
+    """One :class:`agents.encoder.RelationalGINLayer`, weights laid out ``(inputs, outputs)``.
+
+    The first weight's blocks follow the layer's concatenation: self, job predecessor, job successor,
+    machine predecessor, machine successor, machine mean. Machine arcs never join two unscheduled
+    operations, so their blocks drop out; the machine mean enters linearly, so it is averaged before
+    its block is applied.
+    """
+
+    arc_weight: ArrayT  # (width, 3 * width): self, job predecessor, job successor
+    first_bias: ArrayT
+    context_weight: ArrayT  # (width, width): machine mean
+    second_weight: ArrayT  # (width, width)
+    second_bias: ArrayT
+    norm_weight: ArrayT
+    norm_bias: ArrayT
+    norm_eps: float
+
+
+class LockstepDecoder:
+    """Masked job logits of a :class:`JobShopPolicy` for partial schedules of one instance.
+
+    The states must all have dispatched the same number of operations. Features follow
+    :data:`jssp.env.NODE_FEATURES`, scaled by the instance's initial lower bound as in
+    :class:`jssp.env.JobShopEnv`.
+
+    Args:
+        policy: a policy whose encoder drops dispatched operations (the default).
+        instance: the instance every state schedules.
+        compiled: run the encoder in numpy and numba (default on the CPU, where it is about twice
+            as fast as torch); ``False`` runs it in torch on the policy's device.
+    """
+
+    def __init__(self, policy: JobShopPolicy, instance: Instance, compiled: bool | None = None) -> None:
+        extractor = policy.features_extractor
+        assert isinstance(extractor, GraphFeaturesExtractor) and isinstance(policy.mlp_extractor, CandidateScorer)
+        encoder = extractor.encoder
+        if encoder.keep_scheduled:
+            raise ValueError("lockstep decoding needs an encoder that drops dispatched operations")
+        self.device = policy.device
+        self.compiled = self.device.type == "cpu" if compiled is None else compiled
+        if self.compiled and self.device.type != "cpu":
+            raise ValueError("the compiled encoder runs on the CPU only")
+        self.instance = instance
+        self.width: int = encoder.width
+        self.time_scale = float(max(DispatchState(instance).lower_bound(), 1))
+        # Plain tensors and functional calls: module calls cost more than the arithmetic at these sizes.
+        self.input = _linears(encoder.input)
+        self.actor = _linears(policy.mlp_extractor.actor)
+        self.layers: list[_DenseLayer[Tensor]] = []
+        for layer in encoder.layers:
+            assert isinstance(layer, RelationalGINLayer)
+            (first_weight, first_bias), (second_weight, second_bias) = _linears(layer.mlp)
+            blocks = first_weight.split(self.width)
+            self.layers.append(
+                _DenseLayer(
+                    torch.cat(blocks[:3], dim=1),
+                    first_bias,
+                    blocks[5],
+                    second_weight,
+                    second_bias,
+                    layer.norm.weight.detach(),
+                    layer.norm.bias.detach(),
+                    layer.norm.eps,
+                )
+            )
+        if self.compiled:
+            self.numpy_input = [(_numpy(weight), _numpy(bias)) for weight, bias in self.input]
+            self.numpy_layers = [
+                _DenseLayer(
+                    _numpy(layer.arc_weight),
+                    _numpy(layer.first_bias),
+                    _numpy(layer.context_weight),
+                    _numpy(layer.second_weight),
+                    _numpy(layer.second_bias),
+                    _numpy(layer.norm_weight),
+                    _numpy(layer.norm_bias),
+                    layer.norm_eps,
+                )
+                for layer in self.layers
+            ]
+
+    def logits(self, states: list[DispatchState]) -> Tensor:
+        """Job logits, ``-inf`` on illegal jobs.
+
+        Shapes:
+            returns ``(K, num_jobs)`` float32 on the policy's device.
+        """
+        features, arcs, machine, candidates, mask = self._graph(states)
+        if self.compiled:
+            h = torch.from_numpy(self._encode_compiled(features, arcs, machine))
+        else:
+            h = self._encode(*(torch.from_numpy(array).to(self.device) for array in (features, arcs, machine)))
+        return self._score(h, torch.from_numpy(candidates).to(self.device), torch.from_numpy(mask).to(self.device))
+
+    def _graph(self, states: list[DispatchState]) -> tuple[npt.NDArray[Any], ...]:
+        """Dense graph of the unscheduled operations of every state (see :func:`_unscheduled_graph`)."""
+        instance = self.instance
+
+        def stacked(name: str) -> npt.NDArray[Any]:
+            if len(states) == 1:
+                return getattr(states[0], name)[None]  # a view, no copy
+            return np.stack([getattr(state, name) for state in states])
+
+        mask = stacked("mask")
+        num_states = len(states)
+        num_nodes = instance.num_operations - states[0].num_scheduled
+        features = np.empty((num_states, num_nodes, NUM_NODE_FEATURES), dtype=np.float32)
+        arcs = np.empty((num_states, num_nodes, 2), dtype=np.float32)
+        machine = np.empty((num_states, num_nodes), dtype=np.int64)
+        candidates = np.empty((num_states, instance.num_jobs), dtype=np.int64)
+        _unscheduled_graph(
+            instance.machines,
+            instance.durations,
+            stacked("job_next_op"),
+            stacked("job_ready"),
+            stacked("job_remaining_work"),
+            mask,
+            stacked("machine_remaining_work"),
+            stacked("machine_ready"),
+            self.time_scale,
+            features,
+            arcs,
+            machine,
+            candidates,
+        )
+        return features, arcs, machine, candidates, mask
+
+    def _encode(self, features: Tensor, arcs: Tensor, machine: Tensor) -> Tensor:
+        """Node embeddings in torch. Shapes: returns ``(K, nodes, width)``."""
+        (input_weight, input_bias), (output_weight, output_bias) = self.input
+        h = torch.relu(features @ input_weight + input_bias) @ output_weight + output_bias
+        from_predecessor, from_successor = arcs[:, 1:, 0:1], arcs[:, :-1, 1:2]
+        machine_onehot = functional.one_hot(machine, self.instance.num_machines).to(h.dtype)
+        machine_onehot_t = machine_onehot.transpose(1, 2)
+        machine_size = machine_onehot_t.sum(dim=2, keepdim=True).clamp(min=1.0)  # (K, num_machines, 1)
+        for layer in self.layers:
+            own, predecessor, successor = (h @ layer.arc_weight).split(self.width, dim=2)
+            hidden = own + layer.first_bias
+            hidden[:, 1:] += predecessor[:, :-1] * from_predecessor
+            hidden[:, :-1] += successor[:, 1:] * from_successor
+            machine_mean = (machine_onehot_t @ h) / machine_size  # (K, num_machines, width)
+            hidden = torch.relu(hidden + machine_onehot @ (machine_mean @ layer.context_weight))
+            update = hidden @ layer.second_weight + layer.second_bias
+            h = functional.layer_norm(h + update, (self.width,), layer.norm_weight, layer.norm_bias, layer.norm_eps)
+        return h
+
+    def _encode_compiled(
+        self, features: npt.NDArray[np.float32], arcs: npt.NDArray[np.float32], machine: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.float32]:
+        """Node embeddings in numpy and numba (same arithmetic as :meth:`_encode`)."""
+        num_states, num_nodes, _ = features.shape
+        (input_weight, input_bias), (output_weight, output_bias) = self.numpy_input
+        h = np.maximum(features.reshape(-1, NUM_NODE_FEATURES) @ input_weight + input_bias, 0.0)
+        h = h @ output_weight + output_bias  # (K * nodes, width)
+        flat_arcs, flat_machine = arcs.reshape(-1, 2), machine.reshape(-1)
+        for layer in self.numpy_layers:
+            hidden = np.empty_like(h)
+            _combine_neighbours(
+                h,
+                h @ layer.arc_weight,
+                layer.first_bias,
+                layer.context_weight,
+                flat_arcs,
+                flat_machine,
+                num_nodes,
+                self.instance.num_machines,
+                hidden,
+            )
+            _residual_layer_norm(
+                h, hidden @ layer.second_weight, layer.second_bias, layer.norm_weight, layer.norm_bias, layer.norm_eps
+            )  # in place
+        return h.reshape(num_states, num_nodes, self.width)
+
+    def _score(self, h: Tensor, candidates: Tensor, mask: Tensor) -> Tensor:
+        """The actor on each job's next operation and the mean embedding; ``-inf`` on illegal jobs."""
+        num_states = h.shape[0]
+        graph = h.mean(dim=1)  # (K, width)
+        padded = torch.cat([h, h.new_zeros(num_states, 1, self.width)], dim=1)  # position -1 -> zero row
+        job_embeddings = padded[torch.arange(num_states, device=h.device)[:, None], candidates]
+        scores = torch.cat([job_embeddings, graph[:, None, :].expand(-1, candidates.shape[1], -1)], dim=2)
+        for index, (weight, bias) in enumerate(self.actor):
+            scores = scores @ weight + bias
+            if index < len(self.actor) - 1:
+                scores = torch.tanh(scores)
+        return scores.squeeze(-1).masked_fill(~mask, float("-inf"))
+
+
+def _linears(sequential: nn.Module) -> list[tuple[Tensor, Tensor]]:
+    """Weights ``(inputs, outputs)`` and biases of the Linear modules of ``sequential``, in order."""
+    return [
+        (module.weight.detach().T, module.bias.detach())
+        for module in sequential.modules()
+        if isinstance(module, nn.Linear)
+    ]
+
+
+def _numpy(tensor: Tensor) -> npt.NDArray[np.float32]:
+    return np.ascontiguousarray(tensor.detach().cpu().numpy(), dtype=np.float32)
+
+
+@numba.njit(cache=True)
+def _unscheduled_graph(
+    machines: npt.NDArray[np.int64],
+    durations: npt.NDArray[np.int64],
+    next_op: npt.NDArray[np.int64],
+    job_ready: npt.NDArray[np.int64],
+    job_work: npt.NDArray[np.int64],
+    mask: npt.NDArray[np.bool_],
+    machine_work: npt.NDArray[np.int64],
+    machine_ready: npt.NDArray[np.int64],
+    scale: float,
+    features: npt.NDArray[np.float32],
+    arcs: npt.NDArray[np.float32],
+    node_machine: npt.NDArray[np.int64],
+    candidates: npt.NDArray[np.int64],
+) -> None:
+    """Fill the dense graph of the unscheduled operations of K partial schedules, job by job.
+
+    Node features are those of :meth:`jssp.env.JobShopEnv._observation` for the same operations
+    (an unscheduled operation starts when its job predecessor ends at the earliest).
+
+    Shapes:
+        machines, durations: ``(num_jobs, num_machines)``; next_op, job_ready, job_work, mask:
+        ``(K, num_jobs)``; machine_work, machine_ready: ``(K, num_machines)``; out: features
+        ``(K, nodes, NUM_NODE_FEATURES)``, arcs ``(K, nodes, 2)`` (1 where the job predecessor /
+        successor is a node too), node_machine ``(K, nodes)``,
+        candidates ``(K, num_jobs)`` (node of each job's next operation, -1 when finished).
+    """
+    num_states, num_jobs = next_op.shape
+    num_machines = machines.shape[1]
+    for state in range(num_states):
+        node = 0
+        for job in range(num_jobs):
+            first = next_op[state, job]
+            candidates[state, job] = node if first < num_machines else -1
+            end = job_ready[state, job]
+            for op in range(first, num_machines):
+                machine = machines[job, op]
+                duration = durations[job, op]
+                end += duration
+                row = features[state, node]
+                row[0] = 0.0
+                row[1] = duration / scale
+                row[2] = (end - duration) / scale
+                row[3] = end / scale
+                row[4] = 1.0 if op == first and mask[state, job] else 0.0
+                row[5] = (num_machines - first) / num_machines
+                row[6] = job_work[state, job] / scale
+                row[7] = machine_work[state, machine] / scale
+                row[8] = machine_ready[state, machine] / scale
+                arcs[state, node, 0] = 1.0 if op > first else 0.0
+                arcs[state, node, 1] = 1.0 if op < num_machines - 1 else 0.0
+                node_machine[state, node] = machine
+                node += 1
+
+
+@numba.njit(cache=True)
+def _combine_neighbours(
+    h: npt.NDArray[np.float32],
+    projected: npt.NDArray[np.float32],
+    first_bias: npt.NDArray[np.float32],
+    context_weight: npt.NDArray[np.float32],
+    arcs: npt.NDArray[np.float32],
+    machine: npt.NDArray[np.int64],
+    nodes_per_state: int,
+    num_machines: int,
+    hidden: npt.NDArray[np.float32],
+) -> None:
+    """The first half of a :class:`agents.encoder.RelationalGINLayer` once its arc blocks are applied.
+
+    ``hidden = relu(own + bias + job predecessor's block + job successor's block + mean of h on the
+    machine @ context_weight)``, with the K states stacked (no job arc crosses from one state to the next).
+
+    Shapes:
+        h, hidden: ``(K * nodes, width)``; projected: ``(K * nodes, 3 * width)``; arcs: ``(K * nodes, 2)``;
+        machine: ``(K * nodes,)``; context_weight: ``(width, width)``.
+    """
+    num_nodes, width = h.shape
+    num_groups = (num_nodes // nodes_per_state) * num_machines
+    sums = np.zeros((num_groups, width), dtype=np.float32)
+    counts = np.zeros(num_groups, dtype=np.float32)
+    for node in range(num_nodes):
+        group = (node // nodes_per_state) * num_machines + machine[node]
+        counts[group] += 1.0
+        for column in range(width):
+            sums[group, column] += h[node, column]
+    context = np.zeros((num_groups, width), dtype=np.float32)
+    for group in range(num_groups):
+        if counts[group] > 0.0:
+            for row in range(width):
+                mean = sums[group, row] / counts[group]
+                for column in range(width):
+                    context[group, column] += mean * context_weight[row, column]
+    for node in range(num_nodes):
+        group = (node // nodes_per_state) * num_machines + machine[node]
+        after_predecessor = arcs[node, 0] > 0.0
+        before_successor = arcs[node, 1] > 0.0
+        for column in range(width):
+            value = projected[node, column] + first_bias[column] + context[group, column]
+            if after_predecessor:
+                value += projected[node - 1, width + column]
+            if before_successor:
+                value += projected[node + 1, 2 * width + column]
+            hidden[node, column] = max(value, 0.0)
+
+
+@numba.njit(cache=True, fastmath=True)  # reassociated sums: vectorised row reductions
+def _residual_layer_norm(
+    h: npt.NDArray[np.float32],
+    update: npt.NDArray[np.float32],
+    update_bias: npt.NDArray[np.float32],
+    weight: npt.NDArray[np.float32],
+    bias: npt.NDArray[np.float32],
+    eps: float,
+) -> None:
+    """``h = LayerNorm(h + update + update_bias)`` in place, row by row.
+
+    Shapes:
+        h, update: ``(nodes, width)``; update_bias, weight, bias: ``(width,)``.
+    """
+    width = h.shape[1]
+    row = np.empty(width, dtype=np.float32)
+    for node in range(h.shape[0]):
+        total = 0.0
+        for column in range(width):
+            row[column] = h[node, column] + update[node, column] + update_bias[column]
+            total += row[column]
+        mean = total / width
+        spread = 0.0
+        for column in range(width):
+            spread += (row[column] - mean) ** 2
+        scale = 1.0 / np.sqrt(spread / width + eps)
+        for column in range(width):
+            h[node, column] = (row[column] - mean) * scale * weight[column] + bias[column]
