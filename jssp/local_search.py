@@ -237,70 +237,247 @@ def tabu_search(
     simple stand-in for TSAB's back-jump tracking). Stops at the time limit, the iteration
     limit, an empty neighbourhood (the critical path is one block, so the schedule is
     optimal), or ``lower_bound``.
+
+    The iterations run in one numba kernel (:func:`_tabu_iterations`), called in chunks so the
+    time limit is checked between them; under ``max_iterations`` and a seed the search is
+    deterministic.
     """
     began = time.perf_counter()
-    rng = np.random.default_rng(seed)
     op_of = operation_index(instance)
     tenure = tenure or max(8, min(20, instance.num_jobs + instance.num_machines) // 2)
-    sequences = initial.machine_sequences()
+    sequences = np.ascontiguousarray(initial.machine_sequences())
     makespan, starts = evaluate_sequences(instance, sequences, op_of)
-    best_makespan, best_starts, best_sequences = makespan, starts.copy(), sequences.copy()
-    tabu: dict[tuple[int, int, int], int] = {}
-    iteration = improvements = last_improvement = moves_evaluated = 0
-    while time.perf_counter() - began < time_limit and best_makespan > lower_bound:
-        if max_iterations is not None and iteration >= max_iterations:
+    best_sequences, best_starts = sequences.copy(), starts.copy()
+    # tabu_until[machine, first_job, second_job]: last iteration at which putting first_job right
+    # before second_job on that machine is forbidden.
+    tabu_until = np.zeros((instance.num_machines, instance.num_jobs, instance.num_jobs), dtype=np.int64)
+    counters = np.array([0, makespan, 0, 0, 0, 0], dtype=np.int64)  # see _tabu_iterations
+    _seed_kernels(seed)
+    # Chunks of about 20 ms: the time limit is honoured to that precision.
+    chunk = max(1, 200_000 // max(instance.num_operations, 1))
+    while time.perf_counter() - began < time_limit and counters[_STOPPED] == 0:
+        budget = chunk if max_iterations is None else min(chunk, max_iterations - int(counters[_ITERATION]))
+        if budget <= 0:
             break
-        iteration += 1
-        if iteration - last_improvement > restart_after:
-            sequences, starts = _perturb(instance, best_sequences, op_of, rng)
-            tabu.clear()
-            last_improvement = iteration
-        moves = n5_moves(instance, sequences, starts)
-        if not moves:
-            break
-        candidates = []
-        for move in moves:
-            machine, first, second = move
-            pair = (machine, int(sequences[machine, second]), int(sequences[machine, first]))
-            neighbour = apply_move(sequences, move)
-            value, neighbour_starts = evaluate_sequences(instance, neighbour, op_of)
-            moves_evaluated += 1
-            if value < 0:
-                continue
-            is_tabu = tabu.get(pair, 0) >= iteration
-            candidates.append((value, is_tabu, move, neighbour, neighbour_starts, pair))
-        allowed = [c for c in candidates if not c[1] or c[0] < best_makespan]
-        if not allowed:
-            if not candidates:
-                break
-            allowed = [candidates[int(rng.integers(len(candidates)))]]
-        value, _, move, sequences, starts, pair = min(allowed, key=lambda c: c[0])
-        machine = move[0]
-        # Forbid swapping this pair back for a randomised tenure.
-        tabu[(machine, pair[2], pair[1])] = iteration + int(rng.integers(tenure, 3 * tenure // 2 + 1))
-        if value < best_makespan:
-            best_makespan, best_starts, best_sequences = value, starts.copy(), sequences.copy()
-            improvements += 1
-            last_improvement = iteration
+        _tabu_iterations(
+            instance.machines,
+            instance.durations,
+            op_of,
+            sequences,
+            starts,
+            best_sequences,
+            best_starts,
+            tabu_until,
+            counters,
+            tenure,
+            restart_after,
+            lower_bound,
+            budget,
+        )
     schedule = Schedule(instance, best_starts, method="tabu", seconds=time.perf_counter() - began)
-    return TabuResult(schedule, iteration, improvements, moves_evaluated)
+    return TabuResult(
+        schedule, int(counters[_ITERATION]), int(counters[_IMPROVEMENTS]), int(counters[_MOVES_EVALUATED])
+    )
 
 
-def _perturb(
-    instance: Instance,
-    sequences: npt.NDArray[np.int64],
-    op_of: npt.NDArray[np.int64],
-    rng: np.random.Generator,
-    num_moves: int = 3,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Apply a few random N5 moves (each keeps the graph acyclic)."""
-    makespan, starts = evaluate_sequences(instance, sequences, op_of)
-    for _ in range(num_moves):
-        moves = n5_moves(instance, sequences, starts)
-        if not moves:
+# Slots of the counters array shared by tabu_search and _tabu_iterations.
+_ITERATION, _BEST, _LAST_IMPROVEMENT, _IMPROVEMENTS, _MOVES_EVALUATED, _STOPPED = range(6)
+
+
+@numba.njit(cache=True)
+def _seed_kernels(seed: int) -> None:
+    """Seed numba's own random generator (used by :func:`_tabu_iterations`)."""
+    np.random.seed(seed)
+
+
+@numba.njit(cache=True)
+def _n5_kernel(
+    machines: np.ndarray,
+    durations: np.ndarray,
+    op_of: np.ndarray,
+    sequences: np.ndarray,
+    starts: np.ndarray,
+    moves: np.ndarray,
+) -> int:
+    """Compiled twin of :func:`n5_moves` (same critical path, same moves in the same order).
+
+    Shapes:
+        moves: ``(capacity, 3)`` filled with (machine, position, position + 1); returns the count.
+    """
+    num_jobs, num_machines = machines.shape
+    position_of = np.empty((num_jobs, num_machines), dtype=np.int64)  # [job, machine]
+    for machine in range(num_machines):
+        for position in range(num_jobs):
+            position_of[sequences[machine, position], machine] = position
+    makespan = 0
+    last_job = 0
+    last_op = 0
+    for job in range(num_jobs):
+        for op in range(num_machines):
+            end = starts[job, op] + durations[job, op]
+            if end > makespan:
+                makespan, last_job, last_op = end, job, op
+    # Walk back along tight arcs (machine predecessor first, then job predecessor).
+    path = np.empty(num_jobs * num_machines, dtype=np.int64)
+    length = 0
+    job, op = last_job, last_op
+    path[length] = job * num_machines + op
+    length += 1
+    while starts[job, op] > 0:
+        machine = machines[job, op]
+        position = position_of[job, machine]
+        found = False
+        if position > 0:
+            other = sequences[machine, position - 1]
+            other_op = op_of[other, machine]
+            if starts[other, other_op] + durations[other, other_op] == starts[job, op]:
+                job, op, found = other, other_op, True
+        if not found and op > 0 and starts[job, op - 1] + durations[job, op - 1] == starts[job, op]:
+            op, found = op - 1, True
+        if not found:
             break
-        candidate = apply_move(sequences, moves[int(rng.integers(len(moves)))])
-        value, candidate_starts = evaluate_sequences(instance, candidate, op_of)
-        if value >= 0:
-            sequences, starts = candidate, candidate_starts
-    return sequences, starts
+        path[length] = job * num_machines + op
+        length += 1
+    # Blocks along the path (from its start), then N5's first and last swaps of each.
+    block_first = np.empty(length, dtype=np.int64)  # position on the machine of each block's first op
+    block_last = np.empty(length, dtype=np.int64)
+    block_machine = np.empty(length, dtype=np.int64)
+    block_size = np.zeros(length, dtype=np.int64)
+    num_blocks = 0
+    for index in range(length - 1, -1, -1):
+        job, op = path[index] // num_machines, path[index] % num_machines
+        machine = machines[job, op]
+        if num_blocks > 0 and block_machine[num_blocks - 1] == machine:
+            block_last[num_blocks - 1] = position_of[job, machine]
+            block_size[num_blocks - 1] += 1
+        else:
+            block_machine[num_blocks] = machine
+            block_first[num_blocks] = position_of[job, machine]
+            block_last[num_blocks] = position_of[job, machine]
+            block_size[num_blocks] = 1
+            num_blocks += 1
+    count = 0
+    for index in range(num_blocks):
+        if block_size[index] < 2:
+            continue
+        machine, first, end = block_machine[index], block_first[index], block_last[index]
+        if index > 0:
+            count = _add_move(moves, count, machine, first)
+        if index < num_blocks - 1 and (end - 1 != first or index == 0):
+            count = _add_move(moves, count, machine, end - 1)
+    return count
+
+
+@numba.njit(cache=True)
+def _add_move(moves: np.ndarray, count: int, machine: int, position: int) -> int:
+    """Append (machine, position, position + 1) unless already there; returns the new count."""
+    for index in range(count):
+        if moves[index, 0] == machine and moves[index, 1] == position:
+            return count
+    moves[count, 0], moves[count, 1], moves[count, 2] = machine, position, position + 1
+    return count + 1
+
+
+@numba.njit(cache=True)
+def _tabu_iterations(
+    machines: np.ndarray,
+    durations: np.ndarray,
+    op_of: np.ndarray,
+    sequences: np.ndarray,
+    starts: np.ndarray,
+    best_sequences: np.ndarray,
+    best_starts: np.ndarray,
+    tabu_until: np.ndarray,
+    counters: np.ndarray,
+    tenure: int,
+    restart_after: int,
+    lower_bound: int,
+    num_iterations: int,
+) -> None:
+    """Run up to ``num_iterations`` iterations of :func:`tabu_search`, updating its arrays in place.
+
+    ``counters`` holds iteration, best makespan, iteration of the last improvement, improvements,
+    moves evaluated, and a stop flag (set on an empty neighbourhood, when every move closes a
+    cycle, or at ``lower_bound``).
+    """
+    num_jobs, num_machines = machines.shape
+    capacity = 2 * num_jobs * num_machines + 2
+    moves = np.empty((capacity, 3), dtype=np.int64)
+    values = np.empty(capacity, dtype=np.int64)
+    scratch = np.empty_like(starts)
+    for _ in range(num_iterations):
+        if counters[_BEST] <= lower_bound:
+            counters[_STOPPED] = 1
+            return
+        counters[_ITERATION] += 1
+        iteration = counters[_ITERATION]
+        if iteration - counters[_LAST_IMPROVEMENT] > restart_after:
+            _perturb_kernel(machines, durations, op_of, best_sequences, sequences, starts, moves)
+            tabu_until[:] = 0
+            counters[_LAST_IMPROVEMENT] = iteration
+        count = _n5_kernel(machines, durations, op_of, sequences, starts, moves)
+        if count == 0:
+            counters[_STOPPED] = 1
+            return
+        chosen = -1
+        feasible = 0
+        for index in range(count):
+            machine, first, second = moves[index, 0], moves[index, 1], moves[index, 2]
+            job_a, job_b = sequences[machine, first], sequences[machine, second]
+            sequences[machine, first], sequences[machine, second] = job_b, job_a
+            values[index] = _evaluate(machines, durations, op_of, sequences, scratch)
+            sequences[machine, first], sequences[machine, second] = job_a, job_b
+            counters[_MOVES_EVALUATED] += 1
+            if values[index] < 0:
+                continue
+            feasible += 1
+            allowed = tabu_until[machine, job_b, job_a] < iteration or values[index] < counters[_BEST]
+            if allowed and (chosen < 0 or values[index] < values[chosen]):
+                chosen = index
+        if chosen < 0:
+            if feasible == 0:
+                counters[_STOPPED] = 1
+                return
+            pick = np.random.randint(feasible)
+            for index in range(count):
+                if values[index] >= 0:
+                    if pick == 0:
+                        chosen = index
+                        break
+                    pick -= 1
+        machine, first, second = moves[chosen, 0], moves[chosen, 1], moves[chosen, 2]
+        job_a, job_b = sequences[machine, first], sequences[machine, second]
+        sequences[machine, first], sequences[machine, second] = job_b, job_a
+        value = _evaluate(machines, durations, op_of, sequences, starts)
+        tabu_until[machine, job_a, job_b] = iteration + np.random.randint(tenure, 3 * tenure // 2 + 1)
+        if value < counters[_BEST]:
+            counters[_BEST] = value
+            best_sequences[:] = sequences
+            best_starts[:] = starts
+            counters[_IMPROVEMENTS] += 1
+            counters[_LAST_IMPROVEMENT] = iteration
+
+
+@numba.njit(cache=True)
+def _perturb_kernel(
+    machines: np.ndarray,
+    durations: np.ndarray,
+    op_of: np.ndarray,
+    source: np.ndarray,
+    sequences: np.ndarray,
+    starts: np.ndarray,
+    moves: np.ndarray,
+    num_moves: int = 3,
+) -> None:
+    """``sequences = source`` followed by a few random N5 moves (each keeps the graph acyclic)."""
+    sequences[:] = source
+    _evaluate(machines, durations, op_of, sequences, starts)
+    for _ in range(num_moves):
+        count = _n5_kernel(machines, durations, op_of, sequences, starts, moves)
+        if count == 0:
+            return
+        pick = np.random.randint(count)
+        machine, first, second = moves[pick, 0], moves[pick, 1], moves[pick, 2]
+        job_a, job_b = sequences[machine, first], sequences[machine, second]
+        sequences[machine, first], sequences[machine, second] = job_b, job_a
+        _evaluate(machines, durations, op_of, sequences, starts)
