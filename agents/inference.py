@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from threadpoolctl import threadpool_limits
 
@@ -76,23 +77,43 @@ def sampled_schedule(
     Args:
         temperature: logits are divided by it before sampling (lower = closer to greedy).
     """
+    began = time.perf_counter()
+    states, _ = sample_rollouts(policy, instance, num_samples, temperature, seed, scheme, include_greedy)
+    best = states[int(np.argmin([state.makespan for state in states]))]
+    return Schedule(instance, best.start_times.copy(), seconds=time.perf_counter() - began)
+
+
+@torch.inference_mode()
+def sample_rollouts(
+    policy: JobShopPolicy,
+    instance: Instance,
+    num_samples: int,
+    temperature: float = 1.0,
+    seed: int = 0,
+    scheme: str = "non-delay",
+    include_greedy: bool = True,
+) -> tuple[list[DispatchState], npt.NDArray[np.int64]]:
+    """The finished states of ``num_samples`` rollouts and the job dispatched at every step of each.
+
+    Shapes:
+        actions: ``(num_samples, num_operations)``.
+    """
     if num_samples < 1 or temperature <= 0:
         raise ValueError("num_samples must be >= 1 and temperature > 0")
-    began = time.perf_counter()
     decoder = LockstepDecoder(policy, instance)
     generator = torch.Generator(device="cpu").manual_seed(seed)
     states = [DispatchState(instance, scheme) for _ in range(num_samples)]
-    for _ in range(instance.num_operations):
+    actions = np.empty((num_samples, instance.num_operations), dtype=np.int64)
+    for step in range(instance.num_operations):
         masks = np.stack([state.mask for state in states])
-        actions = masks.argmax(axis=1)
+        actions[:, step] = masks.argmax(axis=1)
         choosing = np.flatnonzero(masks.sum(axis=1) > 1)
         if len(choosing):
             logits = decoder.logits([states[i] for i in choosing]).float().cpu()
             sampled = torch.multinomial(torch.softmax(logits / temperature, dim=1), 1, generator=generator).squeeze(1)
             if include_greedy and choosing[0] == 0:
                 sampled[0] = torch.argmax(logits[0])
-            actions[choosing] = sampled.numpy()
-        for state, action in zip(states, actions, strict=True):
+            actions[choosing, step] = sampled.numpy()
+        for state, action in zip(states, actions[:, step], strict=True):
             state.step(int(action))
-    best = states[int(np.argmin([state.makespan for state in states]))]
-    return Schedule(instance, best.start_times.copy(), seconds=time.perf_counter() - began)
+    return states, actions

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 from pathlib import Path
 
@@ -163,3 +164,44 @@ def test_hybrid_stays_within_its_time_limit_and_never_worsens_the_start(trained_
     assert elapsed < options.time_limit + 1.0
     stages = schedule.info["stages"]
     assert stages["gnn"] >= stages["tabu"] >= stages["cpsat"] == schedule.makespan >= 945
+
+
+def test_self_labelling_fine_tunes_logs_and_resumes(trained_run: Path, tmp_path: Path) -> None:
+    from agents.self_labelling import label_instance
+    from train_self_labelling import SelfLabellingConfig
+    from train_self_labelling import main as fine_tune
+
+    policy = load_policy(trained_run / "best", device="cpu")
+    instance = random_instance(5, 4, seed=3)
+    labelled = label_instance(policy, instance, num_samples=6, seed=0, scheme="non-delay", max_jobs=6, max_machines=5)
+    assert labelled.best_makespan <= labelled.mean_makespan
+    assert len(labelled.actions) == len(labelled.observations["action_mask"]) > 0
+    # Every label is a legal choice at a real decision.
+    masks = labelled.observations["action_mask"]
+    assert (masks.sum(axis=1) > 1).all() and masks[np.arange(len(masks)), labelled.actions].all()
+
+    cfg = SelfLabellingConfig(
+        init_checkpoint=str(trained_run / "best"),
+        sizes=("4x3", "5x4"),
+        instances=4,
+        num_samples=4,
+        instances_per_update=2,
+        eval_every=2,
+        validation_instances=2,
+        validation_cpsat_seconds=0.2,
+        device="cpu",
+        run_dir=tmp_path,
+        wandb="disabled",
+        progress=False,
+    )
+    fine_tune(cfg)
+    before = torch.load(tmp_path / "last" / "policy.pt", weights_only=True)
+    original = torch.load(trained_run / "best" / "policy.pt", weights_only=True)
+    assert any(not torch.equal(before[key], original[key]) for key in original)  # the weights moved
+    fine_tune(dataclasses.replace(cfg, instances=6, resume=True))
+    with open(tmp_path / "validation.csv", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert [int(row["instances"]) for row in rows] == [0, 2, 4, 6]
+    assert all(math.isfinite(float(row["loss"])) for row in rows[1:])
+    reloaded = load_policy(tmp_path / "best", device="cpu")
+    greedy_schedule(reloaded, random_instance(7, 3, seed=5)).check()
