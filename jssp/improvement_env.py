@@ -233,7 +233,7 @@ class ImprovementEnv(gym.Env[dict[str, np.ndarray], int]):
             self._reversed, np.ascontiguousarray(sequences[:, ::-1]), self._reversed_op_of
         )
         self.tails = reversed_starts[:, ::-1]  # (num_jobs, num_machines)
-        self.moves: list[Move] = n5_moves(instance, sequences, starts)
+        self.moves: list[Move] = n5_moves(instance, sequences, starts, self._op_of)
         tabu = np.array(
             [
                 self._tabu.get((machine, int(sequences[machine, first]), int(sequences[machine, second])), -1)

@@ -172,7 +172,22 @@ def critical_blocks(instance: Instance, path: list[tuple[int, int]]) -> list[lis
     return blocks
 
 
-def n5_moves(instance: Instance, sequences: npt.NDArray[np.int64], starts: npt.NDArray[np.int64]) -> list[Move]:
+def n5_moves(
+    instance: Instance,
+    sequences: npt.NDArray[np.int64],
+    starts: npt.NDArray[np.int64],
+    op_of: npt.NDArray[np.int64] | None = None,
+) -> list[Move]:
+    """The N5 moves of :func:`n5_moves_reference`, computed by the compiled kernel the tabu search uses."""
+    moves = np.empty((2 * instance.num_operations + 2, 3), dtype=np.int64)
+    op_of = operation_index(instance) if op_of is None else op_of
+    count = _n5_kernel(instance.machines, instance.durations, op_of, np.ascontiguousarray(sequences), starts, moves)
+    return [(int(machine), int(first), int(second)) for machine, first, second in moves[:count]]
+
+
+def n5_moves_reference(
+    instance: Instance, sequences: npt.NDArray[np.int64], starts: npt.NDArray[np.int64]
+) -> list[Move]:
     """N5 neighbourhood (Nowicki & Smutnicki 1996): swap the first two and the last two operations
     of every critical block, except the first two of the first block and the last two of the last.
 
@@ -299,7 +314,7 @@ def _n5_kernel(
     starts: np.ndarray,
     moves: np.ndarray,
 ) -> int:
-    """Compiled twin of :func:`n5_moves` (same critical path, same moves in the same order).
+    """Compiled twin of :func:`n5_moves_reference` (same critical path, same moves in the same order).
 
     Shapes:
         moves: ``(capacity, 3)`` filled with (machine, position, position + 1); returns the count.
