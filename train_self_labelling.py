@@ -21,6 +21,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 import tyro
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from agents.checkpoints import load_policy, resolve_checkpoint, save_policy
@@ -62,7 +63,7 @@ class SelfLabellingConfig:
     eval_every: int = 100
     """Validate (and checkpoint) every this many training instances."""
     torch_threads: int = 1
-    """Torch intra-op threads (see train.py: one is safest on a small shared machine)."""
+    """Torch intra-op and BLAS threads (see train.py: one is safest on a small shared machine)."""
     wandb: Literal["offline", "online", "disabled"] = "offline"
     """Weights & Biases mode; offline writes to RUN_DIR/wandb and needs no network."""
     progress: bool = True
@@ -72,6 +73,7 @@ class SelfLabellingConfig:
 def main(cfg: SelfLabellingConfig) -> Path:
     # ------------------------------------------------------------------ seeding, run folder, policy
     torch.set_num_threads(cfg.torch_threads)
+    threadpool_limits(cfg.torch_threads, user_api="blas")  # numpy's BLAS runs the sampling's products
     torch.manual_seed(cfg.seed)
     device = resolve_device(cfg.device)
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
