@@ -102,3 +102,41 @@ def test_tabu_is_deterministic_under_an_iteration_limit() -> None:
 def test_tabu_method_is_registered_and_feasible() -> None:
     schedule = solve(benchmarks.load("la01"), "tabu", SolveOptions(time_limit=1.0))
     assert schedule.method == "tabu" and schedule.makespan >= 666
+
+
+@pytest.mark.parametrize("name", ["ft10", "la21", "ta01"])
+def test_move_estimates_bound_the_exact_makespan_after_the_swap(name: str) -> None:
+    from jssp.local_search import _estimate_moves, _tails, operation_index
+
+    instance = benchmarks.load(name)
+    op_of = operation_index(instance)
+    rng = np.random.default_rng(1)
+    sequences = dispatch(instance, "mwkr").machine_sequences()
+    tight = 0
+    for _ in range(30):
+        makespan, starts = evaluate_sequences(instance, sequences)
+        tails = np.empty_like(starts)
+        _tails(instance.machines, instance.durations, op_of, sequences, tails)
+        through = starts + instance.durations + tails  # longest path through each operation
+        assert through.max() == makespan and (through <= makespan).all()
+        assert all(through[op] == makespan for op in critical_path(instance, sequences, starts))
+        moves = n5_moves(instance, sequences, starts)
+        if not moves:
+            break
+        estimates = np.empty(len(moves), dtype=np.int64)
+        _estimate_moves(
+            instance.machines,
+            instance.durations,
+            op_of,
+            sequences,
+            starts,
+            tails,
+            np.array(moves),
+            len(moves),
+            estimates,
+        )
+        exact = [evaluate_sequences(instance, apply_move(sequences, move))[0] for move in moves]
+        assert (estimates <= np.array(exact)).all()
+        tight += int((estimates == np.array(exact)).sum())
+        sequences = apply_move(sequences, moves[int(rng.integers(len(moves)))])
+    assert tight > 0
