@@ -2,6 +2,7 @@
 
     .venv/bin/python -m agents.ship runs/gnn-v1 gnn-default
     .venv/bin/python -m agents.ship runs/ls-v1 ls-default    # a train_improvement.py run
+    .venv/bin/python -m agents.ship runs/gnn-sl gnn-sl       # a train_self_labelling.py run
 
 The card is written from the run's own files (config, validation log, SB3 progress log), so every
 number in it was measured by that run.
@@ -133,6 +134,63 @@ def improvement_model_card(run_dir: Path, name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def self_labelling_model_card(run_dir: Path, name: str) -> str:
+    """Card of a ``train_self_labelling.py`` run (a dispatcher fine-tuned on its own best samples)."""
+    config = json.loads((run_dir / "best" / "config.json").read_text())
+    with open(run_dir / "validation.csv", newline="") as stream:
+        validation = list(csv.DictReader(stream))
+    policy = load_policy(run_dir / "best")
+    parameters = sum(parameter.numel() for parameter in policy.parameters())
+    wall = float(validation[-1]["wall_seconds"]) if validation else float("nan")
+    lines = [
+        f"# Model card: `{name}`",
+        "",
+        f"Greedy GNN dispatcher: `{config['init_checkpoint']}` (MaskablePPO, {config.get('base_timesteps')} steps on",
+        f"{', '.join(config.get('base_sizes') or [])}) fine-tuned by self-labelling (Corsini et al. 2024, SLJ):",
+        f"for each random instance the policy samples {config['num_samples']} schedules and takes a cross-entropy",
+        "step towards the decisions of the best one. Same architecture and scheme as the base checkpoint.",
+        "",
+        "| field | value |",
+        "|---|---|",
+        f"| fine-tuning sizes | {', '.join(config['sizes'])} (drawn uniformly per instance) |",
+        f"| scheme | {config['scheme']} |",
+        f"| instances labelled | {validation[-1]['instances'] if validation else '?'} "
+        f"(of {config['instances']} planned) |",
+        f"| checkpoint kept | best validation makespan, after {config.get('instances_done')} instances |",
+        f"| wall time | {wall / 3600:.2f} h of fine-tuning on a 2-core x86_64 CPU machine "
+        f"({platform.python_version()}, torch {torch.__version__}, {config['torch_threads']} thread; "
+        "other jobs used the other core) |",
+        f"| parameters | {parameters:,} |",
+        f"| architecture | width {config['width']}, {config['num_layers']} message-passing layers |",
+        f"| optimiser | Adam, lr {config['learning_rate']} constant, "
+        f"{config['instances_per_update']} instances per step |",
+        f"| seed | {config['seed']} |",
+        "",
+        "Command:",
+        "",
+        "```bash",
+        f".venv/bin/python train_self_labelling.py --init-checkpoint {config['init_checkpoint']} --sizes "
+        + " ".join(config["sizes"])
+        + f" --instances {config['instances']} --num-samples {config['num_samples']}"
+        + f" --learning-rate {config['learning_rate']} --eval-every {config['eval_every']}"
+        + f" --run-dir {config['run_dir']}",
+        "```",
+        "",
+        f"Validation curve ({config['validation_instances']} fixed generated instances, greedy decoding; gaps are mean",
+        "per-instance % above the best of the nine deterministic rules and above CP-SAT with a 1 s limit; label gain =",
+        "how much shorter the best sample was than the mean sample, %):",
+        "",
+        "| instances | wall s | mean makespan | gap to best rule % | gap to CP-SAT 1 s % | loss | label gain % |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in validation:
+        lines.append(
+            f"| {row['instances']} | {row['wall_seconds']} | {row['val_makespan']} | {row['val_gap_to_best_rule']} "
+            f"| {row.get('val_gap_to_cpsat', '')} | {row['loss']} | {row['label_gain']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def ship(run_dir: Path, name: str) -> Path:
     destination = CHECKPOINTS_DIR / name
     destination.mkdir(parents=True, exist_ok=True)
@@ -140,7 +198,12 @@ def ship(run_dir: Path, name: str) -> Path:
         shutil.copy2(run_dir / "best" / file_name, destination / file_name)
     shutil.copy2(run_dir / "validation.csv", destination / "validation.csv")
     config = json.loads((run_dir / "config.json").read_text())
-    card = improvement_model_card if "episode_steps" in config else model_card  # a train_improvement.py run
+    if config.get("algorithm") == "self-labelling":
+        card = self_labelling_model_card
+    elif "episode_steps" in config:  # a train_improvement.py run
+        card = improvement_model_card
+    else:
+        card = model_card
     (destination / "MODEL_CARD.md").write_text(card(run_dir, name))
     return destination
 
