@@ -28,7 +28,7 @@ from agents.checkpoints import load_policy, resolve_checkpoint, save_policy
 from agents.inference import resolve_device
 from agents.policy import JobShopPolicy
 from agents.self_labelling import LabelledInstance, label_instance, self_labelling_loss
-from agents.training import ValidationSet, parse_sizes
+from agents.training import ValidationSet, append_csv_row, parse_sizes
 from jssp.generators import InstanceSampler
 
 
@@ -184,12 +184,7 @@ class _Monitor:
         row.update({key: round(value, 4) for key, value in metrics.items()})
         for key in ("loss", "label_gain"):
             row[key] = round(float(np.mean(recent[key])), 5) if recent.get(key) else ""
-        new_file = not self.log_path.exists()
-        with open(self.log_path, "a", newline="") as stream:
-            writer = csv.DictWriter(stream, fieldnames=list(row))
-            if new_file:
-                writer.writeheader()
-            writer.writerow(row)
+        append_csv_row(self.log_path, row)
         extra = {"instances_done": done, **metrics}
         if metrics["val_makespan"] < self.best:
             self.best = metrics["val_makespan"]

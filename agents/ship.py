@@ -15,20 +15,29 @@ import json
 import platform
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from agents.checkpoints import CHECKPOINTS_DIR, load_improvement_policy, load_policy
 
 
-def model_card(run_dir: Path, name: str) -> str:
+def _run_record(
+    run_dir: Path, loader: Callable[[Path], torch.nn.Module]
+) -> tuple[dict[str, Any], list[dict[str, str]], int, float]:
+    """A run's best-checkpoint config, validation log, parameter count and wall seconds."""
     config = json.loads((run_dir / "best" / "config.json").read_text())
     with open(run_dir / "validation.csv", newline="") as stream:
         validation = list(csv.DictReader(stream))
-    policy = load_policy(run_dir / "best")
-    parameters = sum(parameter.numel() for parameter in policy.parameters())
+    parameters = sum(parameter.numel() for parameter in loader(run_dir / "best").parameters())
     wall = float(validation[-1]["wall_seconds"]) if validation else float("nan")
+    return config, validation, parameters, wall
+
+
+def model_card(run_dir: Path, name: str) -> str:
+    config, validation, parameters, wall = _run_record(run_dir, load_policy)
     best_steps = config.get("timesteps")
     lines = [
         f"# Model card: `{name}`",
@@ -77,12 +86,7 @@ def model_card(run_dir: Path, name: str) -> str:
 
 def improvement_model_card(run_dir: Path, name: str) -> str:
     """Card of a ``train_improvement.py`` run (N5 move policy, validated against tabu search)."""
-    config = json.loads((run_dir / "best" / "config.json").read_text())
-    with open(run_dir / "validation.csv", newline="") as stream:
-        validation = list(csv.DictReader(stream))
-    policy = load_improvement_policy(run_dir / "best")
-    parameters = sum(parameter.numel() for parameter in policy.parameters())
-    wall = float(validation[-1]["wall_seconds"]) if validation else float("nan")
+    config, validation, parameters, wall = _run_record(run_dir, load_improvement_policy)
     steps = config["validation_steps"]
     lines = [
         f"# Model card: `{name}`",
@@ -136,12 +140,7 @@ def improvement_model_card(run_dir: Path, name: str) -> str:
 
 def self_labelling_model_card(run_dir: Path, name: str) -> str:
     """Card of a ``train_self_labelling.py`` run (a dispatcher fine-tuned on its own best samples)."""
-    config = json.loads((run_dir / "best" / "config.json").read_text())
-    with open(run_dir / "validation.csv", newline="") as stream:
-        validation = list(csv.DictReader(stream))
-    policy = load_policy(run_dir / "best")
-    parameters = sum(parameter.numel() for parameter in policy.parameters())
-    wall = float(validation[-1]["wall_seconds"]) if validation else float("nan")
+    config, validation, parameters, wall = _run_record(run_dir, load_policy)
     lines = [
         f"# Model card: `{name}`",
         "",

@@ -179,12 +179,7 @@ class TrainingMonitor(BaseCallback):
         row.update({key: round(value, 4) for key, value in metrics.items()})
         for key in ("loss", "policy_gradient_loss", "value_loss", "entropy_loss", "approx_kl"):
             row[key] = round(train_values[key], 6) if key in train_values else ""
-        new_file = not self.log_path.exists()
-        with open(self.log_path, "a", newline="") as stream:
-            writer = csv.DictWriter(stream, fieldnames=list(row))
-            if new_file:
-                writer.writeheader()
-            writer.writerow(row)
+        append_csv_row(self.log_path, row)
         extra = {"timesteps": self.num_timesteps, **metrics}
         if metrics["val_makespan"] < self.best:
             self.best = metrics["val_makespan"]
@@ -198,6 +193,16 @@ class TrainingMonitor(BaseCallback):
         if self.bar is not None:
             self.bar.set_postfix_str(self.validation.describe(metrics))
         return metrics
+
+
+def append_csv_row(path: Path, row: Mapping[str, object]) -> None:
+    """Append ``row`` to the CSV log at ``path``, writing the header first when the file is new."""
+    new_file = not path.exists()
+    with open(path, "a", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=list(row))
+        if new_file:
+            writer.writeheader()
+        writer.writerow(row)
 
 
 def run_ppo(

@@ -35,17 +35,24 @@ def operation_index(instance: Instance) -> npt.NDArray[np.int64]:
 
 
 @numba.njit(cache=True)
-def _evaluate(
-    machines: np.ndarray, durations: np.ndarray, op_of: np.ndarray, sequences: np.ndarray, starts: np.ndarray
-) -> int:
-    """Earliest start times for fixed machine orders (Kahn's algorithm); returns the makespan, -1 on a cycle."""
-    num_jobs, num_machines = machines.shape
-    # machine_position[job, op]: index of that operation in its machine's sequence.
+def _machine_positions(op_of: np.ndarray, sequences: np.ndarray) -> np.ndarray:
+    """``machine_position[job, op]``: index of that operation in its machine's sequence."""
+    num_jobs, num_machines = op_of.shape
     machine_position = np.empty((num_jobs, num_machines), dtype=np.int64)
     for machine in range(num_machines):
         for position in range(num_jobs):
             job = sequences[machine, position]
             machine_position[job, op_of[job, machine]] = position
+    return machine_position
+
+
+@numba.njit(cache=True)
+def _evaluate(
+    machines: np.ndarray, durations: np.ndarray, op_of: np.ndarray, sequences: np.ndarray, starts: np.ndarray
+) -> int:
+    """Earliest start times for fixed machine orders (Kahn's algorithm); returns the makespan, -1 on a cycle."""
+    num_jobs, num_machines = machines.shape
+    machine_position = _machine_positions(op_of, sequences)
     indegree = np.zeros((num_jobs, num_machines), dtype=np.int64)
     for job in range(num_jobs):
         for op in range(num_machines):
@@ -408,11 +415,7 @@ def _tails(
         tails: ``(num_jobs, num_machines)``, written.
     """
     num_jobs, num_machines = machines.shape
-    machine_position = np.empty((num_jobs, num_machines), dtype=np.int64)
-    for machine in range(num_machines):
-        for position in range(num_jobs):
-            job = sequences[machine, position]
-            machine_position[job, op_of[job, machine]] = position
+    machine_position = _machine_positions(op_of, sequences)
     outdegree = np.zeros((num_jobs, num_machines), dtype=np.int64)
     queue = np.empty(num_jobs * num_machines, dtype=np.int64)
     tail = 0
