@@ -1,6 +1,7 @@
 """Improving a complete schedule with a trained move policy outside SB3 (Zhang et al., ICLR 2024, L2S).
 
-One network call per step scores the current N5 moves; the chosen move is applied and the new
+One network call per step scores the current N5 moves (on the CPU through the compiled
+:class:`agents.lockstep.CompleteGraphDecoder`); the chosen move is applied and the new
 schedule evaluated with the compiled longest-path kernel inside
 :class:`jssp.improvement_env.ImprovementEnv`, which also keeps the best schedule found.
 """
@@ -14,6 +15,7 @@ import torch
 
 from agents.improvement_policy import ImprovementPolicy
 from agents.inference import _to_tensors
+from agents.lockstep import CompleteGraphDecoder
 from jssp.improvement_env import ImprovementEnv
 from jssp.instance import Instance
 from jssp.schedule import Schedule
@@ -53,6 +55,7 @@ def improve(
     generator = torch.Generator(device="cpu").manual_seed(seed)
     tenure = int(policy.config.get("tabu_tenure", DEFAULT_TABU_TENURE))
     env = ImprovementEnv(instance, episode_steps=max(steps, 1), tabu_tenure=tenure, illegal_action="raise")
+    compiled = CompleteGraphDecoder(policy, instance) if device.type == "cpu" else None
     observation, _ = env.reset(seed=seed, options={"instance": instance, "schedule": start})
     applied = 0
     while applied < steps and env.moves:
@@ -60,7 +63,10 @@ def improve(
         if len(legal) == 1:
             action = int(legal[0])
         else:
-            logits = policy.move_logits(_to_tensors([observation], device))[0].float().cpu()
+            if compiled is not None:
+                logits = torch.from_numpy(compiled.logits(observation))
+            else:
+                logits = policy.move_logits(_to_tensors([observation], device))[0].float().cpu()
             if temperature > 0:
                 action = int(torch.multinomial(torch.softmax(logits / temperature, dim=0), 1, generator=generator))
             else:

@@ -369,3 +369,144 @@ def _residual_layer_norm(
         scale = 1.0 / np.sqrt(spread / width + eps)
         for column in range(width):
             h[node, column] = (row[column] - mean) * scale * weight[column] + bias[column]
+
+
+class CompleteGraphDecoder:
+    """Masked move logits of an :class:`agents.improvement_policy.ImprovementPolicy`, compiled for the CPU.
+
+    Reads one :class:`jssp.improvement_env.ImprovementEnv` observation (every operation is a node;
+    job arcs shift by one in the job-major node order, machine arcs are index gathers, and the
+    machine mean is over all operations of the machine) and computes what ``move_logits`` computes,
+    in numpy products and one numba kernel per layer. The tests hold it to ``move_logits``.
+
+    Args:
+        policy: a trained improvement policy (on the CPU).
+        instance: the instance whose schedules are improved.
+    """
+
+    def __init__(self, policy: JobShopPolicy, instance: Instance) -> None:
+        encoder = policy.features_extractor.encoder  # type: ignore[union-attr]
+        assert isinstance(policy.mlp_extractor, CandidateScorer)
+        if policy.device.type != "cpu":
+            raise ValueError("the compiled move decoder runs on the CPU only")
+        self.instance = instance
+        self.width: int = encoder.width
+        self.input = [(_numpy(weight), _numpy(bias)) for weight, bias in _linears(encoder.input)]
+        self.actor = [(_numpy(weight), _numpy(bias)) for weight, bias in _linears(policy.mlp_extractor.actor)]
+        self.layers: list[_DenseLayer[npt.NDArray[np.float32]]] = []
+        for layer in encoder.layers:
+            assert isinstance(layer, RelationalGINLayer)
+            (first_weight, first_bias), (second_weight, second_bias) = _linears(layer.mlp)
+            blocks = first_weight.split(self.width)
+            # Blocks: self, job predecessor, job successor, machine predecessor, machine successor, machine mean.
+            self.layers.append(
+                _DenseLayer(
+                    _numpy(torch.cat(blocks[:5], dim=1)),
+                    _numpy(first_bias),
+                    _numpy(blocks[5]),
+                    _numpy(second_weight),
+                    _numpy(second_bias),
+                    _numpy(layer.norm.weight),
+                    _numpy(layer.norm.bias),
+                    layer.norm.eps,
+                )
+            )
+        self.machine = np.ascontiguousarray(instance.machines.reshape(-1))  # machine of node job * M + op
+
+    def logits(self, observation: dict[str, npt.NDArray[Any]]) -> npt.NDArray[np.float32]:
+        """Move logits, ``-inf`` on illegal and padded moves. Shapes: returns ``(max_moves,)``."""
+        instance = self.instance
+        num_nodes = instance.num_operations
+        features = observation["node_features"][:num_nodes]
+        machine_edges = observation["machine_edges"]
+        real = machine_edges[0] >= 0
+        machine_predecessor = np.full(num_nodes, -1, dtype=np.int64)
+        machine_successor = np.full(num_nodes, -1, dtype=np.int64)
+        machine_predecessor[machine_edges[1, real]] = machine_edges[0, real]
+        machine_successor[machine_edges[0, real]] = machine_edges[1, real]
+        (input_weight, input_bias), (output_weight, output_bias) = self.input
+        h = np.maximum(features @ input_weight + input_bias, 0.0) @ output_weight + output_bias
+        h = np.ascontiguousarray(h, dtype=np.float32)
+        for layer in self.layers:
+            hidden = np.empty_like(h)
+            _combine_complete(
+                h,
+                h @ layer.arc_weight,
+                layer.first_bias,
+                layer.context_weight,
+                instance.num_machines,
+                self.machine,
+                machine_predecessor,
+                machine_successor,
+                hidden,
+            )
+            _residual_layer_norm(
+                h, hidden @ layer.second_weight, layer.second_bias, layer.norm_weight, layer.norm_bias, layer.norm_eps
+            )
+        graph = h.mean(axis=0)
+        move_nodes = observation["move_nodes"]
+        mask = observation["action_mask"].astype(bool)
+        scores = np.full(len(mask), -np.inf, dtype=np.float32)
+        moves = np.flatnonzero(mask & (move_nodes[:, 0] >= 0))
+        if len(moves):
+            nodes = move_nodes[moves]
+            hidden_scores = np.concatenate(
+                [h[nodes[:, 0]], h[nodes[:, 1]], np.broadcast_to(graph, (len(moves), self.width))], axis=1
+            )
+            for index, (weight, bias) in enumerate(self.actor):
+                hidden_scores = hidden_scores @ weight + bias
+                if index < len(self.actor) - 1:
+                    hidden_scores = np.tanh(hidden_scores)
+            scores[moves] = hidden_scores[:, 0]
+        return scores
+
+
+@numba.njit(cache=True)
+def _combine_complete(
+    h: npt.NDArray[np.float32],
+    projected: npt.NDArray[np.float32],
+    first_bias: npt.NDArray[np.float32],
+    context_weight: npt.NDArray[np.float32],
+    num_machines: int,
+    machine: npt.NDArray[np.int64],
+    machine_predecessor: npt.NDArray[np.int64],
+    machine_successor: npt.NDArray[np.int64],
+    hidden: npt.NDArray[np.float32],
+) -> None:
+    """The first half of a :class:`agents.encoder.RelationalGINLayer` over a complete schedule.
+
+    ``hidden = relu(own + bias + job predecessor's and successor's blocks + machine predecessor's and
+    successor's blocks + mean of h on the machine @ context_weight)``; nodes are ``job * num_machines + op``.
+
+    Shapes:
+        h, hidden: ``(nodes, width)``; projected: ``(nodes, 5 * width)``; machine, machine_predecessor,
+        machine_successor: ``(nodes,)`` (-1 where there is none).
+    """
+    num_nodes, width = h.shape
+    sums = np.zeros((num_machines, width), dtype=np.float32)
+    counts = np.zeros(num_machines, dtype=np.float32)
+    for node in range(num_nodes):
+        counts[machine[node]] += 1.0
+        for column in range(width):
+            sums[machine[node], column] += h[node, column]
+    context = np.zeros((num_machines, width), dtype=np.float32)
+    for group in range(num_machines):
+        if counts[group] > 0.0:
+            for row in range(width):
+                mean = sums[group, row] / counts[group]
+                for column in range(width):
+                    context[group, column] += mean * context_weight[row, column]
+    for node in range(num_nodes):
+        op = node % num_machines
+        before, after = machine_predecessor[node], machine_successor[node]
+        for column in range(width):
+            value = projected[node, column] + first_bias[column] + context[machine[node], column]
+            if op > 0:
+                value += projected[node - 1, width + column]
+            if op + 1 < num_machines:
+                value += projected[node + 1, 2 * width + column]
+            if before >= 0:
+                value += projected[before, 3 * width + column]
+            if after >= 0:
+                value += projected[after, 4 * width + column]
+            hidden[node, column] = max(value, 0.0)

@@ -14,6 +14,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from agents.checkpoints import load_improvement_policy, save_policy
 from agents.improvement_inference import improve
+from agents.improvement_policy import ImprovementPolicy
 from agents.policy import JobShopPolicy
 from jssp import benchmarks
 from jssp.env import JobShopEnv
@@ -168,6 +169,30 @@ def test_tiny_training_run_logs_and_reloads_with_the_same_move_logits(trained_ru
         observation, _, terminated, _, _ = env.step(int(sb3_action))
         if terminated:
             break
+
+
+@pytest.mark.parametrize("name", ["la01", "orb07"])
+def test_compiled_move_decoder_gives_the_logits_of_move_logits(trained_run: Path, name: str) -> None:
+    from agents.lockstep import CompleteGraphDecoder
+
+    torch.manual_seed(0)
+    instance = benchmarks.load(name)
+    env = ImprovementEnv(instance, max_jobs=16, max_machines=16, tabu_tenure=4)
+    # A freshly initialised three-layer policy (random weights spread the logits) and the trained one.
+    fresh = ImprovementPolicy(env.observation_space, env.action_space, lambda _: 0.0, width=16, num_layers=3)
+    for policy in (fresh.eval(), load_improvement_policy(trained_run / "best", device="cpu")):
+        decoder = CompleteGraphDecoder(policy, instance)
+        observation, _ = env.reset(seed=0, options={"instance": instance, "schedule": dispatch(instance, "spt")})
+        rng = np.random.default_rng(0)
+        for _ in range(25):
+            with torch.inference_mode():
+                expected = policy.move_logits(
+                    {key: torch.from_numpy(value[None]) for key, value in observation.items()}
+                )
+            torch.testing.assert_close(torch.from_numpy(decoder.logits(observation)), expected[0], rtol=1e-4, atol=1e-5)
+            observation, _, terminated, _, _ = env.step(int(rng.choice(np.flatnonzero(env.action_masks()))))
+            if terminated:
+                break
 
 
 @pytest.mark.parametrize("name", ["ft06", "la01", "ta01"])
