@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from torch.nn import functional
 
 from agents.encoder import RelationalGINLayer
+from agents.improvement_policy import MoveFeaturesExtractor
 from agents.policy import CandidateScorer, GraphFeaturesExtractor, JobShopPolicy
 from jssp.dispatch import DispatchState
 from jssp.env import NUM_NODE_FEATURES
@@ -385,8 +386,9 @@ class CompleteGraphDecoder:
     """
 
     def __init__(self, policy: JobShopPolicy, instance: Instance) -> None:
-        encoder = policy.features_extractor.encoder  # type: ignore[union-attr]
-        assert isinstance(policy.mlp_extractor, CandidateScorer)
+        extractor = policy.features_extractor
+        assert isinstance(extractor, MoveFeaturesExtractor) and isinstance(policy.mlp_extractor, CandidateScorer)
+        encoder = extractor.encoder
         if policy.device.type != "cpu":
             raise ValueError("the compiled move decoder runs on the CPU only")
         self.instance = instance
