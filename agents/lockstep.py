@@ -12,6 +12,8 @@ per-machine mean: no graph compaction and no scatter over padded slots. The logi
 
 On the CPU the encoder runs in numpy matrix products plus two numba kernels per layer that fuse
 the element-wise work (torch's per-call cost dominates at these sizes); elsewhere it runs in torch.
+:class:`CompleteGraphDecoder` does the same for the improvement policy's move logits over a
+complete schedule (used by :func:`agents.improvement_inference.improve` on the CPU).
 """
 
 from __future__ import annotations
