@@ -46,7 +46,7 @@ class _DenseLayer(NamedTuple, Generic[ArrayT]):
     its block is applied.
     """
 
-    arc_weight: ArrayT  # (width, 3 * width): self, job predecessor, job successor
+    arc_weight: ArrayT  # (width, blocks * width): self, job predecessor, job successor[, machine arcs]
     first_bias: ArrayT
     context_weight: ArrayT  # (width, width): machine mean
     second_weight: ArrayT  # (width, width)
@@ -86,38 +86,11 @@ class LockstepDecoder:
         # Plain tensors and functional calls: module calls cost more than the arithmetic at these sizes.
         self.input = _linears(encoder.input)
         self.actor = _linears(policy.mlp_extractor.actor)
-        self.layers: list[_DenseLayer[Tensor]] = []
-        for layer in encoder.layers:
-            assert isinstance(layer, RelationalGINLayer)
-            (first_weight, first_bias), (second_weight, second_bias) = _linears(layer.mlp)
-            blocks = first_weight.split(self.width)
-            self.layers.append(
-                _DenseLayer(
-                    torch.cat(blocks[:3], dim=1),
-                    first_bias,
-                    blocks[5],
-                    second_weight,
-                    second_bias,
-                    layer.norm.weight.detach(),
-                    layer.norm.bias.detach(),
-                    layer.norm.eps,
-                )
-            )
+        # The machine arcs never join two unscheduled operations, so only three arc blocks are used.
+        self.layers = [_dense_layer(layer, self.width, arc_blocks=3) for layer in encoder.layers]
         if self.compiled:
             self.numpy_input = [(_numpy(weight), _numpy(bias)) for weight, bias in self.input]
-            self.numpy_layers = [
-                _DenseLayer(
-                    _numpy(layer.arc_weight),
-                    _numpy(layer.first_bias),
-                    _numpy(layer.context_weight),
-                    _numpy(layer.second_weight),
-                    _numpy(layer.second_bias),
-                    _numpy(layer.norm_weight),
-                    _numpy(layer.norm_bias),
-                    layer.norm_eps,
-                )
-                for layer in self.layers
-            ]
+            self.numpy_layers = [_numpy_layer(layer) for layer in self.layers]
 
     def logits(self, states: list[DispatchState]) -> Tensor:
         """Job logits, ``-inf`` on illegal jobs.
@@ -238,6 +211,40 @@ def _numpy(tensor: Tensor) -> npt.NDArray[np.float32]:
     return np.ascontiguousarray(tensor.detach().cpu().numpy(), dtype=np.float32)
 
 
+def _dense_layer(layer: nn.Module, width: int, arc_blocks: int) -> _DenseLayer[Tensor]:
+    """The weights of a :class:`RelationalGINLayer` with its first ``arc_blocks`` blocks side by side.
+
+    The blocks are self, job predecessor, job successor, machine predecessor, machine successor; the
+    sixth (machine mean) becomes ``context_weight``.
+    """
+    assert isinstance(layer, RelationalGINLayer)
+    (first_weight, first_bias), (second_weight, second_bias) = _linears(layer.mlp)
+    blocks = first_weight.split(width)
+    return _DenseLayer(
+        torch.cat(blocks[:arc_blocks], dim=1),
+        first_bias,
+        blocks[5],
+        second_weight,
+        second_bias,
+        layer.norm.weight.detach(),
+        layer.norm.bias.detach(),
+        layer.norm.eps,
+    )
+
+
+def _numpy_layer(layer: _DenseLayer[Tensor]) -> _DenseLayer[npt.NDArray[np.float32]]:
+    return _DenseLayer(
+        _numpy(layer.arc_weight),
+        _numpy(layer.first_bias),
+        _numpy(layer.context_weight),
+        _numpy(layer.second_weight),
+        _numpy(layer.second_bias),
+        _numpy(layer.norm_weight),
+        _numpy(layer.norm_bias),
+        layer.norm_eps,
+    )
+
+
 @numba.njit(cache=True)
 def _unscheduled_graph(
     machines: npt.NDArray[np.int64],
@@ -295,6 +302,32 @@ def _unscheduled_graph(
 
 
 @numba.njit(cache=True)
+def _machine_context(
+    h: npt.NDArray[np.float32], group: npt.NDArray[np.int64], num_groups: int, context_weight: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
+    """Mean of ``h`` over the nodes of each group (a machine of a state), times ``context_weight``.
+
+    Shapes:
+        h: ``(nodes, width)``; group: ``(nodes,)``; returns ``(num_groups, width)`` (zeros for empty groups).
+    """
+    num_nodes, width = h.shape
+    sums = np.zeros((num_groups, width), dtype=np.float32)
+    counts = np.zeros(num_groups, dtype=np.float32)
+    for node in range(num_nodes):
+        counts[group[node]] += 1.0
+        for column in range(width):
+            sums[group[node], column] += h[node, column]
+    context = np.zeros((num_groups, width), dtype=np.float32)
+    for index in range(num_groups):
+        if counts[index] > 0.0:
+            for row in range(width):
+                mean = sums[index, row] / counts[index]
+                for column in range(width):
+                    context[index, column] += mean * context_weight[row, column]
+    return context
+
+
+@numba.njit(cache=True)
 def _combine_neighbours(
     h: npt.NDArray[np.float32],
     projected: npt.NDArray[np.float32],
@@ -316,27 +349,15 @@ def _combine_neighbours(
         machine: ``(K * nodes,)``; context_weight: ``(width, width)``.
     """
     num_nodes, width = h.shape
-    num_groups = (num_nodes // nodes_per_state) * num_machines
-    sums = np.zeros((num_groups, width), dtype=np.float32)
-    counts = np.zeros(num_groups, dtype=np.float32)
+    group = np.empty(num_nodes, dtype=np.int64)  # (state, machine) of each node
     for node in range(num_nodes):
-        group = (node // nodes_per_state) * num_machines + machine[node]
-        counts[group] += 1.0
-        for column in range(width):
-            sums[group, column] += h[node, column]
-    context = np.zeros((num_groups, width), dtype=np.float32)
-    for group in range(num_groups):
-        if counts[group] > 0.0:
-            for row in range(width):
-                mean = sums[group, row] / counts[group]
-                for column in range(width):
-                    context[group, column] += mean * context_weight[row, column]
+        group[node] = (node // nodes_per_state) * num_machines + machine[node]
+    context = _machine_context(h, group, (num_nodes // nodes_per_state) * num_machines, context_weight)
     for node in range(num_nodes):
-        group = (node // nodes_per_state) * num_machines + machine[node]
         after_predecessor = arcs[node, 0] > 0.0
         before_successor = arcs[node, 1] > 0.0
         for column in range(width):
-            value = projected[node, column] + first_bias[column] + context[group, column]
+            value = projected[node, column] + first_bias[column] + context[group[node], column]
             if after_predecessor:
                 value += projected[node - 1, width + column]
             if before_successor:
@@ -397,24 +418,7 @@ class CompleteGraphDecoder:
         self.width: int = encoder.width
         self.input = [(_numpy(weight), _numpy(bias)) for weight, bias in _linears(encoder.input)]
         self.actor = [(_numpy(weight), _numpy(bias)) for weight, bias in _linears(policy.mlp_extractor.actor)]
-        self.layers: list[_DenseLayer[npt.NDArray[np.float32]]] = []
-        for layer in encoder.layers:
-            assert isinstance(layer, RelationalGINLayer)
-            (first_weight, first_bias), (second_weight, second_bias) = _linears(layer.mlp)
-            blocks = first_weight.split(self.width)
-            # Blocks: self, job predecessor, job successor, machine predecessor, machine successor, machine mean.
-            self.layers.append(
-                _DenseLayer(
-                    _numpy(torch.cat(blocks[:5], dim=1)),
-                    _numpy(first_bias),
-                    _numpy(blocks[5]),
-                    _numpy(second_weight),
-                    _numpy(second_bias),
-                    _numpy(layer.norm.weight),
-                    _numpy(layer.norm.bias),
-                    layer.norm.eps,
-                )
-            )
+        self.layers = [_numpy_layer(_dense_layer(layer, self.width, arc_blocks=5)) for layer in encoder.layers]
         self.machine = np.ascontiguousarray(instance.machines.reshape(-1))  # machine of node job * M + op
 
     def logits(self, observation: dict[str, npt.NDArray[Any]]) -> npt.NDArray[np.float32]:
@@ -487,19 +491,7 @@ def _combine_complete(
         machine_successor: ``(nodes,)`` (-1 where there is none).
     """
     num_nodes, width = h.shape
-    sums = np.zeros((num_machines, width), dtype=np.float32)
-    counts = np.zeros(num_machines, dtype=np.float32)
-    for node in range(num_nodes):
-        counts[machine[node]] += 1.0
-        for column in range(width):
-            sums[machine[node], column] += h[node, column]
-    context = np.zeros((num_machines, width), dtype=np.float32)
-    for group in range(num_machines):
-        if counts[group] > 0.0:
-            for row in range(width):
-                mean = sums[group, row] / counts[group]
-                for column in range(width):
-                    context[group, column] += mean * context_weight[row, column]
+    context = _machine_context(h, machine, num_machines, context_weight)
     for node in range(num_nodes):
         op = node % num_machines
         before, after = machine_predecessor[node], machine_successor[node]
