@@ -59,16 +59,19 @@ def solve_hybrid(instance: Instance, options: SolveOptions) -> Schedule:
     start = solve_gnn(instance, options)
     remaining = options.time_limit - (time.perf_counter() - began)
     improved = start
+    lower_bound = instance.trivial_lower_bound()
     if remaining > 0:
-        lower_bound = instance.trivial_lower_bound()
         improved = tabu_search(
             instance, start, time_limit=HYBRID_TABU_SHARE * remaining, seed=options.seed, lower_bound=lower_bound
         ).schedule
+    final = improved
     remaining = options.time_limit - (time.perf_counter() - began) - 0.2
-    if remaining <= 0.05:
-        return improved
-    final = solve_cpsat(instance, time_limit=remaining, num_workers=options.workers, seed=options.seed, hint=improved)
+    if remaining > 0.05 and improved.makespan > lower_bound:  # at the bound the schedule is optimal
+        final = solve_cpsat(
+            instance, time_limit=remaining, num_workers=options.workers, seed=options.seed, hint=improved
+        )
     final.info["stages"] = {"gnn": start.makespan, "tabu": improved.makespan, "cpsat": final.makespan}
+    final.seconds = time.perf_counter() - began
     return final
 
 
@@ -89,7 +92,9 @@ def learned_improvement(name: str) -> Solver:
     def solver(instance: Instance, options: SolveOptions) -> Schedule:
         start = solve_gnn(instance, options)
         policy = cached_improvement_policy(options.improvement_checkpoint, options.device)
-        return improve(policy, instance, start, steps, seed=options.seed)
+        improved = improve(policy, instance, start, steps, seed=options.seed)
+        improved.seconds += start.seconds  # the method's time includes its start
+        return improved
 
     return solver
 
