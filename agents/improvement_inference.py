@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from agents.improvement_policy import ImprovementPolicy
 from agents.inference import _to_tensors
@@ -58,21 +59,22 @@ def improve(
     compiled = CompleteGraphDecoder(policy, instance) if device.type == "cpu" else None
     observation, _ = env.reset(seed=seed, options={"instance": instance, "schedule": start})
     applied = 0
-    while applied < steps and env.moves:
-        legal = np.flatnonzero(observation["action_mask"])
-        if len(legal) == 1:
-            action = int(legal[0])
-        else:
-            if compiled is not None:
-                logits = torch.from_numpy(compiled.logits(observation))
+    with threadpool_limits(1, user_api="blas"):  # see agents.inference.single_thread
+        while applied < steps and env.moves:
+            legal = np.flatnonzero(observation["action_mask"])
+            if len(legal) == 1:
+                action = int(legal[0])
             else:
-                logits = policy.move_logits(_to_tensors([observation], device))[0].float().cpu()
-            if temperature > 0:
-                action = int(torch.multinomial(torch.softmax(logits / temperature, dim=0), 1, generator=generator))
-            else:
-                action = int(torch.argmax(logits))
-        observation, _, _, _, _ = env.step(action)
-        applied += 1
+                if compiled is not None:
+                    logits = torch.from_numpy(compiled.logits(observation))
+                else:
+                    logits = policy.move_logits(_to_tensors([observation], device))[0].float().cpu()
+                if temperature > 0:
+                    action = int(torch.multinomial(torch.softmax(logits / temperature, dim=0), 1, generator=generator))
+                else:
+                    action = int(torch.argmax(logits))
+            observation, _, _, _, _ = env.step(action)
+            applied += 1
     schedule = env.best_schedule()
     schedule.seconds = time.perf_counter() - began
     schedule.info.update(start=start.makespan, steps=applied)

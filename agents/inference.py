@@ -33,7 +33,9 @@ def single_thread() -> None:
     """One torch intra-op thread and one BLAS thread (numpy's, used by the compiled decoder) in this process.
 
     Decoding graphs are small, and on a 2-core machine a second thread fights with parallel
-    workers: a forward pass under load was 140x slower with two torch threads.
+    workers: a forward pass under load was 140x slower with two torch threads, and a greedy
+    100x20 decoding 3.5x slower with two BLAS threads. ``greedy_schedule`` and ``sample_rollouts``
+    hold BLAS to one thread themselves; torch's setting is left to the caller.
     """
     torch.set_num_threads(1)
     threadpool_limits(1, user_api="blas")
@@ -49,12 +51,13 @@ def greedy_schedule(policy: JobShopPolicy, instance: Instance, scheme: str = "no
     began = time.perf_counter()
     decoder = LockstepDecoder(policy, instance)
     state = DispatchState(instance, scheme)
-    while not state.done:
-        if state.num_legal == 1:
-            job = int(np.flatnonzero(state.mask)[0])
-        else:
-            job = int(torch.argmax(decoder.logits([state])[0]).item())
-        state.step(job)
+    with threadpool_limits(1, user_api="blas"):  # see single_thread
+        while not state.done:
+            if state.num_legal == 1:
+                job = int(np.flatnonzero(state.mask)[0])
+            else:
+                job = int(torch.argmax(decoder.logits([state])[0]).item())
+            state.step(job)
     return Schedule(instance, state.start_times.copy(), seconds=time.perf_counter() - began)
 
 
@@ -104,7 +107,21 @@ def sample_rollouts(
     generator = torch.Generator(device="cpu").manual_seed(seed)
     states = [DispatchState(instance, scheme) for _ in range(num_samples)]
     actions = np.empty((num_samples, instance.num_operations), dtype=np.int64)
-    for step in range(instance.num_operations):
+    with threadpool_limits(1, user_api="blas"):  # see single_thread
+        _advance(decoder, states, actions, temperature, generator, include_greedy)
+    return states, actions
+
+
+def _advance(
+    decoder: LockstepDecoder,
+    states: list[DispatchState],
+    actions: npt.NDArray[np.int64],
+    temperature: float,
+    generator: torch.Generator,
+    include_greedy: bool,
+) -> None:
+    """Run every rollout to the end, writing the chosen jobs into ``actions``."""
+    for step in range(actions.shape[1]):
         masks = np.stack([state.mask for state in states])
         actions[:, step] = masks.argmax(axis=1)
         choosing = np.flatnonzero(masks.sum(axis=1) > 1)
@@ -116,4 +133,3 @@ def sample_rollouts(
             actions[choosing, step] = sampled.numpy()
         for state, action in zip(states, actions[:, step], strict=True):
             state.step(int(action))
-    return states, actions

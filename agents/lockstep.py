@@ -91,6 +91,7 @@ class LockstepDecoder:
         if self.compiled:
             self.numpy_input = [(_numpy(weight), _numpy(bias)) for weight, bias in self.input]
             self.numpy_layers = [_numpy_layer(layer) for layer in self.layers]
+            self.numpy_actor = [(_numpy(weight), _numpy(bias)) for weight, bias in self.actor]
 
     def logits(self, states: list[DispatchState]) -> Tensor:
         """Job logits, ``-inf`` on illegal jobs.
@@ -100,9 +101,10 @@ class LockstepDecoder:
         """
         features, arcs, machine, candidates, mask = self._graph(states)
         if self.compiled:
-            h = torch.from_numpy(self._encode_compiled(features, arcs, machine))
-        else:
-            h = self._encode(*(torch.from_numpy(array).to(self.device) for array in (features, arcs, machine)))
+            return torch.from_numpy(
+                self._score_compiled(self._encode_compiled(features, arcs, machine), candidates, mask)
+            )
+        h = self._encode(*(torch.from_numpy(array).to(self.device) for array in (features, arcs, machine)))
         return self._score(h, torch.from_numpy(candidates).to(self.device), torch.from_numpy(mask).to(self.device))
 
     def _graph(self, states: list[DispatchState]) -> tuple[npt.NDArray[Any], ...]:
@@ -197,6 +199,20 @@ class LockstepDecoder:
                 scores = torch.tanh(scores)
         return scores.squeeze(-1).masked_fill(~mask, float("-inf"))
 
+    def _score_compiled(
+        self, h: npt.NDArray[np.float32], candidates: npt.NDArray[np.int64], mask: npt.NDArray[np.bool_]
+    ) -> npt.NDArray[np.float32]:
+        """:meth:`_score` in numpy."""
+        num_states = h.shape[0]
+        graph = h.mean(axis=1)  # (K, width)
+        padded = np.concatenate([h, np.zeros((num_states, 1, self.width), dtype=np.float32)], axis=1)
+        job_embeddings = padded[np.arange(num_states)[:, None], candidates]  # position -1 -> zero row
+        pairs = np.concatenate(
+            [job_embeddings, np.broadcast_to(graph[:, None, :], job_embeddings.shape)], axis=2, dtype=np.float32
+        )
+        scores = _tanh_mlp(self.numpy_actor, pairs)[..., 0]
+        return np.where(mask, scores, np.float32(-np.inf)).astype(np.float32)
+
 
 def _linears(sequential: nn.Module) -> list[tuple[Tensor, Tensor]]:
     """Weights ``(inputs, outputs)`` and biases of the Linear modules of ``sequential``, in order."""
@@ -205,6 +221,17 @@ def _linears(sequential: nn.Module) -> list[tuple[Tensor, Tensor]]:
         for module in sequential.modules()
         if isinstance(module, nn.Linear)
     ]
+
+
+def _tanh_mlp(
+    layers: list[tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]], inputs: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
+    """The actor MLP of :class:`agents.policy.CandidateScorer` in numpy (Linear, tanh, ..., Linear)."""
+    for index, (weight, bias) in enumerate(layers):
+        inputs = inputs @ weight + bias
+        if index < len(layers) - 1:
+            inputs = np.tanh(inputs)
+    return inputs
 
 
 def _numpy(tensor: Tensor) -> npt.NDArray[np.float32]:
@@ -461,11 +488,7 @@ class CompleteGraphDecoder:
             hidden_scores = np.concatenate(
                 [h[nodes[:, 0]], h[nodes[:, 1]], np.broadcast_to(graph, (len(moves), self.width))], axis=1
             )
-            for index, (weight, bias) in enumerate(self.actor):
-                hidden_scores = hidden_scores @ weight + bias
-                if index < len(self.actor) - 1:
-                    hidden_scores = np.tanh(hidden_scores)
-            scores[moves] = hidden_scores[:, 0]
+            scores[moves] = _tanh_mlp(self.actor, hidden_scores)[:, 0]
         return scores
 
 
