@@ -246,7 +246,7 @@ def tabu_search(
     tenure: int | None = None,
     seed: int = 0,
     lower_bound: int = 0,
-    restart_after: int = 2000,
+    restart_after: int = 10_000,
     exact: bool = False,
 ) -> TabuResult:
     """Tabu search over N5 with aspiration and restarts from the best solution.
