@@ -380,16 +380,19 @@ def _combine_neighbours(
     for node in range(num_nodes):
         group[node] = (node // nodes_per_state) * num_machines + machine[node]
     context = _machine_context(h, group, (num_nodes // nodes_per_state) * num_machines, context_weight)
+    # One branch-free loop per term, so each vectorises.
     for node in range(num_nodes):
-        after_predecessor = arcs[node, 0] > 0.0
-        before_successor = arcs[node, 1] > 0.0
+        row = group[node]
         for column in range(width):
-            value = projected[node, column] + first_bias[column] + context[group[node], column]
-            if after_predecessor:
-                value += projected[node - 1, width + column]
-            if before_successor:
-                value += projected[node + 1, 2 * width + column]
-            hidden[node, column] = max(value, 0.0)
+            hidden[node, column] = projected[node, column] + first_bias[column] + context[row, column]
+        if arcs[node, 0] > 0.0:
+            for column in range(width):
+                hidden[node, column] += projected[node - 1, width + column]
+        if arcs[node, 1] > 0.0:
+            for column in range(width):
+                hidden[node, column] += projected[node + 1, 2 * width + column]
+        for column in range(width):
+            hidden[node, column] = max(hidden[node, column], 0.0)
 
 
 @numba.njit(cache=True, fastmath=True)  # reassociated sums: vectorised row reductions
@@ -515,17 +518,23 @@ def _combine_complete(
     """
     num_nodes, width = h.shape
     context = _machine_context(h, machine, num_machines, context_weight)
-    for node in range(num_nodes):
+    for node in range(num_nodes):  # one branch-free loop per term, as in _combine_neighbours
         op = node % num_machines
         before, after = machine_predecessor[node], machine_successor[node]
+        row = machine[node]
         for column in range(width):
-            value = projected[node, column] + first_bias[column] + context[machine[node], column]
-            if op > 0:
-                value += projected[node - 1, width + column]
-            if op + 1 < num_machines:
-                value += projected[node + 1, 2 * width + column]
-            if before >= 0:
-                value += projected[before, 3 * width + column]
-            if after >= 0:
-                value += projected[after, 4 * width + column]
-            hidden[node, column] = max(value, 0.0)
+            hidden[node, column] = projected[node, column] + first_bias[column] + context[row, column]
+        if op > 0:
+            for column in range(width):
+                hidden[node, column] += projected[node - 1, width + column]
+        if op + 1 < num_machines:
+            for column in range(width):
+                hidden[node, column] += projected[node + 1, 2 * width + column]
+        if before >= 0:
+            for column in range(width):
+                hidden[node, column] += projected[before, 3 * width + column]
+        if after >= 0:
+            for column in range(width):
+                hidden[node, column] += projected[after, 4 * width + column]
+        for column in range(width):
+            hidden[node, column] = max(hidden[node, column], 0.0)
