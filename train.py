@@ -18,7 +18,6 @@ import torch
 import tyro
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import DummyVecEnv
-from threadpoolctl import threadpool_limits
 
 from agents.inference import resolve_device
 from agents.policy import JobShopPolicy
@@ -85,7 +84,6 @@ class TrainConfig:
 def main(cfg: TrainConfig) -> Path:
     # ------------------------------------------------------------------ seeding and run folder
     torch.set_num_threads(cfg.torch_threads)
-    threadpool_limits(cfg.torch_threads, user_api="blas")  # numpy's BLAS runs the validation decoding
     set_random_seed(cfg.seed)
     device = resolve_device(cfg.device)
     cfg.run_dir.mkdir(parents=True, exist_ok=True)

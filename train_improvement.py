@@ -19,7 +19,6 @@ import torch
 import tyro
 from stable_baselines3.common.utils import set_random_seed
 from stable_baselines3.common.vec_env import DummyVecEnv
-from threadpoolctl import threadpool_limits
 
 from agents.improvement_policy import ImprovementPolicy
 from agents.improvement_training import ImprovementValidationSet, make_improvement_env_factory
@@ -90,7 +89,6 @@ class ImprovementTrainConfig:
 def main(cfg: ImprovementTrainConfig) -> Path:
     # ------------------------------------------------------------------ seeding and run folder
     torch.set_num_threads(cfg.torch_threads)
-    threadpool_limits(cfg.torch_threads, user_api="blas")  # numpy's BLAS runs the validation decoding
     set_random_seed(cfg.seed)
     device = resolve_device(cfg.device)
     cfg.run_dir.mkdir(parents=True, exist_ok=True)

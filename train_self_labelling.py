@@ -21,7 +21,6 @@ from typing import Any, Literal
 import numpy as np
 import torch
 import tyro
-from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from agents.checkpoints import load_policy, resolve_checkpoint, save_policy
@@ -63,7 +62,8 @@ class SelfLabellingConfig:
     eval_every: int = 100
     """Validate (and checkpoint) every this many training instances."""
     torch_threads: int = 1
-    """Torch intra-op and BLAS threads (see train.py: one is safest on a small shared machine)."""
+    """Torch intra-op threads (see train.py: one is safest on a small shared machine); decoding holds
+    numpy's BLAS to one thread itself."""
     wandb: Literal["offline", "online", "disabled"] = "offline"
     """Weights & Biases mode; offline writes to RUN_DIR/wandb and needs no network."""
     progress: bool = True
@@ -73,7 +73,6 @@ class SelfLabellingConfig:
 def main(cfg: SelfLabellingConfig) -> Path:
     # ------------------------------------------------------------------ seeding, run folder, policy
     torch.set_num_threads(cfg.torch_threads)
-    threadpool_limits(cfg.torch_threads, user_api="blas")  # numpy's BLAS runs the sampling's products
     torch.manual_seed(cfg.seed)
     device = resolve_device(cfg.device)
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
@@ -175,8 +174,7 @@ class _Monitor:
             )
 
     def validate(self, done: int, recent: dict[str, list[float]]) -> str:
-        metrics = self.validation.evaluate(self.policy, self.config)
-        self.policy.train()
+        metrics = self.validation.evaluate(self.policy, self.config)  # restores the training mode
         row: dict[str, float | int | str] = {
             "instances": done,
             "wall_seconds": round(time.perf_counter() - self.began, 1),

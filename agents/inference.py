@@ -108,28 +108,17 @@ def sample_rollouts(
     states = [DispatchState(instance, scheme) for _ in range(num_samples)]
     actions = np.empty((num_samples, instance.num_operations), dtype=np.int64)
     with threadpool_limits(1, user_api="blas"):  # see single_thread
-        _advance(decoder, states, actions, temperature, generator, include_greedy)
+        for step in range(instance.num_operations):
+            masks = np.stack([state.mask for state in states])
+            actions[:, step] = masks.argmax(axis=1)
+            choosing = np.flatnonzero(masks.sum(axis=1) > 1)
+            if len(choosing):
+                logits = decoder.logits([states[i] for i in choosing]).float().cpu()
+                probabilities = torch.softmax(logits / temperature, dim=1)
+                sampled = torch.multinomial(probabilities, 1, generator=generator).squeeze(1)
+                if include_greedy and choosing[0] == 0:
+                    sampled[0] = torch.argmax(logits[0])
+                actions[choosing, step] = sampled.numpy()
+            for state, action in zip(states, actions[:, step], strict=True):
+                state.step(int(action))
     return states, actions
-
-
-def _advance(
-    decoder: LockstepDecoder,
-    states: list[DispatchState],
-    actions: npt.NDArray[np.int64],
-    temperature: float,
-    generator: torch.Generator,
-    include_greedy: bool,
-) -> None:
-    """Run every rollout to the end, writing the chosen jobs into ``actions``."""
-    for step in range(actions.shape[1]):
-        masks = np.stack([state.mask for state in states])
-        actions[:, step] = masks.argmax(axis=1)
-        choosing = np.flatnonzero(masks.sum(axis=1) > 1)
-        if len(choosing):
-            logits = decoder.logits([states[i] for i in choosing]).float().cpu()
-            sampled = torch.multinomial(torch.softmax(logits / temperature, dim=1), 1, generator=generator).squeeze(1)
-            if include_greedy and choosing[0] == 0:
-                sampled[0] = torch.argmax(logits[0])
-            actions[choosing, step] = sampled.numpy()
-        for state, action in zip(states, actions[:, step], strict=True):
-            state.step(int(action))

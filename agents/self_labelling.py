@@ -48,10 +48,8 @@ def label_instance(
     max_machines: int,
 ) -> LabelledInstance:
     """Sample ``num_samples`` schedules and replay the best one's decisions in a padded environment."""
-    was_training = policy.training
-    policy.eval()
+    # The lockstep decoder reads the weights directly; the policy has no mode-dependent layers.
     states, actions = sample_rollouts(policy, instance, num_samples, seed=seed, scheme=scheme, include_greedy=True)
-    policy.train(was_training)
     makespans = np.array([state.makespan for state in states])
     best = int(np.argmin(makespans))
     env = JobShopEnv(instance, max_jobs=max_jobs, max_machines=max_machines, scheme=scheme, illegal_action="raise")
