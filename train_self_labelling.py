@@ -10,10 +10,8 @@ validation set and its references are those of ``train.py`` for the same sizes a
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -23,11 +21,10 @@ import torch
 import tyro
 from tqdm import tqdm
 
-from agents.checkpoints import load_policy, resolve_checkpoint, save_policy
+from agents.checkpoints import load_policy, resolve_checkpoint
 from agents.inference import resolve_device
-from agents.policy import JobShopPolicy
 from agents.self_labelling import LabelledInstance, label_instance, self_labelling_loss
-from agents.training import ValidationSet, append_csv_row, parse_sizes
+from agents.training import FineTuneMonitor, ValidationSet, parse_sizes
 from jssp.generators import InstanceSampler
 
 
@@ -111,7 +108,7 @@ def main(cfg: SelfLabellingConfig) -> Path:
         cpsat_seconds=cfg.validation_cpsat_seconds,
         cache=cfg.run_dir / "validation_reference.json",
     )
-    monitor = _Monitor(cfg, config, validation, policy, optimizer)
+    monitor = FineTuneMonitor(cfg, config, validation, policy, optimizer, "jssp-self-labelling", ("loss", "label_gain"))
     if done == 0:
         monitor.validate(0, {})
 
@@ -142,60 +139,6 @@ def main(cfg: SelfLabellingConfig) -> Path:
     bar.close()
     monitor.finish()
     return cfg.run_dir
-
-
-class _Monitor:
-    """Validation, best/last checkpoints, CSV log and wandb of a self-labelling run."""
-
-    def __init__(
-        self,
-        cfg: SelfLabellingConfig,
-        config: dict[str, Any],
-        validation: ValidationSet,
-        policy: JobShopPolicy,
-        optimizer: torch.optim.Optimizer,
-    ) -> None:
-        self.cfg, self.config, self.validation = cfg, config, validation
-        self.policy, self.optimizer = policy, optimizer
-        self.log_path = cfg.run_dir / "validation.csv"
-        self.best = float("inf")
-        if self.log_path.exists() and cfg.resume:
-            with open(self.log_path, newline="") as stream:
-                self.best = min((float(row["val_makespan"]) for row in csv.DictReader(stream)), default=self.best)
-        elif self.log_path.exists():
-            self.log_path.unlink()
-        self.began = time.perf_counter()
-        self.wandb_run: Any = None
-        if cfg.wandb != "disabled":
-            import wandb
-
-            self.wandb_run = wandb.init(
-                project="jssp-self-labelling", mode=cfg.wandb, dir=str(cfg.run_dir), config=config, resume="allow"
-            )
-
-    def validate(self, done: int, recent: dict[str, list[float]]) -> str:
-        metrics = self.validation.evaluate(self.policy, self.config)  # restores the training mode
-        row: dict[str, float | int | str] = {
-            "instances": done,
-            "wall_seconds": round(time.perf_counter() - self.began, 1),
-        }
-        row.update({key: round(value, 4) for key, value in metrics.items()})
-        for key in ("loss", "label_gain"):
-            row[key] = round(float(np.mean(recent[key])), 5) if recent.get(key) else ""
-        append_csv_row(self.log_path, row)
-        extra = {"instances_done": done, **metrics}
-        if metrics["val_makespan"] < self.best:
-            self.best = metrics["val_makespan"]
-            save_policy(self.policy, self.cfg.run_dir / "best", self.config, extra)
-        save_policy(self.policy, self.cfg.run_dir / "last", self.config, extra)
-        torch.save(self.optimizer.state_dict(), self.cfg.run_dir / "last" / "optimizer.pt")
-        if self.wandb_run is not None:
-            self.wandb_run.log({**metrics, **{k: v for k, v in row.items() if k in recent}}, step=done)
-        return self.validation.describe(metrics)
-
-    def finish(self) -> None:
-        if self.wandb_run is not None:
-            self.wandb_run.finish()
 
 
 if __name__ == "__main__":

@@ -53,6 +53,12 @@ def load_policy(name_or_path: str | Path = DEFAULT_CHECKPOINT, device: str | tor
     return _rebuild(JobShopPolicy, env, folder, config, device)
 
 
+def new_policy(width: int, num_layers: int, scheme: str, max_jobs: int, max_machines: int) -> JobShopPolicy:
+    """A freshly initialised dispatcher (trained outside SB3, e.g. by imitation)."""
+    env = JobShopEnv(random_instance(max_jobs, max_machines, seed=0), scheme=scheme)
+    return JobShopPolicy(env.observation_space, env.action_space, lambda _: 0.0, width=width, num_layers=num_layers)
+
+
 def load_improvement_policy(
     name_or_path: str | Path = DEFAULT_IMPROVEMENT_CHECKPOINT, device: str | torch.device = "cpu"
 ) -> ImprovementPolicy:

@@ -259,3 +259,65 @@ def run_ppo(
     if wandb_run is not None:
         wandb_run.finish()
     return model
+
+
+class FineTuneMonitor:
+    """Validation, best/last checkpoints, CSV log and wandb of a supervised run (self-labelling, imitation).
+
+    ``cfg`` is the run's config (``run_dir``, ``resume``, ``wandb``); every :meth:`validate` call
+    writes one row of ``validation.csv`` with the running means of the ``logged`` training values,
+    saves ``last/`` (weights, ``optimizer.pt``, ``instances_done``) and, on a new best validation
+    makespan, ``best/``.
+    """
+
+    def __init__(
+        self,
+        cfg: Any,
+        config: dict[str, Any],
+        validation: ValidationSet,
+        policy: JobShopPolicy,
+        optimizer: torch.optim.Optimizer,
+        wandb_project: str,
+        logged: tuple[str, ...],
+    ) -> None:
+        self.cfg, self.config, self.validation = cfg, config, validation
+        self.policy, self.optimizer, self.logged = policy, optimizer, logged
+        self.log_path = cfg.run_dir / "validation.csv"
+        self.best = float("inf")
+        if self.log_path.exists() and cfg.resume:
+            with open(self.log_path, newline="") as stream:
+                self.best = min((float(row["val_makespan"]) for row in csv.DictReader(stream)), default=self.best)
+        elif self.log_path.exists():
+            self.log_path.unlink()
+        self.began = time.perf_counter()
+        self.wandb_run: Any = None
+        if cfg.wandb != "disabled":
+            import wandb
+
+            self.wandb_run = wandb.init(
+                project=wandb_project, mode=cfg.wandb, dir=str(cfg.run_dir), config=config, resume="allow"
+            )
+
+    def validate(self, done: int, recent: dict[str, list[float]]) -> str:
+        metrics = self.validation.evaluate(self.policy, self.config)  # restores the training mode
+        row: dict[str, float | int | str] = {
+            "instances": done,
+            "wall_seconds": round(time.perf_counter() - self.began, 1),
+        }
+        row.update({key: round(value, 4) for key, value in metrics.items()})
+        for key in self.logged:
+            row[key] = round(float(np.mean(recent[key])), 5) if recent.get(key) else ""
+        append_csv_row(self.log_path, row)
+        extra = {"instances_done": done, **metrics}
+        if metrics["val_makespan"] < self.best:
+            self.best = metrics["val_makespan"]
+            save_policy(self.policy, self.cfg.run_dir / "best", self.config, extra)
+        save_policy(self.policy, self.cfg.run_dir / "last", self.config, extra)
+        torch.save(self.optimizer.state_dict(), self.cfg.run_dir / "last" / "optimizer.pt")
+        if self.wandb_run is not None:
+            self.wandb_run.log({**metrics, **{k: v for k, v in row.items() if k in self.logged}}, step=done)
+        return self.validation.describe(metrics)
+
+    def finish(self) -> None:
+        if self.wandb_run is not None:
+            self.wandb_run.finish()

@@ -1,0 +1,149 @@
+"""Imitation of tabu-search schedules: expert labels for the dispatcher.
+
+PPO and self-labelling both stall near the quality of the dispatcher's own samples. A teacher
+that is much better is cheap here: the compiled tabu search brings a random 15x15 instance
+within a few per cent of optimal in well under a second. Under the ``active`` (Giffler-Thompson)
+scheme every decision picks which operation of a conflict set goes first on one machine, and the
+teacher's schedule answers that directly: the expert choice is the legal job whose next operation
+starts earliest in the teacher's schedule. Replaying those choices rebuilds the teacher's schedule
+almost exactly (within 0-2 % on 15x15-30x20, against 9-14 % for the same projection under the
+``non-delay`` scheme, which is why imitation runs in ``active``).
+
+The same rule labels any state, not only the teacher's own trajectory, so the dispatcher can also
+be trained on the states its own rollouts visit (DAgger, Ross et al. 2011), which counters the
+drift of a purely cloned policy.
+
+Experts are generated once and kept in an ``.npz`` file that later runs extend or reuse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from tqdm import tqdm
+
+from agents.self_labelling import LabelledInstance
+from jssp.env import JobShopEnv
+from jssp.generators import InstanceSampler
+from jssp.instance import Instance
+from jssp.local_search import tabu_search
+from jssp.rules import dispatch
+
+
+@dataclass
+class Expert:
+    """A training instance and the teacher's schedule of it (start time of every operation)."""
+
+    instance: Instance
+    start_times: npt.NDArray[np.int64]
+
+    @property
+    def makespan(self) -> int:
+        return int((self.start_times + self.instance.durations).max())
+
+
+def solve_expert(instance: Instance, iterations: int, seed: int) -> Expert:
+    """Tabu search for ``iterations`` iterations from the fdd-mwkr schedule (deterministic)."""
+    start = dispatch(instance, "fdd-mwkr")
+    result = tabu_search(instance, start, time_limit=float("inf"), max_iterations=iterations, seed=seed)
+    return Expert(instance, result.schedule.start_times.copy())
+
+
+def generate_experts(
+    path: Path, sizes: list[tuple[int, int]], count: int, iterations: int, seed: int, progress: bool = True
+) -> list[Expert]:
+    """The first ``count`` experts of the instance stream ``(sizes, seed)``, cached in ``path``.
+
+    An existing file is reused and extended (it must come from the same sizes, seed and
+    iterations), so an interrupted generation resumes where it stopped.
+    """
+    sampler = InstanceSampler(sizes)
+    rng = np.random.default_rng(seed)
+    experts = load_experts(path, sizes, iterations, seed) if path.exists() else []
+    for _ in experts:  # replay the stream past the cached instances
+        sampler.sample(rng)
+    bar = tqdm(total=count, initial=min(len(experts), count), unit="instance", disable=not progress, desc="experts")
+    while len(experts) < count:
+        instance = sampler.sample(rng).renamed(f"train-{len(experts)}")
+        experts.append(solve_expert(instance, iterations, seed + len(experts)))
+        bar.update(1)
+        if len(experts) % 50 == 0 or len(experts) == count:
+            save_experts(path, experts, sizes, iterations, seed)
+    bar.close()
+    return experts[:count]
+
+
+def save_experts(path: Path, experts: list[Expert], sizes: list[tuple[int, int]], iterations: int, seed: int) -> None:
+    arrays: dict[str, npt.NDArray[np.generic]] = {
+        "sizes": np.array(sizes, dtype=np.int64),
+        "iterations": np.array(iterations),
+        "seed": np.array(seed),
+    }
+    for index, expert in enumerate(experts):
+        arrays[f"machines_{index}"] = expert.instance.machines
+        arrays[f"durations_{index}"] = expert.instance.durations
+        arrays[f"starts_{index}"] = expert.start_times
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial.npz")
+    np.savez_compressed(partial, **arrays)  # type: ignore[arg-type]
+    partial.replace(path)
+
+
+def load_experts(path: Path, sizes: list[tuple[int, int]], iterations: int, seed: int) -> list[Expert]:
+    """Read an expert file, refusing one made for another stream or teacher budget."""
+    with np.load(path) as data:
+        made_for = ([tuple(int(v) for v in size) for size in data["sizes"]], int(data["iterations"]), int(data["seed"]))
+        if made_for != (list(sizes), iterations, seed):
+            raise ValueError(
+                f"{path} holds experts for sizes/iterations/seed {made_for}, not {(list(sizes), iterations, seed)}; "
+                "give another --experts file"
+            )
+        count = sum(1 for key in data.files if key.startswith("starts_"))
+        return [
+            Expert(
+                Instance(data[f"machines_{i}"], data[f"durations_{i}"], name=f"train-{i}"),
+                data[f"starts_{i}"],
+            )
+            for i in range(count)
+        ]
+
+
+def expert_labels(
+    expert: Expert,
+    scheme: str,
+    max_jobs: int,
+    max_machines: int,
+    actions: npt.NDArray[np.int64] | None = None,
+) -> LabelledInstance:
+    """Label every decision with more than one legal job by the teacher's choice.
+
+    The label is the legal job whose next operation starts first in the teacher's schedule.
+    Without ``actions`` the episode follows the labels (behaviour cloning); with ``actions``
+    (one job per step, e.g. a rollout of the policy) it follows them instead, and the labels
+    say what the teacher would have done in the states the policy reaches (DAgger).
+
+    ``best_makespan`` is the makespan of the followed episode, ``mean_makespan`` the teacher's.
+    """
+    env = JobShopEnv(expert.instance, max_jobs=max_jobs, max_machines=max_machines, scheme=scheme)
+    observation, _ = env.reset()
+    flat_starts = expert.start_times.reshape(-1)
+    kept: list[dict[str, npt.NDArray[np.generic]]] = []
+    chosen: list[int] = []
+    for step in range(expert.instance.num_operations):
+        legal = np.flatnonzero(observation["action_mask"])
+        if len(legal) > 1:
+            nodes = observation["candidates"][legal]
+            label = int(legal[np.argmin(flat_starts[nodes])])
+            kept.append(observation)
+            chosen.append(label)
+        else:
+            label = int(legal[0])
+        job = label if actions is None else int(actions[step])
+        observation, *_ = env.step(job)
+    assert env.state is not None
+    makespan = env.state.makespan
+    stacked = {key: np.stack([obs[key] for obs in kept]) for key in kept[0]} if kept else {}
+    return LabelledInstance(stacked, np.array(chosen, dtype=np.int64), makespan, float(expert.makespan))
