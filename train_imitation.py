@@ -45,10 +45,14 @@ class ImitationConfig:
     """Tabu-search iterations per training instance (from the fdd-mwkr schedule)."""
     experts: Path | None = None
     """Cache of the teacher's schedules (default RUN_DIR/experts.npz); reused and extended."""
+    teacher_workers: int = 1
+    """Processes solving the teacher's schedules in parallel (same result for any number)."""
     epochs: int = 4
     """Passes over the training instances."""
     dagger: float = 0.5
     """Share of instances that follow the policy's own sampled rollout, from the second epoch on."""
+    dagger_temperature: float = 1.0
+    """Softmax temperature of those rollouts (lower stays closer to the greedy trajectory)."""
     instances_per_update: int = 4
     """Instances whose labels make one gradient step."""
     learning_rate: float = 1e-3
@@ -124,7 +128,13 @@ def main(cfg: ImitationConfig) -> Path:
 
     # ------------------------------------------------------------------ teacher and validation set
     experts = generate_experts(
-        Path(config["experts"]), sizes, cfg.instances, cfg.teacher_iterations, cfg.seed, cfg.progress
+        Path(config["experts"]),
+        sizes,
+        cfg.instances,
+        cfg.teacher_iterations,
+        cfg.seed,
+        cfg.progress,
+        cfg.teacher_workers,
     )
     validation = ValidationSet.build(
         sizes,
@@ -154,7 +164,13 @@ def main(cfg: ImitationConfig) -> Path:
         actions = None
         if epoch > 0 and coin < cfg.dagger:
             _, rollout = sample_rollouts(
-                policy, expert.instance, 1, seed=cfg.seed + done, scheme=cfg.scheme, include_greedy=False
+                policy,
+                expert.instance,
+                1,
+                cfg.dagger_temperature,
+                seed=cfg.seed + done,
+                scheme=cfg.scheme,
+                include_greedy=False,
             )
             actions = rollout[0]
         labelled = expert_labels(expert, cfg.scheme, max_jobs, max_machines, actions)

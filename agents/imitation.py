@@ -18,6 +18,7 @@ Experts are generated once and kept in an ``.npz`` file that later runs extend o
 
 from __future__ import annotations
 
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ import numpy.typing as npt
 from tqdm import tqdm
 
 from agents.self_labelling import LabelledInstance
+from jssp.dispatch import warm_up
 from jssp.env import JobShopEnv
 from jssp.generators import InstanceSampler
 from jssp.instance import Instance
@@ -53,12 +55,20 @@ def solve_expert(instance: Instance, iterations: int, seed: int) -> Expert:
 
 
 def generate_experts(
-    path: Path, sizes: list[tuple[int, int]], count: int, iterations: int, seed: int, progress: bool = True
+    path: Path,
+    sizes: list[tuple[int, int]],
+    count: int,
+    iterations: int,
+    seed: int,
+    progress: bool = True,
+    workers: int = 1,
 ) -> list[Expert]:
     """The first ``count`` experts of the instance stream ``(sizes, seed)``, cached in ``path``.
 
     An existing file is reused and extended (it must come from the same sizes, seed and
-    iterations), so an interrupted generation resumes where it stopped.
+    iterations), so an interrupted generation resumes where it stopped. ``workers`` processes
+    solve in parallel; the result does not depend on their number (each search is seeded by the
+    instance's index). The file is rewritten after every chunk of 50 instances.
     """
     sampler = InstanceSampler(sizes)
     rng = np.random.default_rng(seed)
@@ -66,12 +76,24 @@ def generate_experts(
     for _ in experts:  # replay the stream past the cached instances
         sampler.sample(rng)
     bar = tqdm(total=count, initial=min(len(experts), count), unit="instance", disable=not progress, desc="experts")
-    while len(experts) < count:
-        instance = sampler.sample(rng).renamed(f"train-{len(experts)}")
-        experts.append(solve_expert(instance, iterations, seed + len(experts)))
-        bar.update(1)
-        if len(experts) % 50 == 0 or len(experts) == count:
+    pool = ProcessPoolExecutor(workers, initializer=warm_up) if workers > 1 and len(experts) < count else None
+    try:
+        while len(experts) < count:
+            first = len(experts)
+            chunk = [sampler.sample(rng).renamed(f"train-{index}") for index in range(first, min(first + 50, count))]
+            seeds = [seed + index for index in range(first, first + len(chunk))]
+            solved = (
+                pool.map(solve_expert, chunk, [iterations] * len(chunk), seeds)
+                if pool is not None
+                else map(solve_expert, chunk, [iterations] * len(chunk), seeds)
+            )
+            for expert in solved:
+                experts.append(expert)
+                bar.update(1)
             save_experts(path, experts, sizes, iterations, seed)
+    finally:
+        if pool is not None:
+            pool.shutdown()
     bar.close()
     return experts[:count]
 

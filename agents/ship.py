@@ -3,6 +3,7 @@
     .venv/bin/python -m agents.ship runs/gnn-v1 gnn-default
     .venv/bin/python -m agents.ship runs/ls-v1 ls-default    # a train_improvement.py run
     .venv/bin/python -m agents.ship runs/gnn-sl gnn-sl       # a train_self_labelling.py run
+    .venv/bin/python -m agents.ship runs/gnn-im gnn-im       # a train_imitation.py run
 
 The card is written from the run's own files (config, validation log, SB3 progress log), so every
 number in it was measured by that run.
@@ -190,6 +191,66 @@ def self_labelling_model_card(run_dir: Path, name: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def imitation_model_card(run_dir: Path, name: str) -> str:
+    """Card of a ``train_imitation.py`` run (a dispatcher trained to imitate tabu-search schedules)."""
+    config, validation, parameters, wall = _run_record(run_dir, load_policy)
+    start = f"`{config['init_checkpoint']}`" if config["init_checkpoint"] else "a freshly initialised network"
+    lines = [
+        f"# Model card: `{name}`",
+        "",
+        "Greedy GNN dispatcher (relational GIN-style encoder over the unscheduled operations of the disjunctive graph,",
+        f"one logit per job), trained from {start} by imitation of tabu-search schedules (`agents/imitation.py`):",
+        f"each of {config['instances']} uniform random Taillard-style instances is solved once by tabu search",
+        f"({config['teacher_iterations']} iterations from fdd-mwkr); the policy takes cross-entropy steps towards the",
+        "teacher's choice at every decision of the Giffler-Thompson (active) scheme, first along the teacher's own",
+        f"trajectory, then from the second epoch on, for a {config['dagger']} share of instances, along its own",
+        f"rollouts sampled at temperature {config.get('dagger_temperature', 1.0)} (DAgger).",
+        "",
+        "| field | value |",
+        "|---|---|",
+        f"| training sizes | {', '.join(config['sizes'])} (drawn uniformly per instance) |",
+        f"| scheme | {config['scheme']} |",
+        f"| instances seen | {validation[-1]['instances'] if validation else '?'} "
+        f"({config['epochs']} epochs of {config['instances']}) |",
+        f"| checkpoint kept | best validation makespan, after {config.get('instances_done')} instances |",
+        f"| wall time | {wall / 3600:.2f} h of training on a 2-core x86_64 CPU machine "
+        f"({platform.python_version()}, torch {torch.__version__}, {config['torch_threads']} thread; "
+        "other jobs used the other core), after the teacher's schedules (see README) |",
+        f"| parameters | {parameters:,} |",
+        f"| architecture | width {config['width']}, {config['num_layers']} message-passing layers |",
+        f"| optimiser | Adam, lr {config['learning_rate']} linear to 0, "
+        f"{config['instances_per_update']} instances per step |",
+        f"| seed | {config['seed']} |",
+        "",
+        "Command:",
+        "",
+        "```bash",
+        ".venv/bin/python train_imitation.py --sizes "
+        + " ".join(config["sizes"])
+        + f" --instances {config['instances']} --teacher-iterations {config['teacher_iterations']}"
+        + f" --epochs {config['epochs']} --dagger {config['dagger']}"
+        + f" --dagger-temperature {config.get('dagger_temperature', 1.0)} --learning-rate {config['learning_rate']}"
+        + f" --validation-instances {config['validation_instances']} --eval-every {config['eval_every']}"
+        + f" --run-dir {config['run_dir']}",
+        "```",
+        "",
+        f"Validation curve ({config['validation_instances']} fixed generated instances, greedy decoding; gaps are mean",
+        "per-instance % above the best of the nine deterministic rules and above CP-SAT with a 1 s limit; followed gap",
+        "= how much longer the schedules of the followed trajectories were than the teacher's, %; DAgger share = share",
+        "of instances that followed the policy's own rollout):",
+        "",
+        "| instances | wall s | mean makespan | gap to best rule % | gap to CP-SAT 1 s % | loss | followed gap % "
+        "| DAgger share |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in validation:
+        lines.append(
+            f"| {row['instances']} | {row['wall_seconds']} | {row['val_makespan']} | {row['val_gap_to_best_rule']} "
+            f"| {row.get('val_gap_to_cpsat', '')} | {row['loss']} | {row['followed_gap']} | {row['dagger_share']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def ship(run_dir: Path, name: str) -> Path:
     destination = CHECKPOINTS_DIR / name
     destination.mkdir(parents=True, exist_ok=True)
@@ -199,6 +260,8 @@ def ship(run_dir: Path, name: str) -> Path:
     config = json.loads((run_dir / "config.json").read_text())
     if config.get("algorithm") == "self-labelling":
         card = self_labelling_model_card
+    elif config.get("algorithm") == "imitation":
+        card = imitation_model_card
     elif "episode_steps" in config:  # a train_improvement.py run
         card = improvement_model_card
     else:

@@ -54,9 +54,10 @@ def test_labels_along_a_given_rollout_are_the_teachers_choice_in_those_states() 
 def test_expert_cache_is_extended_and_checked(tmp_path: Path) -> None:
     path = tmp_path / "experts.npz"
     first = generate_experts(path, [(4, 3), (5, 4)], 3, iterations=200, seed=2, progress=False)
-    more = generate_experts(path, [(4, 3), (5, 4)], 5, iterations=200, seed=2, progress=False)
+    more = generate_experts(path, [(4, 3), (5, 4)], 5, iterations=200, seed=2, progress=False, workers=2)
     assert len(load_experts(path, [(4, 3), (5, 4)], 200, 2)) == 5
-    for old, new in zip(first, more, strict=False):
+    sequential = generate_experts(tmp_path / "sequential.npz", [(4, 3), (5, 4)], 5, 200, seed=2, progress=False)
+    for old, new in [*zip(first, more[:3], strict=True), *zip(sequential, more, strict=True)]:
         assert old.instance == new.instance and np.array_equal(old.start_times, new.start_times)
     for expert in more:
         expert.instance.check()
