@@ -50,8 +50,8 @@ class EvaluateConfig:
     """Learned improvement methods (ls-<steps>): move-policy checkpoint name or folder."""
     samples: int = 128
     """gnn-sample: sampled rollouts per instance."""
-    temperature: float = 1.0
-    """gnn-sample: softmax temperature."""
+    temperature: float | None = None
+    """gnn-sample: softmax temperature (default: the checkpoint's tuned sample_temperature, else 1.0)."""
     scheme: str = "non-delay"
     """Schedule-generation scheme of the dispatching rules: non-delay, active or append."""
     out: Path = Path("runs/evaluate")

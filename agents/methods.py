@@ -39,9 +39,10 @@ def solve_gnn(instance: Instance, options: SolveOptions) -> Schedule:
 
 def solve_gnn_sample(instance: Instance, options: SolveOptions) -> Schedule:
     policy = cached_policy(options.checkpoint, options.device)
-    return sampled_schedule(
-        policy, instance, options.num_samples, options.temperature, options.seed, scheme=_scheme(policy)
-    )
+    temperature = options.temperature
+    if temperature is None:
+        temperature = float(policy.config.get("sample_temperature", 1.0))
+    return sampled_schedule(policy, instance, options.num_samples, temperature, options.seed, scheme=_scheme(policy))
 
 
 HYBRID_TABU_SHARE = 0.3

@@ -36,7 +36,11 @@ def _build_parser() -> argparse.ArgumentParser:
     solve_parser.add_argument("--device", default="auto", help="learned methods: auto (GPU if present), cpu, cuda")
     solve_parser.add_argument("--checkpoint", default="gnn-default", help="learned methods: checkpoint name or folder")
     solve_parser.add_argument("--samples", type=int, default=128, help="gnn-sample: rollouts (128)")
-    solve_parser.add_argument("--temperature", type=float, default=1.0, help="gnn-sample: softmax temperature (1.0)")
+    solve_parser.add_argument(
+        "--temperature",
+        type=float,
+        help="gnn-sample: softmax temperature (default: the checkpoint's tuned one, or 1.0)",
+    )
     solve_parser.add_argument("--output", type=Path, help="write the schedule JSON here")
     solve_parser.add_argument("--csv", type=Path, help="write the schedule as CSV here")
     solve_parser.add_argument("--gantt", type=Path, help="write a Gantt chart PNG here")

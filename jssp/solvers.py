@@ -42,8 +42,9 @@ class SolveOptions:
     """Learned improvement methods (``ls-<steps>``): checkpoint of the N5 move policy."""
     num_samples: int = 128
     """Sampling methods (``gnn-sample``): rollouts per instance."""
-    temperature: float = 1.0
-    """Sampling methods: softmax temperature."""
+    temperature: float | None = None
+    """Sampling methods: softmax temperature; ``None`` takes the checkpoint's tuned ``sample_temperature``
+    (see ``agents.tune_sampling``), or 1.0 when it has none."""
 
 
 Solver = Callable[[Instance, SolveOptions], Schedule]

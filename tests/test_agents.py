@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from agents.checkpoints import load_policy
+from agents.checkpoints import CHECKPOINTS_DIR, load_policy
 from agents.inference import greedy_schedule, sampled_schedule
 from agents.lockstep import LockstepDecoder
 from agents.policy import JobShopPolicy
@@ -102,6 +102,44 @@ def test_policy_never_picks_an_illegal_job_on_unseen_shapes(trained_run: Path, s
     sampled = sampled_schedule(policy, instance, num_samples=4, seed=1)
     sampled.check()
     assert sampled.makespan <= greedy.makespan  # the greedy rollout is one of the samples
+
+
+SHIPPED_DISPATCHERS = sorted(path.name for path in CHECKPOINTS_DIR.glob("gnn-*") if (path / "policy.pt").exists())
+
+
+@pytest.mark.parametrize("name", SHIPPED_DISPATCHERS)
+@pytest.mark.parametrize("shape", [(1, 1), (3, 12), (60, 10)])
+def test_shipped_dispatchers_never_pick_an_illegal_job(name: str, shape: tuple[int, int]) -> None:
+    policy = load_policy(name, device="cpu")
+    instance = random_instance(*shape, seed=7)
+    greedy = greedy_schedule(policy, instance, policy.config["scheme"])  # raises on an illegal job
+    greedy.check()
+    sampled = sampled_schedule(policy, instance, num_samples=3, seed=2, scheme=policy.config["scheme"])
+    sampled.check()
+    assert sampled.makespan <= greedy.makespan
+
+
+def test_tuned_sampling_temperature_is_stored_and_used_by_default(trained_run: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from agents.tune_sampling import TuneConfig
+    from agents.tune_sampling import main as tune
+    from jssp.solvers import SolveOptions, ensure_methods, solve
+
+    folder = tmp_path / "checkpoint"
+    shutil.copytree(trained_run / "best", folder)
+    table = tmp_path / "temperatures.csv"
+    chosen = tune(
+        TuneConfig(str(folder), temperatures=(0.3, 2.0), samples=4, sizes=("5x4",), instances=2, out=table, write=True)
+    )
+    assert chosen in (0.3, 2.0) and load_policy(folder).config["sample_temperature"] == chosen
+    with open(table, newline="") as stream:
+        assert [float(row["temperature"]) for row in csv.DictReader(stream)] == [0.3, 2.0]
+    instance = random_instance(8, 4, seed=11)
+    ensure_methods(["gnn-sample"])
+    by_default = solve(instance, "gnn-sample", SolveOptions(checkpoint=str(folder), num_samples=6, seed=3))
+    explicit = sampled_schedule(load_policy(folder), instance, 6, temperature=chosen, seed=3)
+    assert np.array_equal(by_default.start_times, explicit.start_times)
 
 
 def test_masked_logits_are_minus_infinity_exactly_on_illegal_jobs() -> None:
