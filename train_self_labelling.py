@@ -1,6 +1,6 @@
 """Fine-tune a trained dispatcher by self-labelling (SLJ, Corsini et al. 2024): imitate its own best of K samples.
 
-    python train_self_labelling.py --init-checkpoint gnn-default --sizes 10x10 15x15 20x15 20x20 \
+    python train_self_labelling.py --init-checkpoint gnn-ppo --sizes 10x10 15x15 20x15 20x20 \
         --instances 2000 --num-samples 64 --run-dir runs/gnn-sl
 
 Writes ``RUN_DIR/{config.json, validation.csv, validation_reference.json, best/, last/}``; the
@@ -32,7 +32,7 @@ from jssp.generators import InstanceSampler
 class SelfLabellingConfig:
     """Everything a self-labelling run depends on; saved as RUN_DIR/config.json and beside every checkpoint."""
 
-    init_checkpoint: str = "gnn-default"
+    init_checkpoint: str = "gnn-ppo"
     """Checkpoint (name or folder) to fine-tune; its architecture and scheme are kept."""
     sizes: tuple[str, ...] = ("10x10", "15x15", "20x15", "20x20")
     """Training instance sizes (jobs x machines), drawn uniformly per instance."""

@@ -1,9 +1,9 @@
 """Copy a run's best checkpoint into ``agents/checkpoints/<name>/`` with a model card.
 
-    .venv/bin/python -m agents.ship runs/gnn-v1 gnn-default
+    .venv/bin/python -m agents.ship runs/gnn-v1 gnn-ppo       # a train.py (PPO) run
     .venv/bin/python -m agents.ship runs/ls-v1 ls-default    # a train_improvement.py run
     .venv/bin/python -m agents.ship runs/gnn-sl gnn-sl       # a train_self_labelling.py run
-    .venv/bin/python -m agents.ship runs/gnn-im gnn-im       # a train_imitation.py run
+    .venv/bin/python -m agents.ship runs/im-bc gnn-default   # a train_imitation.py run
 
 The card is written from the run's own files (config, validation log, SB3 progress log), so every
 number in it was measured by that run.
@@ -202,9 +202,13 @@ def imitation_model_card(run_dir: Path, name: str) -> str:
         f"one logit per job), trained from {start} by imitation of tabu-search schedules (`agents/imitation.py`):",
         f"each of {config['instances']} uniform random Taillard-style instances is solved once by tabu search",
         f"({config['teacher_iterations']} iterations from fdd-mwkr); the policy takes cross-entropy steps towards the",
-        "teacher's choice at every decision of the Giffler-Thompson (active) scheme, first along the teacher's own",
-        f"trajectory, then from the second epoch on, for a {config['dagger']} share of instances, along its own",
-        f"rollouts sampled at temperature {config.get('dagger_temperature', 1.0)} (DAgger).",
+        "teacher's choice at every decision of the Giffler-Thompson (active) scheme, along the teacher's own",
+        (
+            f"trajectory, and from the second epoch on, for a {config['dagger']} share of instances, along its own"
+            f" rollouts sampled at temperature {config.get('dagger_temperature', 1.0)} (DAgger)."
+            if config["dagger"] > 0
+            else "trajectory (behaviour cloning, no DAgger)."
+        ),
         "",
         "| field | value |",
         "|---|---|",
