@@ -37,6 +37,16 @@ def _run_record(
     return config, validation, parameters, wall
 
 
+_VALIDATION_GAPS = ("val_makespan", "val_gap_to_best_rule", "val_gap_to_cpsat")
+"""Columns of a dispatcher's validation log (greedy makespan, gaps to the best rule and to CP-SAT)."""
+
+
+def _with_curve(lines: list[str], validation: list[dict[str, str]], columns: tuple[str, ...]) -> str:
+    """The card's lines followed by one table row per validation, ``columns`` of the log in order."""
+    rows = ["| " + " | ".join(row.get(column, "") for column in columns) + " |" for row in validation]
+    return "\n".join([*lines, *rows]) + "\n"
+
+
 def model_card(run_dir: Path, name: str) -> str:
     config, validation, parameters, wall = _run_record(run_dir, load_policy)
     best_steps = config.get("timesteps")
@@ -77,12 +87,7 @@ def model_card(run_dir: Path, name: str) -> str:
         "| steps | wall s | mean makespan | gap to best rule % | gap to CP-SAT 1 s % |",
         "|---:|---:|---:|---:|---:|",
     ]
-    for row in validation:
-        lines.append(
-            f"| {row['timesteps']} | {row['wall_seconds']} | {row['val_makespan']} | {row['val_gap_to_best_rule']} "
-            f"| {row.get('val_gap_to_cpsat', '')} |"
-        )
-    return "\n".join(lines) + "\n"
+    return _with_curve(lines, validation, ("timesteps", "wall_seconds", *_VALIDATION_GAPS))
 
 
 def improvement_model_card(run_dir: Path, name: str) -> str:
@@ -131,12 +136,8 @@ def improvement_model_card(run_dir: Path, name: str) -> str:
         f"| gap to tabu-{steps} % |",
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for row in validation:
-        lines.append(
-            f"| {row['timesteps']} | {row['wall_seconds']} | {row['val_start_makespan']} | {row['val_tabu_makespan']} "
-            f"| {row['val_makespan']} | {row['val_improvement']} | {row['val_gap_to_tabu']} |"
-        )
-    return "\n".join(lines) + "\n"
+    columns = ("val_start_makespan", "val_tabu_makespan", "val_makespan", "val_improvement", "val_gap_to_tabu")
+    return _with_curve(lines, validation, ("timesteps", "wall_seconds", *columns))
 
 
 def self_labelling_model_card(run_dir: Path, name: str) -> str:
@@ -183,12 +184,7 @@ def self_labelling_model_card(run_dir: Path, name: str) -> str:
         "| instances | wall s | mean makespan | gap to best rule % | gap to CP-SAT 1 s % | loss | label gain % |",
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for row in validation:
-        lines.append(
-            f"| {row['instances']} | {row['wall_seconds']} | {row['val_makespan']} | {row['val_gap_to_best_rule']} "
-            f"| {row.get('val_gap_to_cpsat', '')} | {row['loss']} | {row['label_gain']} |"
-        )
-    return "\n".join(lines) + "\n"
+    return _with_curve(lines, validation, ("instances", "wall_seconds", *_VALIDATION_GAPS, "loss", "label_gain"))
 
 
 def imitation_model_card(run_dir: Path, name: str) -> str:
@@ -247,12 +243,8 @@ def imitation_model_card(run_dir: Path, name: str) -> str:
         "| DAgger share |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for row in validation:
-        lines.append(
-            f"| {row['instances']} | {row['wall_seconds']} | {row['val_makespan']} | {row['val_gap_to_best_rule']} "
-            f"| {row.get('val_gap_to_cpsat', '')} | {row['loss']} | {row['followed_gap']} | {row['dagger_share']} |"
-        )
-    return "\n".join(lines) + "\n"
+    columns = ("instances", "wall_seconds", *_VALIDATION_GAPS, "loss", "followed_gap", "dagger_share")
+    return _with_curve(lines, validation, columns)
 
 
 def ship(run_dir: Path, name: str) -> Path:
