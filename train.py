@@ -1,117 +1,56 @@
-"""Train the GNN dispatcher with MaskablePPO on random instances.
+"""Train a learned method: one entry point, four algorithms, one harness.
 
-    python train.py --sizes 10x10 15x15 --total-timesteps 2000000 --seed 0 --device auto
+    python train.py ppo --sizes 10x10 15x15 --total-timesteps 2000000 --seed 0 --device auto --run-dir runs/ppo
+    python train.py ppo --init gnn-default --sizes 15x15 20x20 --total-timesteps 300000 --run-dir runs/ppo-ft
+    python train.py imitation --sizes 10x10 15x15 20x15 20x20 --instances 6000 --epochs 3 --run-dir runs/im
+    python train.py improvement --sizes 10x10 --total-timesteps 500000 --run-dir runs/ls
+    python train.py self-labelling --init gnn-default --instances 2000 --samples 64 --run-dir runs/sl
 
-Writes ``RUN_DIR/{config.json, validation.csv, progress.csv, best/, last/, last_model.zip}``;
-``--resume RUN_DIR`` continues an interrupted run from ``last_model.zip``.
+Every algorithm shares the run options of :class:`agents.harness.RunSettings` (``--seed``,
+``--device``, ``--run-dir``, ``--resume``, ``--sizes``, ``--validation-instances``,
+``--eval-every``, ...) and writes ``RUN_DIR/{config.json, validation.csv, best/, last/}``;
+``--resume`` continues from the last complete checkpoint and appends to the logs. Each
+algorithm's ``main(cfg)`` is importable (``agents.ppo``, ``agents.imitation``,
+``agents.improvement_training``, ``agents.self_labelling``); ``python -m agents.ship RUN_DIR NAME``
+ships a run's best checkpoint with its model card.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Literal
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
 
-import torch
 import tyro
-from stable_baselines3.common.utils import set_random_seed
-from stable_baselines3.common.vec_env import DummyVecEnv
 
-from agents.inference import resolve_device
-from agents.policy import JobShopPolicy
-from agents.training import ValidationSet, make_env_factory, parse_sizes, run_ppo
+from agents import imitation, improvement_training, ppo, self_labelling
+from agents.harness import RunContext, RunError
 
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything a training run depends on; saved as RUN_DIR/config.json and beside every checkpoint."""
-
-    sizes: tuple[str, ...] = ("10x10",)
-    """Training instance sizes (jobs x machines), drawn uniformly per episode."""
-    total_timesteps: int = 1_000_000
-    """Environment steps (one dispatched operation each)."""
-    seed: int = 0
-    """Seed of environments, network initialisation and PPO."""
-    device: str = "auto"
-    """Torch device: auto (GPU if present), cpu or cuda."""
-    run_dir: Path = Path("runs/train")
-    """Output folder."""
-    resume: bool = False
-    """Continue the run in run_dir from its last_model.zip."""
-    scheme: str = "non-delay"
-    """Schedule-generation scheme the policy acts in (see jssp.dispatch)."""
-    width: int = 32
-    """Embedding width of the GNN."""
-    num_layers: int = 2
-    """Message-passing rounds."""
-    n_envs: int = 8
-    """Parallel environments (DummyVecEnv)."""
-    n_steps: int = 128
-    """Rollout length per environment between updates."""
-    batch_size: int = 256
-    """PPO minibatch size."""
-    n_epochs: int = 4
-    """PPO epochs per update."""
-    learning_rate: float = 3e-4
-    """Initial learning rate, decayed linearly to zero."""
-    gamma: float = 1.0
-    """Discount; the return telescopes to -(makespan - LB_0)/LB_0 with 1.0."""
-    gae_lambda: float = 0.95
-    """GAE lambda."""
-    clip_range: float = 0.2
-    """PPO clip range."""
-    ent_coef: float = 0.01
-    """Entropy bonus."""
-    vf_coef: float = 0.5
-    """Value loss weight."""
-    validation_instances: int = 20
-    """Generated validation instances (fixed seed, sizes cycled from --sizes)."""
-    validation_cpsat_seconds: float = 1.0
-    """CP-SAT limit for the validation reference (0 to skip)."""
-    eval_freq: int = 20_000
-    """Validate (and checkpoint) every this many steps."""
-    torch_threads: int = 1
-    """Torch intra-op threads. One is safest: these graphs are small, and two threads on a
-    2-core machine that is also running anything else slowed a forward pass 140x (measured)."""
-    wandb: Literal["offline", "online", "disabled"] = "offline"
-    """Weights & Biases mode; offline writes to RUN_DIR/wandb and needs no network."""
-    progress: bool = True
-    """Show a progress bar."""
+ALGORITHMS: dict[str, tuple[type, Callable[[Any], RunContext]]] = {
+    "ppo": (ppo.PPOConfig, ppo.main),
+    "imitation": (imitation.ImitationConfig, imitation.main),
+    "improvement": (improvement_training.ImprovementConfig, improvement_training.main),
+    "self-labelling": (self_labelling.SelfLabellingConfig, self_labelling.main),
+}
 
 
-def main(cfg: TrainConfig) -> Path:
-    # ------------------------------------------------------------------ seeding and run folder
-    torch.set_num_threads(cfg.torch_threads)
-    set_random_seed(cfg.seed)
-    device = resolve_device(cfg.device)
-    cfg.run_dir.mkdir(parents=True, exist_ok=True)
-    sizes = parse_sizes(cfg.sizes)
-    config = {
-        **dataclasses.asdict(cfg),
-        "run_dir": str(cfg.run_dir),
-        "max_jobs": max(size[0] for size in sizes),
-        "max_machines": max(size[1] for size in sizes),
-        "device_used": str(device),
-    }
-    (cfg.run_dir / "config.json").write_text(json.dumps(config, indent=1) + "\n")
+def parse(argv: Sequence[str] | None = None) -> Any:
+    """The config of the subcommand in ``argv`` (tyro; ``--help`` lists subcommands and options)."""
+    configs = {name: config for name, (config, _) in ALGORITHMS.items()}
+    return tyro.extras.subcommand_cli_from_dict(configs, args=argv)
 
-    # ------------------------------------------------------------------ environments and validation set
-    vec_env = DummyVecEnv([make_env_factory(sizes, cfg.scheme)] * cfg.n_envs)
-    vec_env.seed(cfg.seed)
-    validation = ValidationSet.build(
-        sizes,
-        cfg.validation_instances,
-        seed=10_000 + cfg.seed,
-        cpsat_seconds=cfg.validation_cpsat_seconds,
-        cache=cfg.run_dir / "validation_reference.json",
-    )
 
-    # ------------------------------------------------------------------ model (new or resumed) and learn
-    run_ppo(JobShopPolicy, vec_env, validation, cfg, config, device, wandb_project="jssp")
-    return cfg.run_dir
+def main(argv: Sequence[str] | None = None) -> int:
+    cfg = parse(argv)
+    run = next(train for config, train in ALGORITHMS.values() if isinstance(cfg, config))
+    try:
+        context = run(cfg)
+    except (RunError, ValueError, FileNotFoundError) as error:
+        print(f"train.py: error: {error}", file=sys.stderr)
+        return 2
+    print(f"run folder: {context.settings.run_dir}", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":
-    main(tyro.cli(TrainConfig))
+    sys.exit(main())

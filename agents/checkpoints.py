@@ -1,11 +1,27 @@
-"""Saving and loading trained policies: a folder with ``policy.pt`` and ``config.json``.
+"""Checkpoints: a folder with the weights (``policy.pt``) and what is known of them (``checkpoint.json``).
 
-Shipped checkpoints live in ``agents/checkpoints/<name>/`` and load by name.
+``checkpoint.json`` has three sections, written when the weights are saved:
+
+* ``architecture``: what rebuilds the network (policy kind, width, layers, padding sizes);
+* ``training``: the algorithm, the full run config, the parent checkpoint (name and content hash)
+  when fine-tuned, the git commit, hardware, Python and torch versions, wall time and progress,
+  and the validation curve up to this checkpoint, all captured by the training process itself;
+* ``inference``: how to decode (scheme, tuned sample temperature, tabu tenure of move policies).
+
+Model cards (:mod:`agents.ship`) are rendered from this file alone. Shipped checkpoints live in
+``agents/checkpoints/<name>/`` and load by name; every results folder records the content hash
+of the weights it used (:func:`checkpoint_sha256`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
+import os
+import platform
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,42 +31,105 @@ import torch
 from agents.improvement_policy import ImprovementPolicy
 from agents.policy import JobShopPolicy
 from jssp.env import JobShopEnv
+from jssp.files import replace_folder, write_atomically
 from jssp.generators import random_instance
 from jssp.improvement_env import ImprovementEnv
 
 CHECKPOINTS_DIR = Path(__file__).resolve().parent / "checkpoints"
 DEFAULT_CHECKPOINT = "gnn-default"
 DEFAULT_IMPROVEMENT_CHECKPOINT = "ls-default"
+FORMAT = "jssp-checkpoint/1"
+METADATA_FILE = "checkpoint.json"
+WEIGHTS_FILE = "policy.pt"
 PolicyType = TypeVar("PolicyType", bound=JobShopPolicy)
 
 
-def save_policy(
-    policy: JobShopPolicy, folder: Path, config: dict[str, Any], extra: dict[str, Any] | None = None
+def architecture_of(policy: JobShopPolicy, max_jobs: int, max_machines: int) -> dict[str, Any]:
+    """The ``architecture`` section of a policy (padding sizes are those of its training spaces)."""
+    return {
+        "policy": "improvement" if isinstance(policy, ImprovementPolicy) else "dispatcher",
+        "width": policy.width,
+        "num_layers": policy.num_layers,
+        "max_jobs": max_jobs,
+        "max_machines": max_machines,
+    }
+
+
+def save_checkpoint(
+    policy: JobShopPolicy,
+    folder: Path,
+    metadata: dict[str, Any],
+    extra_files: dict[str, bytes] | None = None,
 ) -> None:
-    """Write the policy weights and everything needed to rebuild it (architecture, padding, scheme)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    torch.save({key: value.detach().cpu() for key, value in policy.state_dict().items()}, folder / "policy.pt")
-    (folder / "config.json").write_text(json.dumps({**config, **(extra or {})}, indent=1, default=str) + "\n")
+    """Write weights, metadata and ``extra_files`` (optimizer state, ...) as one atomic folder swap."""
+    weights = io.BytesIO()
+    torch.save({key: value.detach().cpu() for key, value in policy.state_dict().items()}, weights)
+    document = {"format": FORMAT, **metadata}
+
+    def write(temporary: Path) -> None:
+        (temporary / WEIGHTS_FILE).write_bytes(weights.getvalue())
+        (temporary / METADATA_FILE).write_text(json.dumps(document, indent=1, default=str) + "\n")
+        for name, data in (extra_files or {}).items():
+            (temporary / name).write_bytes(data)
+
+    replace_folder(folder, write)
 
 
 def resolve_checkpoint(name_or_path: str | Path) -> Path:
     """A shipped checkpoint name (``gnn-default``) or a folder path."""
     path = Path(name_or_path)
-    if (path / "policy.pt").exists():
+    if (path / WEIGHTS_FILE).exists():
         return path
     shipped = CHECKPOINTS_DIR / str(name_or_path)
-    if (shipped / "policy.pt").exists():
+    if (shipped / WEIGHTS_FILE).exists():
         return shipped
-    available = sorted(p.name for p in CHECKPOINTS_DIR.glob("*") if (p / "policy.pt").exists())
+    available = sorted(p.name for p in CHECKPOINTS_DIR.glob("*") if (p / WEIGHTS_FILE).exists())
     raise FileNotFoundError(f"no checkpoint {name_or_path!r}; shipped: {', '.join(available) or 'none'}")
 
 
-def load_policy(name_or_path: str | Path = DEFAULT_CHECKPOINT, device: str | torch.device = "cpu") -> JobShopPolicy:
-    """Rebuild a saved policy on ``device``, in evaluation mode."""
+def read_metadata(name_or_path: str | Path) -> dict[str, Any]:
+    """The ``checkpoint.json`` of a checkpoint; ValueError naming the folder if it is missing or of
+    another format."""
     folder = resolve_checkpoint(name_or_path)
-    config = json.loads((folder / "config.json").read_text())
-    env = JobShopEnv(random_instance(config["max_jobs"], config["max_machines"], seed=0), scheme=config["scheme"])
-    return _rebuild(JobShopPolicy, env, folder, config, device)
+    path = folder / METADATA_FILE
+    if not path.exists():
+        raise ValueError(f"{folder} has no {METADATA_FILE}: not a checkpoint of this package's format {FORMAT}")
+    metadata: dict[str, Any] = json.loads(path.read_text())
+    if metadata.get("format") != FORMAT:
+        raise ValueError(f"{path}: format {metadata.get('format')!r}, expected {FORMAT!r}")
+    return metadata
+
+
+def update_inference(name_or_path: str | Path, **settings: Any) -> Path:
+    """Set inference settings (e.g. a tuned ``sample_temperature``) of a saved checkpoint in place."""
+    folder = resolve_checkpoint(name_or_path)
+    metadata = read_metadata(folder)
+    metadata["inference"] = {**metadata.get("inference", {}), **settings}
+    write_atomically(folder / METADATA_FILE, json.dumps(metadata, indent=1, default=str) + "\n")
+    return folder / METADATA_FILE
+
+
+def checkpoint_sha256(name_or_path: str | Path) -> str:
+    """Content hash of a checkpoint's weights file: what a results folder records of the weights it used."""
+    return hashlib.sha256((resolve_checkpoint(name_or_path) / WEIGHTS_FILE).read_bytes()).hexdigest()
+
+
+def checkpoint_identity(name_or_path: str | Path) -> dict[str, str]:
+    """Name as given, folder and content hash: how results and fine-tuned checkpoints cite a checkpoint."""
+    return {
+        "name": str(name_or_path),
+        "folder": str(resolve_checkpoint(name_or_path)),
+        "sha256": checkpoint_sha256(name_or_path),
+    }
+
+
+def load_policy(name_or_path: str | Path = DEFAULT_CHECKPOINT, device: str | torch.device = "cpu") -> JobShopPolicy:
+    """Rebuild a saved dispatcher on ``device``, in evaluation mode."""
+    metadata = read_metadata(name_or_path)
+    architecture = metadata["architecture"]
+    scheme = metadata["inference"]["scheme"]
+    env = JobShopEnv(random_instance(architecture["max_jobs"], architecture["max_machines"], seed=0), scheme=scheme)
+    return _rebuild(JobShopPolicy, env, name_or_path, metadata, device)
 
 
 def new_policy(width: int, num_layers: int, scheme: str, max_jobs: int, max_machines: int) -> JobShopPolicy:
@@ -63,24 +142,77 @@ def load_improvement_policy(
     name_or_path: str | Path = DEFAULT_IMPROVEMENT_CHECKPOINT, device: str | torch.device = "cpu"
 ) -> ImprovementPolicy:
     """Rebuild a saved improvement (N5 move) policy on ``device``, in evaluation mode."""
-    folder = resolve_checkpoint(name_or_path)
-    config = json.loads((folder / "config.json").read_text())
-    env = ImprovementEnv(random_instance(config["max_jobs"], config["max_machines"], seed=0))
-    return _rebuild(ImprovementPolicy, env, folder, config, device)
+    metadata = read_metadata(name_or_path)
+    architecture = metadata["architecture"]
+    env = ImprovementEnv(random_instance(architecture["max_jobs"], architecture["max_machines"], seed=0))
+    return _rebuild(ImprovementPolicy, env, name_or_path, metadata, device)
 
 
 def _rebuild(
     policy_class: type[PolicyType],
     env: gym.Env[Any, Any],
-    folder: Path,
-    config: dict[str, Any],
+    name_or_path: str | Path,
+    metadata: dict[str, Any],
     device: str | torch.device,
 ) -> PolicyType:
-    """The policy of ``folder``, built for ``env``'s spaces with the saved architecture and weights."""
+    """The policy of a checkpoint, built for ``env``'s spaces with the saved architecture and weights."""
+    architecture = metadata["architecture"]
+    expected = "improvement" if policy_class is ImprovementPolicy else "dispatcher"
+    if architecture["policy"] != expected:
+        raise ValueError(f"checkpoint {name_or_path!r} holds a {architecture['policy']} policy, not a {expected}")
     policy = policy_class(
-        env.observation_space, env.action_space, lambda _: 0.0, width=config["width"], num_layers=config["num_layers"]
+        env.observation_space,
+        env.action_space,
+        lambda _: 0.0,
+        width=architecture["width"],
+        num_layers=architecture["num_layers"],
     )
-    state = torch.load(folder / "policy.pt", map_location="cpu", weights_only=True)
+    state = torch.load(resolve_checkpoint(name_or_path) / WEIGHTS_FILE, map_location="cpu", weights_only=True)
     policy.load_state_dict(state)
-    policy.config = config
+    policy.metadata = metadata
     return policy.to(torch.device(device)).eval()
+
+
+def environment_record(device: torch.device) -> dict[str, Any]:
+    """Git commit, hardware and software of the running process: captured when training starts."""
+    repository = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=repository, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        dirty = bool(
+            subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no"],
+                cwd=repository,
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=True,
+            ).stdout.strip()
+        )
+    except (OSError, subprocess.SubprocessError):
+        commit, dirty = None, None
+    cpu_model = platform.processor() or None
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "hardware": {
+            "machine": platform.machine(),
+            "cpu": cpu_model,
+            "cpu_count": os.cpu_count(),
+            "load_average_at_start": [round(value, 2) for value in os.getloadavg()]
+            if hasattr(os, "getloadavg")
+            else None,
+            "device": str(device),
+            "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None,
+        },
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+    }

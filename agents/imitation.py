@@ -15,19 +15,26 @@ be trained on the states its own rollouts visit (DAgger, Ross et al. 2011), whic
 drift of a purely cloned policy.
 
 Experts are generated once and kept in an ``.npz`` file that later runs extend or reuse.
+``train.py imitation`` runs :func:`main`.
 """
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, ClassVar
 
 import numpy as np
 import numpy.typing as npt
+import tyro
 from tqdm import tqdm
 
-from agents.self_labelling import LabelledInstance
+from agents.harness import RunContext, RunSettings, start_run
+from agents.inference import sample_rollouts
+from agents.policy import JobShopPolicy
+from agents.supervised import LabelledInstance, SupervisedSettings, starting_policy, train_supervised
 from jssp.dispatch import warm_up
 from jssp.env import JobShopEnv
 from jssp.generators import InstanceSampler
@@ -111,7 +118,10 @@ def save_experts(path: Path, experts: list[Expert], sizes: list[tuple[int, int]]
         arrays[f"starts_{index}"] = expert.start_times
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial.npz")
-    np.savez_compressed(partial, **arrays)  # type: ignore[arg-type]
+    with open(partial, "wb") as stream:
+        np.savez_compressed(stream, **arrays)  # type: ignore[arg-type]
+        stream.flush()
+        os.fsync(stream.fileno())
     partial.replace(path)
 
 
@@ -170,3 +180,87 @@ def expert_labels(
     makespan = env.state.makespan
     stacked = {key: np.stack([obs[key] for obs in kept]) for key in kept[0]} if kept else {}
     return LabelledInstance(stacked, np.array(chosen, dtype=np.int64), makespan, float(expert.makespan))
+
+
+@dataclass(frozen=True)
+class ImitationConfig:
+    """Train the GNN dispatcher by imitating tabu-search schedules (behaviour cloning, optionally DAgger)."""
+
+    EXTENDABLE: ClassVar[tuple[str, ...]] = ("epochs",)
+    """Fields a resumed run may raise (to train longer)."""
+
+    run: Annotated[RunSettings, tyro.conf.OmitArgPrefixes] = RunSettings(
+        run_dir=Path("runs/imitation"), sizes=("10x10", "15x15", "20x15", "20x20"), eval_every=200
+    )
+    optimisation: Annotated[SupervisedSettings, tyro.conf.OmitArgPrefixes] = field(default_factory=SupervisedSettings)
+    instances: int = 2000
+    """Training instances, each solved once by the teacher."""
+    teacher_iterations: int = 30_000
+    """Tabu-search iterations per training instance (from the fdd-mwkr schedule)."""
+    experts: Path | None = None
+    """Cache of the teacher's schedules (default RUN_DIR/experts.npz); reused and extended."""
+    teacher_workers: int = 1
+    """Processes solving the teacher's schedules in parallel (same result for any number)."""
+    epochs: int = 4
+    """Passes over the training instances."""
+    dagger: float = 0.0
+    """Share of instances that follow the policy's own sampled rollout, from the second epoch on (DAgger)."""
+    dagger_temperature: float = 1.0
+    """Softmax temperature of those rollouts (lower stays closer to the greedy trajectory)."""
+    init: str = ""
+    """Start from this checkpoint (shipped name or folder; its architecture and scheme are kept); empty: a fresh network."""
+    scheme: str = "active"
+    """Scheme of a fresh network (see this module's docstring for why active)."""
+    width: int = 32
+    """Embedding width of a fresh network."""
+    num_layers: int = 2
+    """Message-passing rounds of a fresh network."""
+
+
+def main(cfg: ImitationConfig) -> RunContext:
+    # ------------------------------------------------------------------ preamble and starting point
+    if not 0.0 <= cfg.dagger <= 1.0:
+        raise ValueError("--dagger is a share between 0 and 1")
+    if cfg.instances <= 0 or cfg.epochs <= 0 or cfg.teacher_iterations < 0 or cfg.teacher_workers <= 0:
+        raise ValueError("--instances, --epochs and --teacher-workers must be positive")
+    run = start_run(cfg, "imitation")
+    policy, scheme, parent = starting_policy(run, cfg.init, cfg.scheme, cfg.width, cfg.num_layers)
+
+    # ------------------------------------------------------------------ teacher
+    seed = run.settings.seed
+    experts = generate_experts(
+        cfg.experts or run.settings.run_dir / "experts.npz",
+        run.sizes,
+        cfg.instances,
+        cfg.teacher_iterations,
+        seed,
+        run.settings.progress,
+        cfg.teacher_workers,
+    )
+
+    # ------------------------------------------------------------------ label, step, validate
+    def label(current: JobShopPolicy, done: int) -> tuple[LabelledInstance, dict[str, float]]:
+        epoch, position = divmod(done, len(experts))
+        # The epoch's order and each instance's coin depend only on (seed, epoch, position): resumable.
+        order = np.random.default_rng([seed, epoch]).permutation(len(experts))
+        expert = experts[int(order[position])]
+        coin = np.random.default_rng([seed, epoch, position]).random()
+        actions = None
+        if epoch > 0 and coin < cfg.dagger:
+            _, rollout = sample_rollouts(
+                current,
+                expert.instance,
+                1,
+                cfg.dagger_temperature,
+                seed=seed + done,
+                scheme=scheme,
+                include_greedy=False,
+            )
+            actions = rollout[0]
+        labelled = expert_labels(expert, scheme, run.max_jobs, run.max_machines, actions)
+        followed_gap = 100 * (labelled.best_makespan - expert.makespan) / expert.makespan
+        return labelled, {"followed_gap": followed_gap, "dagger_share": float(actions is not None)}
+
+    planned = cfg.epochs * len(experts)
+    train_supervised(run, cfg.optimisation, policy, scheme, parent, planned, label, ("followed_gap", "dagger_share"))
+    return run

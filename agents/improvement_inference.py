@@ -37,7 +37,7 @@ def improve(
     """Apply ``steps`` moves chosen by the policy to ``start``; return the best schedule seen.
 
     Args:
-        policy: a trained :class:`ImprovementPolicy`; its config's ``tabu_tenure`` masks
+        policy: a trained :class:`ImprovementPolicy`; its checkpoint's inference ``tabu_tenure`` masks
             recently reversed swaps, as in training.
         start: a complete schedule of ``instance``.
         steps: moves to apply (fewer if the schedule becomes provably optimal).
@@ -54,7 +54,7 @@ def improve(
     began = time.perf_counter()
     device = policy.device
     generator = torch.Generator(device="cpu").manual_seed(seed)
-    tenure = int(policy.config.get("tabu_tenure", DEFAULT_TABU_TENURE))
+    tenure = int(policy.metadata.get("inference", {}).get("tabu_tenure", DEFAULT_TABU_TENURE))
     env = ImprovementEnv(instance, episode_steps=max(steps, 1), tabu_tenure=tenure, illegal_action="raise")
     compiled = CompleteGraphDecoder(policy, instance) if device.type == "cpu" else None
     observation, _ = env.reset(seed=seed, options={"instance": instance, "schedule": start})

@@ -1,4 +1,7 @@
-"""Training pieces for ``train_improvement.py``: environments and the validation set.
+"""PPO for the N5 move policy of the improvement mode (``train.py improvement``; Zhang et al., ICLR 2024, L2S).
+
+Every episode starts from a dispatching rule's schedule of a random instance and applies
+``--episode-steps`` moves.
 
 Validation improves a fixed start schedule (a dispatching rule's) of every fixed generated
 instance for a fixed number of greedy policy steps, and compares the mean best makespan with
@@ -10,16 +13,22 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, ClassVar
 
 import numpy as np
+import tyro
+from stable_baselines3.common.vec_env import DummyVecEnv
 
+from agents.checkpoints import architecture_of
+from agents.harness import RunContext, RunSettings, start_run
 from agents.improvement_inference import improve
 from agents.improvement_policy import ImprovementPolicy
 from agents.policy import JobShopPolicy
+from agents.ppo import PPOHyperparameters, build_model, run_ppo
+from jssp.files import write_atomically
 from jssp.generators import InstanceSampler, random_instance
 from jssp.improvement_env import ImprovementEnv
 from jssp.instance import Instance
@@ -75,10 +84,10 @@ class ImprovementValidationSet:
         ]
         start_makespans = [start.makespan for start in starts]
         document = {"specs": specs, "steps": steps, "start_rule": start_rule, "start": start_makespans, "tabu": tabu}
-        cache.write_text(json.dumps(document) + "\n")
+        write_atomically(cache, json.dumps(document) + "\n")
         return cls(instances, starts, steps, start_makespans, tabu)
 
-    def evaluate(self, policy: JobShopPolicy, config: Mapping[str, Any]) -> dict[str, float]:
+    def evaluate(self, policy: JobShopPolicy, scheme: str) -> dict[str, float]:
         """Mean best makespan after ``steps`` greedy moves, and mean gaps (%) to the start and to tabu search."""
         assert isinstance(policy, ImprovementPolicy)
         was_training = policy.training
@@ -102,3 +111,61 @@ class ImprovementValidationSet:
 
     def describe(self, metrics: dict[str, float]) -> str:
         return f"val {metrics['val_makespan']:.1f} ({metrics['val_gap_to_tabu']:+.2f}% vs tabu-{self.steps})"
+
+
+@dataclass(frozen=True)
+class ImprovementConfig:
+    """Train the N5 move policy of the improvement mode (L2S) with MaskablePPO."""
+
+    EXTENDABLE: ClassVar[tuple[str, ...]] = ("total_timesteps",)
+    """Fields a resumed run may raise (to train longer)."""
+
+    run: Annotated[RunSettings, tyro.conf.OmitArgPrefixes] = RunSettings(
+        run_dir=Path("runs/ls"), validation_instances=10
+    )
+    ppo: Annotated[PPOHyperparameters, tyro.conf.OmitArgPrefixes] = field(
+        default_factory=lambda: PPOHyperparameters(gamma=0.99)
+    )
+    total_timesteps: int = 500_000
+    """Environment steps (one N5 move each), counted from the start of the run."""
+    episode_steps: int = 64
+    """Moves per training episode (then the episode is truncated)."""
+    tabu_tenure: int = 8
+    """Steps during which swapping a pair back is masked, in training and at inference (0: off)."""
+    width: int = 32
+    """Embedding width of the GNN."""
+    num_layers: int = 3
+    """Message-passing rounds."""
+    validation_steps: int = 100
+    """Greedy moves per validation instance; tabu search gets as many iterations."""
+    validation_start_rule: str = "mwkr"
+    """Dispatching rule (non-delay) that builds the validation start schedules."""
+
+
+def main(cfg: ImprovementConfig) -> RunContext:
+    # ------------------------------------------------------------------ preamble
+    run = start_run(cfg, "improvement")
+    if cfg.total_timesteps <= 0 or cfg.episode_steps <= 0:
+        raise ValueError("--total-timesteps and --episode-steps must be positive")
+
+    # ------------------------------------------------------------------ environments and validation set
+    factory = make_improvement_env_factory(run.sizes, cfg.episode_steps, cfg.tabu_tenure)
+    vec_env = DummyVecEnv([factory] * cfg.ppo.n_envs)
+    vec_env.seed(run.settings.seed)
+    validation = ImprovementValidationSet.build(
+        run.validation_sizes,
+        run.settings.validation_instances,
+        seed=10_000 + run.settings.seed,
+        steps=cfg.validation_steps,
+        start_rule=cfg.validation_start_rule,
+        cache=run.settings.run_dir / "validation_reference.json",
+    )
+
+    # ------------------------------------------------------------------ model (new or resumed) and learn
+    model = build_model(run, ImprovementPolicy, vec_env, cfg.ppo, width=cfg.width, num_layers=cfg.num_layers)
+    policy = model.policy
+    assert isinstance(policy, ImprovementPolicy)
+    architecture = architecture_of(policy, run.max_jobs, run.max_machines)
+    inference = {"tabu_tenure": cfg.tabu_tenure, "episode_steps": cfg.episode_steps}
+    run_ppo(run, model, validation, cfg.total_timesteps, architecture, inference)
+    return run

@@ -29,7 +29,7 @@ def cached_policy(checkpoint: str, device: str) -> JobShopPolicy:
 
 
 def _scheme(policy: JobShopPolicy) -> str:
-    return str(policy.config["scheme"])
+    return str(policy.metadata["inference"]["scheme"])
 
 
 def solve_gnn(instance: Instance, options: SolveOptions) -> Schedule:
@@ -41,8 +41,8 @@ def solve_gnn_sample(instance: Instance, options: SolveOptions) -> Schedule:
     policy = cached_policy(options.checkpoint, options.device)
     temperature = options.temperature
     if temperature is None:
-        temperature = float(policy.config.get("sample_temperature", 1.0))
-    return sampled_schedule(policy, instance, options.num_samples, temperature, options.seed, scheme=_scheme(policy))
+        temperature = float(policy.metadata["inference"].get("sample_temperature", 1.0))
+    return sampled_schedule(policy, instance, options.samples, temperature, options.seed, scheme=_scheme(policy))
 
 
 HYBRID_TABU_SHARE = 0.3
@@ -69,7 +69,7 @@ def solve_hybrid(instance: Instance, options: SolveOptions) -> Schedule:
     remaining = options.time_limit - (time.perf_counter() - began) - 0.2
     if remaining > 0.05 and improved.makespan > lower_bound:  # at the bound the schedule is optimal
         final = solve_cpsat(
-            instance, time_limit=remaining, num_workers=options.workers, seed=options.seed, hint=improved
+            instance, time_limit=remaining, num_workers=options.cpsat_workers, seed=options.seed, hint=improved
         )
     final.info["stages"] = {"gnn": start.makespan, "tabu": improved.makespan, "cpsat": final.makespan}
     final.seconds = time.perf_counter() - began

@@ -86,8 +86,9 @@ class JobShopPolicy(MaskableActorCriticPolicy):
 
     def __init__(self, *args: Any, width: int = 64, num_layers: int = 3, **kwargs: Any) -> None:
         self.width = width
-        self.config: dict[str, Any] = {}
-        """Training configuration of a loaded checkpoint (scheme, sizes, ...); empty when built fresh."""
+        self.num_layers = num_layers
+        self.metadata: dict[str, Any] = {}
+        """``checkpoint.json`` of a loaded checkpoint (see :mod:`agents.checkpoints`); empty when built fresh."""
         kwargs["features_extractor_class"] = self.features_extractor_type
         kwargs["features_extractor_kwargs"] = {"width": width, "num_layers": num_layers}
         kwargs["share_features_extractor"] = True

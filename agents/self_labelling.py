@@ -5,37 +5,27 @@ For each training instance the current policy samples K complete schedules; the 
 the label, and the policy takes a cross-entropy step towards the job it dispatched at every
 decision of that schedule (steps with a single legal job carry no signal and are skipped). No
 critic and no reward shaping: the policy learns to do greedily what its best samples did. Here it
-fine-tunes a PPO-trained checkpoint, whose samples are already good labels.
+fine-tunes a trained checkpoint, whose samples are already good labels. ``train.py self-labelling``
+runs :func:`main`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, ClassVar
 
 import numpy as np
 import numpy.typing as npt
-import torch
-from torch.nn import functional
+import tyro
 
+from agents.harness import RunContext, RunSettings, start_run
 from agents.inference import sample_rollouts
 from agents.policy import JobShopPolicy
+from agents.supervised import LabelledInstance, SupervisedSettings, starting_policy, train_supervised
 from jssp.env import JobShopEnv
+from jssp.generators import InstanceSampler
 from jssp.instance import Instance
-
-
-@dataclass
-class LabelledInstance:
-    """The decisions of the best sampled schedule of one instance, as padded observations.
-
-    Shapes:
-        observations: each entry ``(decisions, ...)`` as :class:`jssp.env.JobShopEnv` pads it;
-        actions: ``(decisions,)`` the job dispatched at each decision.
-    """
-
-    observations: dict[str, npt.NDArray[np.generic]]
-    actions: npt.NDArray[np.int64]
-    best_makespan: int
-    mean_makespan: float
 
 
 def label_instance(
@@ -65,15 +55,50 @@ def label_instance(
     return LabelledInstance(stacked, np.array(chosen, dtype=np.int64), int(makespans[best]), float(makespans.mean()))
 
 
-def self_labelling_loss(policy: JobShopPolicy, batch: list[LabelledInstance], device: torch.device) -> torch.Tensor:
-    """Mean cross-entropy of the policy's job choice against the labels of ``batch``."""
-    labelled = [item for item in batch if len(item.actions)]
-    if not labelled:
-        return torch.zeros((), device=device, requires_grad=True)
-    observations = {
-        key: torch.from_numpy(np.concatenate([item.observations[key] for item in labelled])).to(device)
-        for key in labelled[0].observations
-    }
-    actions = torch.from_numpy(np.concatenate([item.actions for item in labelled])).to(device)
-    logits = policy.job_logits(observations)
-    return functional.cross_entropy(logits, actions)
+@dataclass(frozen=True)
+class SelfLabellingConfig:
+    """Fine-tune a trained dispatcher by self-labelling (SLJ): imitate its own best of K samples."""
+
+    EXTENDABLE: ClassVar[tuple[str, ...]] = ("instances",)
+    """Fields a resumed run may raise (to train longer)."""
+
+    run: Annotated[RunSettings, tyro.conf.OmitArgPrefixes] = RunSettings(
+        run_dir=Path("runs/self-labelling"), sizes=("10x10", "15x15", "20x15", "20x20"), eval_every=100
+    )
+    optimisation: Annotated[SupervisedSettings, tyro.conf.OmitArgPrefixes] = field(
+        default_factory=lambda: SupervisedSettings(learning_rate=1e-4, decay_learning_rate=False)
+    )
+    init: str = "gnn-default"
+    """Checkpoint (shipped name or folder) to fine-tune; its architecture and scheme are kept."""
+    instances: int = 2000
+    """Training instances (one label each)."""
+    samples: int = 64
+    """Schedules sampled per instance; the best is the label."""
+
+
+def main(cfg: SelfLabellingConfig) -> RunContext:
+    # ------------------------------------------------------------------ preamble and starting point
+    if cfg.instances <= 0 or cfg.samples <= 0:
+        raise ValueError("--instances and --samples must be positive")
+    if not cfg.init:
+        raise ValueError("self-labelling fine-tunes a trained policy: give --init CHECKPOINT")
+    run = start_run(cfg, "self-labelling")
+    policy, scheme, parent = starting_policy(run, cfg.init, "", 0, 0)
+
+    # ------------------------------------------------------------------ instance stream
+    sampler = InstanceSampler(run.sizes)
+    rng = np.random.default_rng(run.settings.seed)
+    for _ in range(run.progress):  # replay the stream so a resumed run sees the instances it would have seen
+        sampler.sample(rng)
+
+    # ------------------------------------------------------------------ label, step, validate
+    def label(current: JobShopPolicy, done: int) -> tuple[LabelledInstance, dict[str, float]]:
+        instance = sampler.sample(rng)
+        labelled = label_instance(
+            current, instance, cfg.samples, run.settings.seed + done, scheme, run.max_jobs, run.max_machines
+        )
+        gain = 100 * (labelled.mean_makespan - labelled.best_makespan) / labelled.mean_makespan
+        return labelled, {"label_gain": gain}
+
+    train_supervised(run, cfg.optimisation, policy, scheme, parent, cfg.instances, label, ("label_gain",))
+    return run

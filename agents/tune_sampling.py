@@ -5,21 +5,20 @@
 For every temperature, ``gnn-sample`` (best of ``--samples`` rollouts, the greedy one included)
 runs on the same generated instances; the table of mean gaps to the greedy makespan is printed
 (and written to ``--out``), and ``--write`` stores the best temperature as ``sample_temperature``
-in the checkpoint's ``config.json``, where ``gnn-sample`` reads it when no ``--temperature`` is given.
+in the inference section of the checkpoint's ``checkpoint.json``, where ``gnn-sample`` reads it when no ``--temperature`` is given.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import tyro
 
-from agents.checkpoints import load_policy, resolve_checkpoint
+from agents.checkpoints import load_policy, update_inference
 from agents.inference import greedy_schedule, sampled_schedule, single_thread
-from agents.training import append_csv_row
+from jssp.files import append_csv_row
 from jssp.generators import parse_size, random_instance
 
 
@@ -38,13 +37,13 @@ class TuneConfig:
     out: Path | None = None
     """CSV of the comparison (one row per temperature)."""
     write: bool = False
-    """Store the best temperature in the checkpoint's config.json."""
+    """Store the best temperature in the checkpoint's checkpoint.json."""
 
 
 def main(cfg: TuneConfig) -> float:
     single_thread()
     policy = load_policy(cfg.checkpoint)
-    scheme = str(policy.config["scheme"])
+    scheme = str(policy.metadata["inference"]["scheme"])
     sizes = [parse_size(size) for size in cfg.sizes]
     instances = [random_instance(*sizes[index % len(sizes)], seed=20_000 + index) for index in range(cfg.instances)]
     greedy = np.array([greedy_schedule(policy, instance, scheme).makespan for instance in instances])
@@ -69,10 +68,7 @@ def main(cfg: TuneConfig) -> float:
     chosen = min(results, key=lambda temperature: results[temperature])
     print(f"best temperature: {chosen}")
     if cfg.write:
-        path = resolve_checkpoint(cfg.checkpoint) / "config.json"
-        config = json.loads(path.read_text())
-        config["sample_temperature"] = chosen
-        path.write_text(json.dumps(config, indent=1) + "\n")
+        path = update_inference(cfg.checkpoint, sample_temperature=chosen)
         print(f"wrote sample_temperature = {chosen} to {path}")
     return chosen
 

@@ -54,7 +54,7 @@ def _median_seconds(run: Callable[[], int], repeats: int) -> tuple[float, int]:
 def main(cfg: BenchGnnConfig) -> dict[str, object]:
     single_thread()
     policy = load_policy(cfg.checkpoint, device="cpu")
-    scheme = policy.config["scheme"]
+    scheme = policy.metadata["inference"]["scheme"]
     rows: list[dict[str, object]] = []
     for name in cfg.greedy_instances:
         instance = benchmarks.load(name)

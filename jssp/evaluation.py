@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
-import csv
+import json
 import multiprocessing
 import re
+import shutil
+import sys
 import traceback
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -20,6 +22,7 @@ from tqdm import tqdm
 
 from jssp import benchmarks
 from jssp.dispatch import warm_up
+from jssp.files import append_csv_row, read_csv_rows, truncate_csv, write_atomically
 from jssp.instance import Instance
 from jssp.parsing import read_instance
 from jssp.solvers import SolveOptions, get_solver, solve
@@ -128,11 +131,14 @@ def run_tasks(
     workers: int = 1,
     progress: bool = True,
     initializer: Callable[[], None] | None = None,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every task, in ``workers`` processes when more than one; rows come back in task order.
 
     Args:
         initializer: called once in each worker process (e.g. to register learned methods).
+        on_row: called in this process with each row as soon as its solve finishes (e.g. to append
+            it to ``results.csv``, so that a killed evaluation keeps every finished solve).
     """
     if schedules_dir is not None:
         schedules_dir.mkdir(parents=True, exist_ok=True)
@@ -142,48 +148,92 @@ def run_tasks(
     if workers <= 1:
         for index, task in enumerate(tasks):
             bar.set_postfix_str(f"{task.instance.name} {task.method}", refresh=False)
-            rows[index] = run_task(task, options, schedules_dir)
+            rows[index] = row = run_task(task, options, schedules_dir)
+            if on_row is not None:
+                on_row(row)
             bar.update()
     else:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, mp_context=context, initializer=initializer or warm_up) as pool:
             futures = {pool.submit(run_task, task, options, schedules_dir): index for index, task in enumerate(tasks)}
             for future in as_completed(futures):
-                rows[futures[future]] = future.result()
+                rows[futures[future]] = row = future.result()
+                if on_row is not None:
+                    on_row(row)
                 bar.update()
     bar.close()
     return [row for row in rows if row is not None]
 
 
-def write_results_csv(rows: Sequence[dict[str, Any]], path: Path) -> None:
-    with open(path, "w", newline="") as stream:
-        writer = csv.DictWriter(stream, fieldnames=RESULT_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
+def append_result(path: Path, row: dict[str, Any]) -> None:
+    """Append one solve's row to a results.csv (flushed to disk: a kill keeps every finished solve)."""
+    append_csv_row(path, {column: "" if row.get(column) is None else row[column] for column in RESULT_COLUMNS})
+
+
+RESUME_INDEPENDENT = frozenset({"resume", "progress", "workers"})
+"""Evaluation settings that change no result, and may differ when a folder's evaluation is resumed."""
+
+
+class OutputFolderError(ValueError):
+    """An output folder that cannot be resumed as asked (made with other settings)."""
+
+
+def prepare_output(out: Path, config: dict[str, Any], resume: bool) -> list[dict[str, Any]]:
+    """Make ``out`` ready for an evaluation with ``config``; returns the rows already done there.
+
+    With ``resume``, the rows of ``out/results.csv`` are kept (and their solves skipped) if the
+    folder was made with the same settings, else :class:`OutputFolderError` says which differ.
+    Without it, results of an earlier evaluation in ``out`` are removed first, so the folder never
+    mixes two evaluations.
+    """
+    config = json.loads(json.dumps(config, default=str))  # as it reads back (tuples as lists, paths as text)
+    config_path = out / "config.json"
+    results = out / "results.csv"
+    if resume and config_path.exists():
+        saved = json.loads(config_path.read_text())
+        differences = [
+            f"{key} {saved.get(key)!r} there, {config.get(key)!r} now"
+            for key in sorted(set(saved) | set(config))
+            if key not in RESUME_INDEPENDENT and saved.get(key) != config.get(key)
+        ]
+        if differences:
+            raise OutputFolderError(
+                f"{out} holds an evaluation made with other settings ({'; '.join(differences)}): "
+                "resume it with the same settings, or choose another --out"
+            )
+        done = read_results_csv(results) if results.exists() else []
+    else:
+        if results.exists() or (out / "schedules").exists():
+            print(f"replacing the earlier evaluation in {out} (use --resume to continue it)", file=sys.stderr)
+        for path in (results, out / "summary.md"):
+            path.unlink(missing_ok=True)
+        shutil.rmtree(out / "schedules", ignore_errors=True)
+        done = []
+    out.mkdir(parents=True, exist_ok=True)
+    write_atomically(config_path, json.dumps(config, indent=1) + "\n")
+    truncate_csv(results, len(done))  # drops a row cut short by a kill
+    return done
 
 
 def read_results_csv(path: Path) -> list[dict[str, Any]]:
-    """Rows of a results.csv with numbers parsed back (None for blanks)."""
+    """Rows of a results.csv with numbers parsed back (None for blanks); a row cut short by a kill is dropped."""
 
     def number(text: str) -> float | None:
         return float(text) if text not in ("", "None") else None
 
-    rows = []
-    with open(path, newline="") as stream:
-        for raw in csv.DictReader(stream):
-            rows.append(
-                {
-                    **raw,
-                    "num_jobs": int(raw["num_jobs"]),
-                    "num_machines": int(raw["num_machines"]),
-                    "makespan": number(raw["makespan"]),
-                    "best_known": number(raw["best_known"]),
-                    "gap_pct": number(raw["gap_pct"]),
-                    "seconds": number(raw["seconds"]),
-                    "feasible": raw["feasible"] == "True",
-                }
-            )
-    return rows
+    return [
+        {
+            **raw,
+            "num_jobs": int(raw["num_jobs"]),
+            "num_machines": int(raw["num_machines"]),
+            "makespan": number(raw["makespan"]),
+            "best_known": number(raw["best_known"]),
+            "gap_pct": number(raw["gap_pct"]),
+            "seconds": number(raw["seconds"]),
+            "feasible": raw["feasible"] == "True",
+        }
+        for raw in read_csv_rows(path)
+    ]
 
 
 _FAMILY_ORDER = {family: index for index, family in enumerate(benchmarks.FAMILIES)}

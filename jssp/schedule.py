@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from jssp.files import write_atomically
 from jssp.instance import Instance
 from jssp.validation import check_schedule
 
@@ -115,7 +116,7 @@ class Schedule:
 
     def write_json(self, path: str | Path, best_known: int | None = None, lower_bound: int | None = None) -> None:
         """Write :meth:`to_dict` as JSON: one line per top-level field, job row and operation."""
-        Path(path).write_text(format_json(self.to_dict(best_known, lower_bound)))
+        write_atomically(Path(path), format_json(self.to_dict(best_known, lower_bound)))
 
     def write_csv(self, path: str | Path) -> None:
         """One row per operation: ``job,op,machine,start,duration,end``."""

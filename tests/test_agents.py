@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,53 +16,43 @@ from agents.checkpoints import CHECKPOINTS_DIR, load_policy
 from agents.inference import greedy_schedule, sampled_schedule
 from agents.lockstep import LockstepDecoder
 from agents.policy import JobShopPolicy
+from agents.ppo import PPOConfig, PPOHyperparameters, main
 from jssp import benchmarks
 from jssp.env import JobShopEnv
 from jssp.generators import random_instance
-from train import TrainConfig, main
 
 
 @pytest.fixture(scope="module")
-def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def trained_run(tmp_path_factory: pytest.TempPathFactory, run_settings: Any) -> Path:
     torch.manual_seed(0)
-    cfg = TrainConfig(
-        sizes=("4x3", "5x4"),
+    cfg = PPOConfig(
+        run=run_settings(tmp_path_factory.mktemp("run"), sizes=("4x3", "5x4"), seed=3, eval_every=256),
+        ppo=PPOHyperparameters(n_envs=2, n_steps=64, batch_size=64, n_epochs=2),
         total_timesteps=512,
-        seed=3,
-        device="cpu",
-        run_dir=tmp_path_factory.mktemp("run"),
-        n_envs=2,
-        n_steps=64,
-        batch_size=64,
-        n_epochs=2,
-        validation_instances=3,
         validation_cpsat_seconds=0.2,
-        eval_freq=256,
-        wandb="disabled",
-        progress=False,
     )
-    return main(cfg)
+    return main(cfg).settings.run_dir
 
 
 def test_training_logs_finite_values_and_writes_checkpoints(trained_run: Path) -> None:
     with open(trained_run / "validation.csv", newline="") as stream:
         rows = list(csv.DictReader(stream))
-    assert [int(row["timesteps"]) for row in rows] == [256, 512]
-    for row in rows:
+    assert [int(row["timesteps"]) for row in rows] == [0, 256, 512]
+    for row in rows[1:]:
         for key in ("val_makespan", "val_gap_to_best_rule", "val_gap_to_cpsat", "loss", "value_loss"):
             assert math.isfinite(float(row[key])), key
     with open(trained_run / "progress.csv", newline="") as stream:
         losses = [float(row["train/loss"]) for row in csv.DictReader(stream) if row["train/loss"]]
     assert losses and all(math.isfinite(value) for value in losses)
     for folder in ("best", "last"):
-        assert (trained_run / folder / "policy.pt").exists() and (trained_run / folder / "config.json").exists()
-    assert (trained_run / "last_model.zip").exists()
+        assert (trained_run / folder / "policy.pt").exists() and (trained_run / folder / "checkpoint.json").exists()
+    assert (trained_run / "last" / "model.zip").exists()
 
 
 def test_reloaded_checkpoint_takes_the_same_actions(trained_run: Path) -> None:
     from sb3_contrib import MaskablePPO
 
-    model = MaskablePPO.load(trained_run / "last_model.zip", device="cpu")
+    model = MaskablePPO.load(trained_run / "last" / "model.zip", device="cpu")
     reloaded = load_policy(trained_run / "last", device="cpu")
     instance = random_instance(5, 4, seed=11)
     env = JobShopEnv(instance, max_jobs=5, max_machines=4, scheme="non-delay")
@@ -79,17 +70,22 @@ def test_reloaded_checkpoint_takes_the_same_actions(trained_run: Path) -> None:
 
 
 def test_resume_continues_from_the_saved_step_count(trained_run: Path) -> None:
-    import dataclasses
-    import json
+    from train import parse
 
-    saved = json.loads((trained_run / "config.json").read_text())
-    fields = {field.name for field in dataclasses.fields(TrainConfig)}
-    cfg_dict = {key: value for key, value in saved.items() if key in fields}
-    cfg_dict.update(run_dir=trained_run, resume=True, total_timesteps=768, sizes=tuple(cfg_dict["sizes"]))
-    main(TrainConfig(**cfg_dict))
+    progress_rows = len(list(csv.DictReader(open(trained_run / "progress.csv", newline=""))))
+    cfg = parse(
+        ["ppo", "--run-dir", str(trained_run), "--sizes", "4x3", "5x4", "--seed", "3", "--eval-every", "256"]
+        + ["--n-envs", "2", "--n-steps", "64", "--batch-size", "64", "--n-epochs", "2", "--device", "cpu"]
+        + ["--validation-instances", "2", "--validation-cpsat-seconds", "0.2", "--wandb", "disabled"]
+        + ["--total-timesteps", "768", "--resume", "--no-progress"]
+    )
+    main(cfg)
     with open(trained_run / "validation.csv", newline="") as stream:
         steps = [int(row["timesteps"]) for row in csv.DictReader(stream)]
-    assert steps == [256, 512, 768]
+    assert steps == [0, 256, 512, 768]
+    with open(trained_run / "progress.csv", newline="") as stream:
+        logged = [int(row["time/total_timesteps"]) for row in csv.DictReader(stream)]
+    assert len(logged) > progress_rows and logged == sorted(set(logged))  # appended, no step logged twice
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (3, 12), (60, 10), (7, 2)])
@@ -112,9 +108,9 @@ SHIPPED_DISPATCHERS = sorted(path.name for path in CHECKPOINTS_DIR.glob("gnn-*")
 def test_shipped_dispatchers_never_pick_an_illegal_job(name: str, shape: tuple[int, int]) -> None:
     policy = load_policy(name, device="cpu")
     instance = random_instance(*shape, seed=7)
-    greedy = greedy_schedule(policy, instance, policy.config["scheme"])  # raises on an illegal job
+    greedy = greedy_schedule(policy, instance, policy.metadata["inference"]["scheme"])  # raises on an illegal job
     greedy.check()
-    sampled = sampled_schedule(policy, instance, num_samples=3, seed=2, scheme=policy.config["scheme"])
+    sampled = sampled_schedule(policy, instance, num_samples=3, seed=2, scheme=policy.metadata["inference"]["scheme"])
     sampled.check()
     assert sampled.makespan <= greedy.makespan
 
@@ -132,12 +128,12 @@ def test_tuned_sampling_temperature_is_stored_and_used_by_default(trained_run: P
     chosen = tune(
         TuneConfig(str(folder), temperatures=(0.3, 2.0), samples=4, sizes=("5x4",), instances=2, out=table, write=True)
     )
-    assert chosen in (0.3, 2.0) and load_policy(folder).config["sample_temperature"] == chosen
+    assert chosen in (0.3, 2.0) and load_policy(folder).metadata["inference"]["sample_temperature"] == chosen
     with open(table, newline="") as stream:
         assert [float(row["temperature"]) for row in csv.DictReader(stream)] == [0.3, 2.0]
     instance = random_instance(8, 4, seed=11)
     ensure_methods(["gnn-sample"])
-    by_default = solve(instance, "gnn-sample", SolveOptions(checkpoint=str(folder), num_samples=6, seed=3))
+    by_default = solve(instance, "gnn-sample", SolveOptions(checkpoint=str(folder), samples=6, seed=3))
     explicit = sampled_schedule(load_policy(folder), instance, 6, temperature=chosen, seed=3)
     assert np.array_equal(by_default.start_times, explicit.start_times)
 
@@ -194,7 +190,7 @@ def test_hybrid_stays_within_its_time_limit_and_never_worsens_the_start(trained_
     from jssp.solvers import SolveOptions, ensure_methods, solve
 
     ensure_methods(["hybrid"])
-    options = SolveOptions(time_limit=2.0, checkpoint=str(trained_run / "best"), workers=1)
+    options = SolveOptions(time_limit=2.0, checkpoint=str(trained_run / "best"), cpsat_workers=1)
     instance = benchmarks.load("la16")
     began = time.perf_counter()
     schedule = solve(instance, "hybrid", options)
@@ -204,10 +200,10 @@ def test_hybrid_stays_within_its_time_limit_and_never_worsens_the_start(trained_
     assert stages["gnn"] >= stages["tabu"] >= stages["cpsat"] == schedule.makespan >= 945
 
 
-def test_self_labelling_fine_tunes_logs_and_resumes(trained_run: Path, tmp_path: Path) -> None:
-    from agents.self_labelling import label_instance
-    from train_self_labelling import SelfLabellingConfig
-    from train_self_labelling import main as fine_tune
+def test_self_labelling_fine_tunes_logs_and_resumes(trained_run: Path, tmp_path: Path, run_settings: Any) -> None:
+    from agents.self_labelling import SelfLabellingConfig, label_instance
+    from agents.self_labelling import main as fine_tune
+    from agents.supervised import SupervisedSettings
 
     policy = load_policy(trained_run / "best", device="cpu")
     instance = random_instance(5, 4, seed=3)
@@ -219,24 +215,19 @@ def test_self_labelling_fine_tunes_logs_and_resumes(trained_run: Path, tmp_path:
     assert (masks.sum(axis=1) > 1).all() and masks[np.arange(len(masks)), labelled.actions].all()
 
     cfg = SelfLabellingConfig(
-        init_checkpoint=str(trained_run / "best"),
-        sizes=("4x3", "5x4"),
+        run=run_settings(tmp_path, sizes=("4x3", "5x4"), eval_every=2),
+        optimisation=SupervisedSettings(
+            instances_per_update=2, learning_rate=1e-4, decay_learning_rate=False, validation_cpsat_seconds=0.2
+        ),
+        init=str(trained_run / "best"),
         instances=4,
-        num_samples=4,
-        instances_per_update=2,
-        eval_every=2,
-        validation_instances=2,
-        validation_cpsat_seconds=0.2,
-        device="cpu",
-        run_dir=tmp_path,
-        wandb="disabled",
-        progress=False,
+        samples=4,
     )
     fine_tune(cfg)
     before = torch.load(tmp_path / "last" / "policy.pt", weights_only=True)
     original = torch.load(trained_run / "best" / "policy.pt", weights_only=True)
     assert any(not torch.equal(before[key], original[key]) for key in original)  # the weights moved
-    fine_tune(dataclasses.replace(cfg, instances=6, resume=True))
+    fine_tune(dataclasses.replace(cfg, instances=6, run=dataclasses.replace(cfg.run, resume=True)))
     with open(tmp_path / "validation.csv", newline="") as stream:
         rows = list(csv.DictReader(stream))
     assert [int(row["instances"]) for row in rows] == [0, 2, 4, 6]

@@ -6,19 +6,20 @@ import csv
 import dataclasses
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
 from agents.checkpoints import load_policy
-from agents.imitation import Expert, expert_labels, generate_experts, load_experts, solve_expert
+from agents.imitation import Expert, ImitationConfig, expert_labels, generate_experts, load_experts, solve_expert
+from agents.imitation import main as imitate
 from agents.inference import greedy_schedule
+from agents.supervised import SupervisedSettings
 from jssp.dispatch import DispatchState
 from jssp.generators import random_instance
 from jssp.rules import dispatch
-from train_imitation import ImitationConfig
-from train_imitation import main as imitate
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -66,25 +67,19 @@ def test_expert_cache_is_extended_and_checked(tmp_path: Path) -> None:
         generate_experts(path, [(4, 3), (5, 4)], 5, iterations=201, seed=2, progress=False)
 
 
-def test_imitation_trains_logs_and_resumes(tmp_path: Path) -> None:
+def test_imitation_trains_logs_and_resumes(tmp_path: Path, run_settings: Any) -> None:
     cfg = ImitationConfig(
-        sizes=("4x3", "5x4"),
+        run=run_settings(tmp_path, sizes=("4x3", "5x4"), eval_every=2),
+        optimisation=SupervisedSettings(instances_per_update=2, validation_cpsat_seconds=0.2),
         instances=4,
         teacher_iterations=200,
         epochs=1,
         dagger=1.0,
-        instances_per_update=2,
-        eval_every=2,
-        validation_instances=2,
-        validation_cpsat_seconds=0.2,
-        device="cpu",
-        run_dir=tmp_path,
-        wandb="disabled",
-        progress=False,
     )
     imitate(cfg)
     after_first_epoch = torch.load(tmp_path / "last" / "policy.pt", weights_only=True)
-    imitate(dataclasses.replace(cfg, epochs=2, resume=True))  # the second epoch follows the policy (DAgger)
+    resumed = dataclasses.replace(cfg, epochs=2, run=dataclasses.replace(cfg.run, resume=True))
+    imitate(resumed)  # the second epoch follows the policy (DAgger)  # the second epoch follows the policy (DAgger)
     with open(tmp_path / "validation.csv", newline="") as stream:
         rows = list(csv.DictReader(stream))
     assert [int(row["instances"]) for row in rows] == [0, 2, 4, 6, 8]
@@ -93,5 +88,5 @@ def test_imitation_trains_logs_and_resumes(tmp_path: Path) -> None:
     final = torch.load(tmp_path / "last" / "policy.pt", weights_only=True)
     assert any(not torch.equal(final[key], after_first_epoch[key]) for key in final)
     reloaded = load_policy(tmp_path / "best", device="cpu")
-    assert reloaded.config["scheme"] == "active"
+    assert reloaded.metadata["inference"]["scheme"] == "active"
     greedy_schedule(reloaded, random_instance(7, 3, seed=5), scheme="active").check()

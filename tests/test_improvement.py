@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,10 +13,12 @@ import torch
 from gymnasium.utils.env_checker import check_env as gymnasium_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
-from agents.checkpoints import load_improvement_policy, save_policy
+from agents.checkpoints import architecture_of, load_improvement_policy, save_checkpoint
 from agents.improvement_inference import improve
 from agents.improvement_policy import ImprovementPolicy
+from agents.improvement_training import ImprovementConfig, main
 from agents.policy import JobShopPolicy
+from agents.ppo import PPOHyperparameters
 from jssp import benchmarks
 from jssp.env import JobShopEnv
 from jssp.generators import InstanceSampler, random_instance
@@ -23,7 +26,6 @@ from jssp.improvement_env import IMPROVEMENT_FEATURES, ImprovementEnv, max_moves
 from jssp.local_search import critical_path, evaluate_sequences, n5_moves
 from jssp.rules import dispatch
 from jssp.validation import find_violations
-from train_improvement import ImprovementTrainConfig, main
 
 SLACK = IMPROVEMENT_FEATURES.index("slack")
 CRITICAL = IMPROVEMENT_FEATURES.index("critical")
@@ -116,28 +118,18 @@ def test_optimal_start_ends_the_episode_on_action_zero() -> None:
 
 
 @pytest.fixture(scope="module")
-def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def trained_run(tmp_path_factory: pytest.TempPathFactory, run_settings: Any) -> Path:
     torch.manual_seed(0)
-    cfg = ImprovementTrainConfig(
-        sizes=("5x4", "6x4"),
+    cfg = ImprovementConfig(
+        run=run_settings(tmp_path_factory.mktemp("ls-run"), sizes=("5x4", "6x4"), seed=2, eval_every=128),
+        ppo=PPOHyperparameters(n_envs=2, n_steps=64, batch_size=64, n_epochs=2, gamma=0.99),
         total_timesteps=256,
-        seed=2,
-        device="cpu",
-        run_dir=tmp_path_factory.mktemp("ls-run"),
         episode_steps=16,
         width=16,
         num_layers=1,
-        n_envs=2,
-        n_steps=64,
-        batch_size=64,
-        n_epochs=2,
-        validation_instances=2,
         validation_steps=10,
-        eval_freq=128,
-        wandb="disabled",
-        progress=False,
     )
-    return main(cfg)
+    return main(cfg).settings.run_dir
 
 
 def test_tiny_training_run_logs_and_reloads_with_the_same_move_logits(trained_run: Path) -> None:
@@ -145,15 +137,15 @@ def test_tiny_training_run_logs_and_reloads_with_the_same_move_logits(trained_ru
 
     with open(trained_run / "validation.csv", newline="") as stream:
         rows = list(csv.DictReader(stream))
-    assert [int(row["timesteps"]) for row in rows] == [128, 256]
+    assert [int(row["timesteps"]) for row in rows] == [0, 128, 256]
     for row in rows:
         for key in ("val_makespan", "val_tabu_makespan", "val_gap_to_tabu"):
             assert math.isfinite(float(row[key])), key
         assert float(row["val_makespan"]) <= float(row["val_start_makespan"])
     assert math.isfinite(float(rows[-1]["loss"]))  # the first update runs after the first validation
-    model = MaskablePPO.load(trained_run / "last_model.zip", device="cpu")
+    model = MaskablePPO.load(trained_run / "last" / "model.zip", device="cpu")
     reloaded = load_improvement_policy(trained_run / "last", device="cpu")
-    assert reloaded.config["tabu_tenure"] == 8
+    assert reloaded.metadata["inference"]["tabu_tenure"] == 8
     env = ImprovementEnv(random_instance(6, 4, seed=3), max_jobs=6, max_machines=4)
     observation, _ = env.reset(seed=0)
     for _ in range(10):
@@ -218,8 +210,8 @@ def test_ls_method_returns_a_feasible_schedule_no_worse_than_its_gnn_start(
     # An untrained construction policy is enough for a start schedule.
     construction = JobShopEnv(random_instance(4, 3, seed=0), scheme="non-delay")
     gnn = JobShopPolicy(construction.observation_space, construction.action_space, lambda _: 0.0, width=8, num_layers=1)
-    gnn_config = {"max_jobs": 4, "max_machines": 3, "scheme": "non-delay", "width": 8, "num_layers": 1}
-    save_policy(gnn, tmp_path / "gnn", gnn_config)
+    metadata = {"architecture": architecture_of(gnn, 4, 3), "inference": {"scheme": "non-delay"}, "training": {}}
+    save_checkpoint(gnn, tmp_path / "gnn", metadata)
     ensure_methods(["ls-20"])
     assert "ls-<steps>" in method_names()
     options = SolveOptions(checkpoint=str(tmp_path / "gnn"), improvement_checkpoint=str(trained_run / "best"))
@@ -230,18 +222,20 @@ def test_ls_method_returns_a_feasible_schedule_no_worse_than_its_gnn_start(
     assert improved.info["start"] == start.makespan >= improved.makespan
 
 
-def test_resume_continues_from_the_saved_step_count(trained_run: Path) -> None:
-    import dataclasses
-    import json
-
-    saved = json.loads((trained_run / "config.json").read_text())
-    fields = {field.name for field in dataclasses.fields(ImprovementTrainConfig)}
-    cfg_dict = {key: value for key, value in saved.items() if key in fields}
-    cfg_dict.update(run_dir=trained_run, resume=True, total_timesteps=384, sizes=tuple(cfg_dict["sizes"]))
-    main(ImprovementTrainConfig(**cfg_dict))
+def test_resume_continues_from_the_saved_step_count(trained_run: Path, run_settings: Any) -> None:
+    cfg = ImprovementConfig(
+        run=run_settings(trained_run, sizes=("5x4", "6x4"), seed=2, eval_every=128, resume=True),
+        ppo=PPOHyperparameters(n_envs=2, n_steps=64, batch_size=64, n_epochs=2, gamma=0.99),
+        total_timesteps=384,
+        episode_steps=16,
+        width=16,
+        num_layers=1,
+        validation_steps=10,
+    )
+    main(cfg)
     with open(trained_run / "validation.csv", newline="") as stream:
         steps = [int(row["timesteps"]) for row in csv.DictReader(stream)]
-    assert steps == [128, 256, 384]
+    assert steps == [0, 128, 256, 384]
 
 
 def test_shipping_writes_an_improvement_model_card(
@@ -252,8 +246,8 @@ def test_shipping_writes_an_improvement_model_card(
     monkeypatch.setattr(ship, "CHECKPOINTS_DIR", tmp_path)
     destination = ship.ship(trained_run, "ls-tiny")
     card = (destination / "MODEL_CARD.md").read_text()
-    assert "Improvement-mode move policy" in card and "| 256 |" in card and "gap to tabu-10 %" in card
-    assert load_improvement_policy(destination).config["episode_steps"] == 16
+    assert "improvement policy" in card and "| 256 |" in card and "val_gap_to_tabu" in card
+    assert load_improvement_policy(destination).metadata["inference"]["episode_steps"] == 16
 
 
 def test_shipped_move_policy_improves_ft06_toward_its_optimum() -> None:

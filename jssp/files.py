@@ -1,0 +1,139 @@
+"""Files that survive a kill: atomic writes, atomic folder replacement, appendable CSV logs.
+
+A process killed with SIGKILL at any instant must leave every file either as it was before the
+write or as it is after it, never truncated. Single files are written to a temporary sibling,
+flushed to disk (fsync) and renamed over the target (``os.replace`` is atomic on POSIX). A
+checkpoint folder is built complete under a temporary name and swapped in with two renames; a
+kill between them leaves the previous folder under ``.NAME.old``, which :func:`recover_folder`
+puts back. CSV logs are appended one flushed row at a time, and a resumed run cuts them back to
+the rows its last complete checkpoint had seen (:func:`truncate_csv`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+
+def _fsync_directory(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def write_atomically(path: Path, data: bytes | str) -> None:
+    """Replace ``path`` with ``data`` so that a kill leaves the old or the new content, nothing else."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    payload = data.encode() if isinstance(data, str) else data
+    with open(temporary, "wb") as stream:
+        stream.write(payload)
+        stream.flush()
+        os.fsync(stream.fileno())
+    os.replace(temporary, path)
+    _fsync_directory(path.parent)
+
+
+def replace_folder(folder: Path, write: Callable[[Path], None]) -> None:
+    """Build a folder with ``write(temporary_folder)``, then swap it in for ``folder``.
+
+    Every file is fsynced before the swap, so after a kill ``folder`` (or, between the two
+    renames, ``.NAME.old``; see :func:`recover_folder`) holds a complete earlier version.
+    """
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    temporary = folder.with_name(f".{folder.name}.tmp")
+    old = folder.with_name(f".{folder.name}.old")
+    recover_folder(folder)
+    temporary.mkdir()
+    write(temporary)
+    for path in temporary.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as stream:
+                os.fsync(stream.fileno())
+    _fsync_directory(temporary)
+    shutil.rmtree(old, ignore_errors=True)
+    if folder.exists():
+        os.rename(folder, old)
+    os.rename(temporary, folder)
+    _fsync_directory(folder.parent)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def recover_folder(folder: Path) -> None:
+    """Put back the previous version of ``folder`` if a kill fell between the two renames of
+    :func:`replace_folder`; drop a half-built temporary folder."""
+    folder = Path(folder)
+    old = folder.with_name(f".{folder.name}.old")
+    if not folder.exists() and old.exists():
+        os.rename(old, folder)
+    shutil.rmtree(folder.with_name(f".{folder.name}.tmp"), ignore_errors=True)
+
+
+def append_csv_row(path: Path, row: Mapping[str, object]) -> None:
+    """Append ``row`` to a CSV log, flushed to disk before returning.
+
+    A new file gets the header first. When ``row`` brings columns the file does not have yet,
+    the file is rewritten atomically with the wider header (earlier rows get blanks there).
+    """
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        _write_rows(path, list(row), [row])
+        return
+    with open(path, newline="") as stream:
+        header = next(csv.reader(stream), [])
+    if not set(row) <= set(header):
+        rows = read_csv_rows(path)
+        _write_rows(path, [*header, *(key for key in row if key not in header)], [*rows, row])
+        return
+    line = io.StringIO()
+    csv.DictWriter(line, fieldnames=header, extrasaction="raise", lineterminator="\n").writerow(row)
+    with open(path, "a", newline="") as stream:
+        stream.write(line.getvalue())
+        stream.flush()
+        os.fsync(stream.fileno())
+
+
+def read_csv_rows(path: Path) -> list[dict[str, str]]:
+    """The complete rows of a CSV log (a last line cut short by a kill is dropped)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    text = path.read_text()
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def csv_row_count(path: Path) -> int:
+    """Number of complete data rows of a CSV log (0 when it does not exist)."""
+    return len(read_csv_rows(path))
+
+
+def truncate_csv(path: Path, rows: int) -> None:
+    """Keep the header and the first ``rows`` data rows of a CSV log (a resumed run's logs)."""
+    path = Path(path)
+    if not path.exists():
+        return
+    kept = read_csv_rows(path)
+    with open(path, newline="") as stream:
+        header = next(csv.reader(stream), [])
+    if rows == 0:
+        path.unlink()
+    elif len(kept) != rows or not path.read_text().endswith("\n"):
+        _write_rows(path, header, kept[:rows])
+
+
+def _write_rows(path: Path, header: Sequence[str], rows: Sequence[Mapping[str, object]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(header), extrasaction="raise", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomically(path, buffer.getvalue())
