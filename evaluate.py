@@ -22,8 +22,9 @@ import tyro
 
 from jssp.dispatch import warm_up
 from jssp.evaluation import make_tasks, resolve_instances, run_tasks, summary_tables, write_results_csv
+from jssp.options import check_processes, solve_options_from
 from jssp.rules import RULE_NAMES
-from jssp.solvers import SolveOptions, ensure_methods, load_plugins
+from jssp.solvers import OptionError, ensure_methods, load_plugins
 
 
 @dataclass(frozen=True)
@@ -32,14 +33,14 @@ class EvaluateConfig:
 
     instances: tuple[str, ...] = ("ft06", "la01-la05", "ta01-ta02")
     """Benchmark names (ta01), families (ta), size groups (ta:15x15), ranges (ta01-ta10), 'all', or files."""
-    methods: str = ",".join((*RULE_NAMES, "cpsat", "gnn"))
-    """Comma-separated method names (rules, cpsat, and learned methods once registered)."""
-    time_limit: float = 2.0
-    """Seconds per solve for time-limited methods (CP-SAT)."""
+    methods: str = ",".join((*RULE_NAMES, "cpsat", "tabu", "gnn", "hybrid"))
+    """Comma-separated method names (rules, cpsat, tabu, and learned methods once registered)."""
+    time_limit: float = 3.0
+    """Seconds per solve for time-limited methods (cpsat, tabu, hybrid)."""
     workers: int = 1
-    """Instances solved in parallel (processes)."""
+    """Parallel solver processes (solves run at once)."""
     cpsat_workers: int = 2
-    """Search threads of each CP-SAT solve."""
+    """CP-SAT search threads of one solve (cpsat, hybrid)."""
     seed: int = 0
     """Seed of randomised methods."""
     device: str = "auto"
@@ -49,7 +50,7 @@ class EvaluateConfig:
     improvement_checkpoint: str = "ls-default"
     """Learned improvement methods (ls-<steps>): move-policy checkpoint name or folder."""
     samples: int = 128
-    """gnn-sample: sampled rollouts per instance."""
+    """gnn-sample: sampled rollouts of one solve."""
     temperature: float | None = None
     """gnn-sample: softmax temperature (default: the checkpoint's tuned sample_temperature, else 1.0)."""
     scheme: str = "non-delay"
@@ -73,17 +74,12 @@ def main(cfg: EvaluateConfig) -> int:
     ensure_methods(methods)
     instances = resolve_instances(cfg.instances)
     tasks = make_tasks(instances, methods)
-    options = SolveOptions(
-        time_limit=cfg.time_limit,
-        seed=cfg.seed,
-        workers=cfg.cpsat_workers,
-        scheme=cfg.scheme,
-        device=cfg.device,
-        checkpoint=cfg.checkpoint,
-        improvement_checkpoint=cfg.improvement_checkpoint,
-        num_samples=cfg.samples,
-        temperature=cfg.temperature,
-    )
+    try:  # the checks and flag names of jssp solve (jssp.options)
+        check_processes(cfg.workers)
+        options = solve_options_from(cfg)
+    except OptionError as error:
+        print(f"evaluate.py: error: {error}", file=sys.stderr)
+        return 2
     cfg.out.mkdir(parents=True, exist_ok=True)
     config = {**dataclasses.asdict(cfg), "out": str(cfg.out)}
     (cfg.out / "config.json").write_text(json.dumps(config, indent=1) + "\n")

@@ -126,9 +126,44 @@ def select_many(selectors: list[str]) -> list[str]:
     return list(chosen)
 
 
+FINGERPRINTS_FILE = "fingerprints.json"
+"""Index beside ``bounds.json``: content fingerprint -> benchmark name, so recognising an instance reads one file."""
+FINGERPRINTS_FORMAT = "jssp-fingerprints/1"
+
+
+def compute_fingerprints() -> dict[str, str]:
+    """:meth:`Instance.fingerprint` -> name of every benchmark, read from the instance files (slow: all of them)."""
+    return {load(name).fingerprint(): name for name in catalogue()}
+
+
+def write_fingerprints(path: Path) -> int:
+    """Write :func:`compute_fingerprints` to ``path``; returns how many instances it holds.
+
+    The file is written beside its target and renamed over it, so a crash never leaves it cut short.
+    """
+    fingerprints = compute_fingerprints()
+    document = {
+        "format": FINGERPRINTS_FORMAT,
+        "description": "SHA-256 of each benchmark's shape, machines and durations (jssp.instance.Instance.fingerprint) "
+        "-> its name; regenerate with: python -m jssp.benchmarks --write-fingerprints",
+        "instances": fingerprints,
+    }
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    temporary.write_text(json.dumps(document, indent=1) + "\n")
+    os.replace(temporary, path)
+    return len(fingerprints)
+
+
 @functools.cache
 def _by_fingerprint() -> dict[str, str]:
-    return {load(name).fingerprint(): name for name in catalogue()}
+    """The committed index; computed from the files when the folder has none (a ``$JSSP_INSTANCES`` copy)."""
+    path = instances_dir() / FINGERPRINTS_FILE
+    if not path.exists():
+        return compute_fingerprints()
+    document = json.loads(path.read_text())
+    if document.get("format") != FINGERPRINTS_FORMAT:
+        raise ValueError(f"{path}: not a {FINGERPRINTS_FORMAT} file; regenerate it with --write-fingerprints")
+    return dict(document["instances"])
 
 
 def identify(instance: Instance) -> BenchmarkInfo | None:
@@ -155,3 +190,24 @@ def gap_percent(makespan: int, best_known: int | None) -> float | None:
     if best_known is None or best_known <= 0:
         return None
     return 100.0 * (makespan - best_known) / best_known
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m jssp.benchmarks --write-fingerprints``: regenerate the fingerprint index from the files."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m jssp.benchmarks", description="Maintain the benchmark folder.")
+    parser.add_argument(
+        "--write-fingerprints", action="store_true", help=f"rewrite {FINGERPRINTS_FILE} from the instance files"
+    )
+    args = parser.parse_args(argv)
+    if not args.write_fingerprints:
+        parser.print_help()
+        return 2
+    path = instances_dir() / FINGERPRINTS_FILE
+    print(f"wrote {write_fingerprints(path)} fingerprints to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,7 +1,10 @@
 """The ``jssp`` command line: ``jssp solve FILE --method M`` and ``jssp serve`` (the web page and API).
 
-Errors the user can fix (a malformed file, an unknown method) print one line and exit with
-status 2; no traceback.
+Errors the user can fix print one line and exit with status 2, no traceback: a malformed file
+as ``FILE:LINE: reason``, an option out of range as ``--option must be ...``. Every option (output
+folders included) is checked before the instance is read or solved. The method options are those
+of :mod:`jssp.options`, shared with ``evaluate.py``; heavy modules (OR-Tools, matplotlib, torch)
+load only for the methods and outputs that use them.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from pathlib import Path
 from jssp import benchmarks
 from jssp.cpsat import CpSatError
 from jssp.dispatch import warm_up
+from jssp.options import add_solve_arguments, check_output_path, solve_options_from
 from jssp.parsing import InstanceFormatError, read_instance
-from jssp.solvers import SolveOptions, ensure_methods, has_method, method_names, solve
+from jssp.solvers import OptionError, ensure_methods, has_method, method_names, solve
 
 EXIT_USAGE = 2
+MAX_PORT = 65535
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -30,20 +35,12 @@ def _build_parser() -> argparse.ArgumentParser:
         default="mwkr",
         help=f"solving method (default mwkr): {', '.join(method_names())}, gnn, gnn-sample, hybrid, ls-<steps>",
     )
-    solve_parser.add_argument("--time-limit", type=float, default=10.0, help="seconds for time-limited methods (10)")
-    solve_parser.add_argument("--seed", type=int, default=0, help="seed of randomised methods (0)")
-    solve_parser.add_argument("--workers", type=int, default=2, help="CP-SAT search threads (2)")
-    solve_parser.add_argument("--device", default="auto", help="learned methods: auto (GPU if present), cpu, cuda")
-    solve_parser.add_argument("--checkpoint", default="gnn-default", help="learned methods: checkpoint name or folder")
-    solve_parser.add_argument("--samples", type=int, default=128, help="gnn-sample: rollouts (128)")
-    solve_parser.add_argument(
-        "--temperature",
-        type=float,
-        help="gnn-sample: softmax temperature (default: the checkpoint's tuned one, or 1.0)",
-    )
     solve_parser.add_argument("--output", type=Path, help="write the schedule JSON here")
     solve_parser.add_argument("--csv", type=Path, help="write the schedule as CSV here")
     solve_parser.add_argument("--gantt", type=Path, help="write a Gantt chart PNG here")
+    # --workers means parallel solver processes (evaluate.py, jssp serve); one solve has none to set.
+    solve_parser.add_argument("--workers", type=int, help=argparse.SUPPRESS)
+    add_solve_arguments(solve_parser)
 
     serve_parser = commands.add_parser("serve", help="serve the web page and HTTP API that solve uploaded instances")
     serve_parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1: this machine only)")
@@ -54,7 +51,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--max-upload-bytes", type=int, default=1024 * 1024, help="largest instance file accepted (1 MiB)"
     )
     serve_parser.add_argument("--max-operations", type=int, default=10_000, help="largest instance, jobs x machines")
-    serve_parser.add_argument("--cpsat-workers", type=int, default=2, help="CP-SAT search threads per solve (2)")
+    serve_parser.add_argument("--cpsat-workers", type=int, default=2, help="CP-SAT search threads of one solve (2)")
     serve_parser.add_argument(
         "--learned", action="store_true", help="also offer gnn and gnn-sample (each solver process imports torch)"
     )
@@ -62,22 +59,21 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _solve_command(args: argparse.Namespace) -> int:
-    instance = read_instance(args.file)
+    # ------------------------------------------------------------------ every option, before any work
+    if args.workers is not None:
+        raise OptionError(
+            "workers", "(parallel solver processes) does not apply to jssp solve; CP-SAT threads are --cpsat-workers"
+        )
+    options = solve_options_from(args)
+    for name in ("output", "csv", "gantt"):
+        check_output_path(name, getattr(args, name))
     method = args.method.strip().lower()
     ensure_methods([method])
     if not has_method(method):
         raise KeyError(f"unknown method {method!r}; available: {', '.join(method_names())}")
-    if args.time_limit <= 0:
-        raise ValueError("--time-limit must be positive")
-    options = SolveOptions(
-        time_limit=args.time_limit,
-        seed=args.seed,
-        workers=args.workers,
-        device=args.device,
-        checkpoint=args.checkpoint,
-        num_samples=args.samples,
-        temperature=args.temperature,
-    )
+
+    # ------------------------------------------------------------------ solve and report
+    instance = read_instance(args.file)
     warm_up()
     schedule = solve(instance, method, options)
     info = benchmarks.identify(instance)
@@ -105,6 +101,8 @@ def _solve_command(args: argparse.Namespace) -> int:
 
 
 def _serve_command(args: argparse.Namespace) -> int:
+    if not 1 <= args.port <= MAX_PORT:
+        raise OptionError("port", f"must be between 1 and {MAX_PORT}, got {args.port}")
     import uvicorn  # the web stack loads only for this command
 
     from jssp.web.app import ServeConfig, create_app
@@ -115,7 +113,7 @@ def _serve_command(args: argparse.Namespace) -> int:
         default_time_limit=min(ServeConfig.default_time_limit, args.max_time_limit),
         max_upload_bytes=args.max_upload_bytes,
         max_operations=args.max_operations,
-        solver_threads=args.cpsat_workers,
+        cpsat_workers=args.cpsat_workers,
         learned=args.learned,
     )
     app = create_app(config)  # checks the settings before anything binds

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-from ortools.sat.python import cp_model
 
 from jssp.instance import Instance
 from jssp.schedule import Schedule
 from jssp.validation import find_violations
 
-StartVariables = list[list[cp_model.IntVar]]
+if TYPE_CHECKING:  # OR-Tools (and the pandas it imports) loads in solve_cpsat, so CpSatError is cheap to import
+    from ortools.sat.python import cp_model
+
+    StartVariables = list[list[cp_model.IntVar]]
 
 
 class CpSatError(RuntimeError):
@@ -64,6 +67,8 @@ def solve_cpsat(
             or it proved that no schedule fits within ``upper_bound``.
         ValueError: if ``hint`` schedules another instance.
     """
+    from ortools.sat.python import cp_model
+
     started = time.perf_counter()
     if hint is not None and hint.instance != instance:
         raise ValueError(f"hint schedules {hint.instance.name} ({hint.instance.shape}), not {instance.name}")

@@ -107,10 +107,9 @@ class Instance:
     def fingerprint(self) -> str:
         """SHA-256 of the shape, routes and durations; equal for equal instances whatever their name."""
         if not self._fingerprint:
-            digest = hashlib.sha256()
-            digest.update(np.array(self.machines.shape, dtype=np.int64).tobytes())
-            digest.update(self.machines.tobytes())
-            digest.update(self.durations.tobytes())
+            digest = hashlib.sha256()  # little-endian bytes: the same on every machine (instances/fingerprints.json)
+            for array in (np.array(self.machines.shape), self.machines, self.durations):
+                digest.update(np.asarray(array, dtype="<i8").tobytes())
             self._fingerprint.append(digest.hexdigest())
         return self._fingerprint[0]
 

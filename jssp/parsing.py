@@ -28,6 +28,8 @@ from jssp.instance import MAX_DURATION, MAX_JOBS, MAX_MACHINES, MAX_OPERATIONS, 
 INSTANCE_FORMAT = "jssp-instance/1"
 MAX_FILE_BYTES = 64 * 1024 * 1024
 LAYOUTS = ("standard", "taillard", "orlib", "json")
+MAX_DIGITS = 18
+"""Most digits of an integer in an instance, in any layout: every such value fits a 64-bit integer."""
 
 
 class InstanceFormatError(ValueError):
@@ -39,6 +41,23 @@ class InstanceFormatError(ValueError):
         self.reason = reason
         where = f"{source}:{line}" if line is not None else source
         super().__init__(f"{where}: {reason}")
+
+
+class IntegerTooLargeError(ValueError):
+    """An integer of more than :data:`MAX_DIGITS` digits (Python refuses to convert 4,300 digits and more)."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.shown = token if len(token) <= 20 else f"{token[:20]}... ({len(token)} characters)"
+        super().__init__(f"integer {self.shown} is too large (more than {MAX_DIGITS} digits)")
+
+
+def bounded_integer(token: str) -> int:
+    """``int(token)`` for a decimal integer of at most :data:`MAX_DIGITS` digits; also a ``parse_int`` for
+    :func:`json.loads`, so that no JSON document can make Python convert thousands of digits."""
+    if len(token.lstrip("+-").lstrip("0")) > MAX_DIGITS:
+        raise IntegerTooLargeError(token)
+    return int(token)
 
 
 _Line = tuple[int, list[str]]  # (1-based line number, whitespace-separated tokens)
@@ -128,7 +147,10 @@ def _integers(tokens: Sequence[str], line: int, source: str, what: str) -> list[
     for position, token in enumerate(tokens, start=1):
         if not re.fullmatch(r"[+-]?\d+", token):
             raise InstanceFormatError(source, line, f"{what}: token {position} {token[:20]!r} is not an integer")
-        values.append(int(token))
+        try:
+            values.append(bounded_integer(token))
+        except IntegerTooLargeError as error:
+            raise InstanceFormatError(source, line, f"{what}: token {position}: {error}") from None
     return values
 
 
@@ -299,11 +321,14 @@ def _parse_taillard(lines: list[_Line], name: str, source: str) -> Instance:
 
 def _parse_json(text: str, name: str, source: str) -> Instance:
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=bounded_integer)
     except json.JSONDecodeError as error:
         raise InstanceFormatError(source, error.lineno, f"invalid JSON: {error.msg}") from None
     except RecursionError:
         raise InstanceFormatError(source, None, "invalid JSON: nested too deeply") from None
+    except IntegerTooLargeError as error:
+        line = text[: text.find(error.token)].count("\n") + 1
+        raise InstanceFormatError(source, line, str(error)) from None
     if not isinstance(data, dict) or data.get("format") != INSTANCE_FORMAT:
         found = data.get("format") if isinstance(data, dict) else type(data).__name__
         raise InstanceFormatError(source, 1, f"JSON is not a {INSTANCE_FORMAT} document (format={found!r})")

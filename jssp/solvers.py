@@ -10,16 +10,39 @@ once by prefix with :func:`register_family`.
 
 from __future__ import annotations
 
+import math
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 
-from jssp.cpsat import solve_cpsat
+from jssp.dispatch import SCHEMES
 from jssp.instance import Instance
-from jssp.local_search import tabu_search
 from jssp.rules import RULE_NAMES, dispatch
 from jssp.schedule import Schedule
+
+MAX_SEED = 2**31 - 1
+"""Largest seed: CP-SAT's random seed is a 32-bit integer."""
+_DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+
+
+class OptionError(ValueError):
+    """An option value out of range; ``str()`` names the command-line flag (``--time-limit must be ...``).
+
+    Attributes:
+        name: the option's field name (``time_limit``); the web API reports errors under it.
+        reason: what is wrong, starting with a verb (``must be positive, got -1``).
+    """
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        self.reason = reason
+        super().__init__(f"{self.flag} {reason}")
+
+    @property
+    def flag(self) -> str:
+        """The command-line spelling of the option, ``--time-limit``."""
+        return "--" + self.name.replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -30,8 +53,8 @@ class SolveOptions:
     """Wall-clock budget in seconds (CP-SAT and search methods; rules finish far sooner)."""
     seed: int = 0
     """Seed of randomised methods (``random``, CP-SAT, sampling policies)."""
-    workers: int = 2
-    """Threads a single solve may use (CP-SAT search workers)."""
+    cpsat_workers: int = 2
+    """CP-SAT search threads of one solve (``cpsat`` and the CP-SAT stage of ``hybrid``)."""
     scheme: str = "non-delay"
     """Schedule-generation scheme of the dispatching rules (see ``jssp.dispatch``)."""
     device: str = "auto"
@@ -40,11 +63,31 @@ class SolveOptions:
     """Learned methods: shipped checkpoint name or checkpoint folder."""
     improvement_checkpoint: str = "ls-default"
     """Learned improvement methods (``ls-<steps>``): checkpoint of the N5 move policy."""
-    num_samples: int = 128
+    samples: int = 128
     """Sampling methods (``gnn-sample``): rollouts per instance."""
     temperature: float | None = None
     """Sampling methods: softmax temperature; ``None`` takes the checkpoint's tuned ``sample_temperature``
     (see ``agents.tune_sampling``), or 1.0 when it has none."""
+
+    def check(self) -> None:
+        """Raise :class:`OptionError` naming the first option out of range."""
+        if not (math.isfinite(self.time_limit) and self.time_limit > 0):
+            raise OptionError("time_limit", f"must be a finite number of seconds above 0, got {self.time_limit:g}")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise OptionError("seed", f"must be between 0 and {MAX_SEED}, got {self.seed}")
+        if self.cpsat_workers < 1:
+            raise OptionError("cpsat_workers", f"must be at least 1, got {self.cpsat_workers}")
+        if self.scheme not in SCHEMES:
+            raise OptionError("scheme", f"must be one of {', '.join(SCHEMES)}, got {self.scheme!r}")
+        if not _DEVICE_PATTERN.fullmatch(self.device):
+            raise OptionError("device", f"must be auto, cpu, cuda, cuda:<index> or mps, got {self.device!r}")
+        for name in ("checkpoint", "improvement_checkpoint"):
+            if not getattr(self, name).strip():
+                raise OptionError(name, "must name a checkpoint or folder, got an empty string")
+        if self.samples < 1:
+            raise OptionError("samples", f"must be at least 1, got {self.samples}")
+        if self.temperature is not None and not (math.isfinite(self.temperature) and self.temperature > 0):
+            raise OptionError("temperature", f"must be a finite number above 0, got {self.temperature:g}")
 
 
 Solver = Callable[[Instance, SolveOptions], Schedule]
@@ -90,6 +133,8 @@ def has_method(name: str) -> bool:
 
 def load_plugins() -> None:
     """Run every registration function of the ``jssp.methods`` entry-point group."""
+    from importlib.metadata import entry_points  # scans installed packages: only when a plugin is needed
+
     for entry_point in entry_points(group="jssp.methods"):
         entry_point.load()()
 
@@ -119,9 +164,11 @@ def solve(instance: Instance, method: str, options: SolveOptions | None = None) 
     """Run one method, stamp its name and wall time on the schedule, and validate it.
 
     Raises:
+        OptionError: if an option is out of range.
         jssp.validation.InfeasibleScheduleError: if the method returned an infeasible schedule.
     """
     options = options or SolveOptions()
+    options.check()
     solver = get_solver(method)
     began = time.perf_counter()
     schedule = solver(instance, options)
@@ -139,6 +186,8 @@ def _rule_solver(rule: str) -> Solver:
 
 
 def _tabu_solver(instance: Instance, options: SolveOptions) -> Schedule:
+    from jssp.local_search import tabu_search  # its kernels load only for this method
+
     initial = dispatch(instance, "fdd-mwkr", scheme=options.scheme)
     lower_bound = instance.trivial_lower_bound()
     return tabu_search(
@@ -147,7 +196,9 @@ def _tabu_solver(instance: Instance, options: SolveOptions) -> Schedule:
 
 
 def _cpsat_solver(instance: Instance, options: SolveOptions) -> Schedule:
-    return solve_cpsat(instance, time_limit=options.time_limit, num_workers=options.workers, seed=options.seed)
+    from jssp.cpsat import solve_cpsat  # OR-Tools (and the pandas it imports) load only for this method
+
+    return solve_cpsat(instance, time_limit=options.time_limit, num_workers=options.cpsat_workers, seed=options.seed)
 
 
 for _rule in RULE_NAMES:

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from jssp import cli
 from jssp.cli import main
+from jssp.instance import Instance
 from jssp.parsing import format_taillard, read_instance
+from jssp.rules import dispatch
+from jssp.schedule import Schedule
+from jssp.solvers import SolveOptions
 
 INSTANCES = Path(__file__).resolve().parents[1] / "instances"
 
@@ -56,6 +63,8 @@ def test_unknown_instance_prints_no_gap(tmp_path: Path, capsys: pytest.CaptureFi
         (b"2 2\n0 3 1 2.5\n1 1 0 1\n", "is not an integer"),
         (b"\x89PNG\r\n\x1a\n\x00\x00", "not a text file"),
         (b"900000 900000\n", "larger than supported"),
+        (b"2 2\n0 3 1 2\n1 " + b"9" * 5000 + b" 0 1\n", ":3: job 1: token 2: integer 99999999999999999999... (5000 "),
+        (b"2 2\n0 3 1 2\n1 4 0 -1\n", ":3: job 1 operation 1: negative duration -1"),
     ],
 )
 def test_malformed_file_gives_one_line_and_status_2(
@@ -90,6 +99,114 @@ def test_serve_binds_localhost_by_default(monkeypatch: pytest.MonkeyPatch) -> No
     assert isinstance(calls[1][0], FastAPI) and calls[1][0].state.config.max_time_limit == 2.0
 
 
-def test_serve_rejects_bad_settings_with_status_2(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["serve", "--workers", "0"]) == 2
-    assert capsys.readouterr().err.strip() == "jssp: error: workers must be at least 1, got 0"
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["serve", "--workers", "0"], "--workers must be at least 1, got 0"),
+        (["serve", "--workers", "-3"], "--workers must be at least 1, got -3"),
+        (["serve", "--port", "70000"], "--port must be between 1 and 65535, got 70000"),
+        (["serve", "--max-time-limit", "inf"], "--max-time-limit must be a finite number of seconds above 0, got inf"),
+        (["serve", "--cpsat-workers", "0"], "--cpsat-workers must be at least 1, got 0"),
+    ],
+)
+def test_serve_rejects_bad_settings_before_binding(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv: list[str], expected: str
+) -> None:
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", _must_not_run)
+    assert main(argv) == 2
+    assert capsys.readouterr().err == f"jssp: error: {expected}\n"
+
+
+# ---------------------------------------------------------------- options
+
+
+def _must_not_run(*args: object, **kwargs: object) -> None:
+    raise AssertionError("reached the work although an option was out of range")
+
+
+def test_every_method_option_reaches_the_solver(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[SolveOptions] = []
+
+    def spy(instance: Instance, method: str, options: SolveOptions) -> Schedule:
+        seen.append(options)
+        return dispatch(instance, "mwkr")
+
+    monkeypatch.setattr(cli, "solve", spy)
+    argv = ["solve", str(INSTANCES / "ft06.txt"), "--time-limit", "3.5", "--seed", "7", "--cpsat-workers", "3"]
+    argv += ["--scheme", "active", "--device", "cpu", "--checkpoint", "gnn-ppo", "--improvement-checkpoint", "ls-x"]
+    argv += ["--samples", "5", "--temperature", "0.5"]
+    assert main(argv) == 0
+    assert seen == [
+        SolveOptions(
+            time_limit=3.5,
+            seed=7,
+            cpsat_workers=3,
+            scheme="active",
+            device="cpu",
+            checkpoint="gnn-ppo",
+            improvement_checkpoint="ls-x",
+            samples=5,
+            temperature=0.5,
+        )
+    ]
+    assert main(["solve", str(INSTANCES / "ft06.txt")]) == 0
+    assert seen[1] == SolveOptions()  # the flags' defaults are SolveOptions' defaults
+
+
+def test_scheme_reaches_the_rules(capsys: pytest.CaptureFixture[str]) -> None:
+    instance = read_instance(INSTANCES / "ta01.txt")
+    for scheme in ("active", "non-delay"):
+        assert main(["solve", str(INSTANCES / "ta01.txt"), "--method", "spt", "--scheme", scheme]) == 0
+        makespan = dispatch(instance, "spt", scheme=scheme).makespan
+        assert f"makespan   {makespan}\n" in capsys.readouterr().out
+    assert dispatch(instance, "spt", scheme="active").makespan != dispatch(instance, "spt").makespan
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--method", "tabu", "--time-limit", "inf"], "--time-limit must be a finite number of seconds above 0, got"),
+        (["--time-limit", "nan"], "--time-limit must be a finite number of seconds above 0, got nan"),
+        (["--time-limit", "0"], "--time-limit must be a finite number of seconds above 0, got 0"),
+        (["--seed", "-1"], "--seed must be between 0 and 2147483647, got -1"),
+        (["--seed", "2147483648"], "--seed must be between 0 and 2147483647, got 2147483648"),
+        (["--cpsat-workers", "0"], "--cpsat-workers must be at least 1, got 0"),
+        (["--samples", "0"], "--samples must be at least 1, got 0"),
+        (["--temperature", "-1"], "--temperature must be a finite number above 0, got -1"),
+        (["--device", "gpu"], "--device must be auto, cpu, cuda, cuda:<index> or mps, got 'gpu'"),
+        (["--workers", "-3"], "--workers (parallel solver processes) does not apply to jssp solve; CP-SAT threads"),
+        (["--output", "{missing}/s.json"], "--output folder {missing} does not exist"),
+        (["--csv", "{missing}/s.csv"], "--csv folder {missing} does not exist"),
+        (["--gantt", "{missing}/g.png"], "--gantt folder {missing} does not exist"),
+        (["--gantt", "{tmp}"], "--gantt {tmp} is a folder; give a file name"),
+    ],
+)
+def test_bad_option_is_named_before_anything_is_solved(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    flags: list[str],
+    expected: str,
+) -> None:
+    monkeypatch.setattr(cli, "solve", _must_not_run)
+    monkeypatch.setattr(cli, "read_instance", _must_not_run)
+    places = {"missing": tmp_path / "missing", "tmp": tmp_path}
+    flags = [flag.format(**places) for flag in flags]
+    assert main(["solve", str(INSTANCES / "ft06.txt"), *flags]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"jssp: error: {expected.format(**places)}")
+    assert captured.err.count("\n") == 1
+
+
+def test_a_rule_solve_imports_neither_ortools_nor_matplotlib_nor_torch() -> None:
+    code = (
+        "import sys; from jssp.cli import main; "
+        f"assert main(['solve', {str(INSTANCES / 'ta71.txt')!r}, '--method', 'mwkr']) == 0; "
+        "print(sorted({'ortools', 'pandas', 'matplotlib', 'torch'} & set(sys.modules)))"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "= benchmark ta71" in completed.stdout
+    assert completed.stdout.strip().splitlines()[-1] == "[]"

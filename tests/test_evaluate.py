@@ -5,9 +5,13 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from evaluate import EvaluateConfig, main
 from jssp.evaluation import RESULT_COLUMNS, make_tasks, read_results_csv, resolve_instances, run_tasks, summary_tables
+from jssp.options import solve_options_from
 from jssp.schedule import Schedule
 from jssp.solvers import SolveOptions
 
@@ -72,3 +76,23 @@ def test_summary_table_means(tmp_path: Path) -> None:
     )
     summary = summary_tables(read_results_csv(path))
     assert "| ta 15x15 | 2 | 15.0 |" in summary and "| ta 15x15 | 2 | 0.200 |" in summary
+
+
+def test_options_are_built_and_checked_like_those_of_jssp_solve(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = EvaluateConfig(time_limit=1.5, seed=4, cpsat_workers=3, scheme="active", samples=5, temperature=0.5)
+    expected = SolveOptions(time_limit=1.5, seed=4, cpsat_workers=3, scheme="active", samples=5, temperature=0.5)
+    assert solve_options_from(cfg) == expected
+    bad: list[tuple[dict[str, Any], str]] = [
+        ({"time_limit": float("inf")}, "--time-limit must be a finite number of seconds above 0, got inf"),
+        ({"time_limit": float("nan")}, "--time-limit must be a finite number of seconds above 0, got nan"),
+        ({"seed": -1}, "--seed must be between 0 and 2147483647, got -1"),
+        ({"workers": -3}, "--workers must be at least 1, got -3"),
+        ({"cpsat_workers": 0}, "--cpsat-workers must be at least 1, got 0"),
+    ]
+    for index, (changes, message) in enumerate(bad):
+        out = tmp_path / f"run{index}"
+        assert main(EvaluateConfig(instances=("ft06",), methods="tabu", out=out, progress=False, **changes)) == 2
+        assert capsys.readouterr().err.splitlines()[-1] == f"evaluate.py: error: {message}"
+        assert not out.exists()  # nothing was solved or written

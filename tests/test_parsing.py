@@ -301,8 +301,20 @@ MALFORMED: list[tuple[str, str | bytes, int | None, str]] = [
     ("json-rows-not-list", json_doc(machines="0 1 1 0"), 1, "'machines' must be a list of 2 rows"),
     ("json-repeated-machine", json_doc(machines=[[0, 0], [1, 0]]), 1, "job 0 operation 1: machine 0 visited twice"),
     ("json-negative-duration", json_doc(durations=[[3, -2], [4, 1]]), 1, "job 0 operation 1: negative duration -2"),
-    ("json-huge-duration", json_doc(durations=[[3, 10**30], [4, 1]]), 1, f"duration {10**30} > 1000000000"),
-    ("json-huge-machine", json_doc(machines=[[0, 1], [2**64, 0]]), 1, f"machine {2**64} outside 0..1"),
+    ("json-huge-duration", json_doc(durations=[[3, 10**17], [4, 1]]), 1, f"duration {10**17} > 1000000000"),
+    ("json-huge-machine", json_doc(machines=[[0, 1], [2**59, 0]]), 1, f"machine {2**59} outside 0..1"),
+    ("json-beyond-int64", json_doc(machines=[[0, 1], [2**64, 0]]), 1, f"integer {2**64} is too large (more than 18"),
+    (
+        "json-5000-digits",
+        json_doc().replace('"durations"', '\n"durations"').replace("[4, 1]", "\n[4, " + "9" * 5000 + "]"),
+        3,
+        "integer 99999999999999999999... (5000 characters) is too large (more than 18 digits)",
+    ),
+    ("19-digits", "1 1\n0 1000000000000000000\n", 2, "job 0: token 2: integer 1000000000000000000 is too large"),
+    ("5000-digit-duration", "2 2\n0 1 1 2\n1 " + "9" * 5000 + " 0 1\n", 3, "job 1: token 2: integer 9999"),
+    ("5000-digit-header", "9" * 5000 + " 2\n", 1, "header: token 1: integer 99999999999999999999... (5000 char"),
+    ("taillard-5000-digit-seed", taillard({2: "2 3 " + "9" * 5000 + " 0 0 0"}), 2, "Taillard header: token 3: integer"),
+    ("orlib-5000-digit-duration", " +++\n instance x\n 1 1\n 0 " + "9" * 5000 + "\n", 4, "job 0: token 2: integer"),
     ("json-absurd-size", json_doc(num_jobs=10**6, num_machines=10**6), 1, "is larger than supported"),
 ]
 
@@ -322,6 +334,13 @@ def test_malformed_input_raises_a_one_line_error(content, line, fragment):
     assert message.startswith(prefix), message
     assert fragment in error.reason, message
     assert message == prefix + error.reason
+
+
+def test_leading_zeros_do_not_count_as_digits():
+    instance = parse_instance("1 2\n0 " + "0" * 30 + "7 +1 000000000000000000000\n")
+    assert instance.durations.tolist() == [[7, 0]] and instance.machines.tolist() == [[0, 1]]
+    document = json.loads(json_doc())
+    assert parse_instance(json.dumps(document).replace("[3, 2]", "[3, -0]")).durations.tolist() == [[3, 0], [4, 1]]
 
 
 def test_format_errors_are_value_errors():

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -20,6 +21,7 @@ from jssp.rules import dispatch
 from jssp.schedule import Schedule
 from jssp.solvers import SolveOptions, register
 from jssp.web.app import STATIC_DIR, ServeConfig, create_app
+from jssp.web.server import background_server
 
 INSTANCES = Path(__file__).resolve().parents[1] / "instances"
 TINY = "2 2\n0 3 1 2\n1 4 0 1\n"  # optimum 6 = trivial lower bound (machine 1: 2 + 4)
@@ -145,6 +147,8 @@ def test_seed_reaches_the_random_rule(client: TestClient) -> None:
         b"\x89PNG\r\n\x1a\n\x00\x00",
         b"900000 900000\n",
         b'{"format": "jssp-instance/1", "num_jobs": 2}',
+        b"2 2\n0 3 1 2\n1 " + b"9" * 5000 + b" 0 1\n",
+        b'{"format": "jssp-instance/1", "num_jobs": 2,\n"num_machines": ' + b"9" * 5000 + b"}",
     ],
 )
 def test_malformed_file_gives_the_parsers_one_line(client: TestClient, content: bytes) -> None:
@@ -178,18 +182,37 @@ def test_upload_limits_give_413(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("fields", "expected"),
     [
-        ({"time_limit": "0"}, "time_limit must be in (0, 30] seconds, got 0"),
-        ({"time_limit": "31"}, "time_limit must be in (0, 30] seconds, got 31"),
-        ({"time_limit": "nan"}, "time_limit must be in (0, 30] seconds, got nan"),
+        ({"time_limit": "0"}, "time_limit must be a finite number of seconds above 0, got 0"),
+        ({"time_limit": "31"}, "time_limit must be at most 30 seconds on this server, got 31"),
+        ({"time_limit": "nan"}, "time_limit must be a finite number of seconds above 0, got nan"),
+        ({"time_limit": "inf"}, "time_limit must be a finite number of seconds above 0, got inf"),
+        ({"time_limit": "9" * 5000}, "time_limit must be a finite number of seconds above 0, got inf"),
         ({"time_limit": "soon"}, "time_limit 'soon' is not a number"),
-        ({"seed": "-1"}, "seed must be in 0..2147483647, got -1"),
+        ({"seed": "-1"}, "seed must be between 0 and 2147483647, got -1"),
+        ({"seed": "2147483648"}, "seed must be between 0 and 2147483647, got 2147483648"),
+        ({"seed": "9" * 5000}, "seed: integer 99999999999999999999... (5000 characters) is too large"),
         ({"seed": "1.5"}, "seed '1.5' is not an integer"),
         ({"method": "nope"}, "unknown method 'nope'; available: spt, lpt, mwkr"),
     ],
 )
 def test_bad_parameters_give_422(client: TestClient, fields: dict[str, str], expected: str) -> None:
     status, document = _upload(client, "tiny.txt", TINY.encode(), **fields)
-    assert status == 422 and document["detail"].startswith(expected)
+    assert status == 422 and document["detail"].startswith(expected) and len(document["detail"]) < 200
+
+
+def test_huge_integers_anywhere_give_422_not_500(client: TestClient) -> None:
+    digits = "9" * 5000
+    response = client.post("/api/solve", content=f'{{"text": "{TINY}", "n": {digits}}}'.replace("\n", "\\n"))
+    assert response.status_code == 422 and response.json()["detail"].startswith("upload:1: integer 9999")
+    response = client.post(f"/api/solve?seed={digits}", content=TINY, headers={"Content-Type": "text/plain"})
+    assert response.status_code == 422 and len(response.json()["detail"]) < 500
+    status, document = _upload(client, "ft06.txt", (INSTANCES / "ft06.txt").read_bytes())
+    body = json.dumps(document).replace('"makespan": ', f'"makespan": {digits}', 1)
+    response = client.post("/api/gantt.png", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    length = len(digits) + len(str(document["makespan"]))
+    expected = f"schedule: integer {digits[:20]}... ({length} characters) is too large (more than 18 digits)"
+    assert response.json()["detail"] == expected
 
 
 def test_bad_query_parameter_and_content_type(client: TestClient) -> None:
@@ -244,6 +267,24 @@ def test_busy_pool_gives_503() -> None:
         sleeper.join()
     assert response.status_code == 503 and response.headers["retry-after"]
     assert response.json()["detail"].startswith("server busy: all 1 solver processes stayed busy for 0.3 s")
+
+
+def test_client_that_disconnects_frees_its_solver_process() -> None:
+    config = ServeConfig(workers=1, max_time_limit=30.0, worker_setup=register_slow_method)
+    app = create_app(config)
+    with background_server(app) as url:
+        pool = app.state.pool
+        before = pool.pids()
+        began = time.perf_counter()
+        with pytest.raises(httpx.ReadTimeout):  # the client gives up and closes its connection
+            httpx.post(f"{url}/api/solve", data={"text": TINY, "method": "sleepy", "time_limit": "30"}, timeout=1.0)
+        while (len(pool.pids()) < 1 or pool.pids() == before) and time.perf_counter() - began < 20:
+            time.sleep(0.1)
+        assert len(pool.pids()) == 1 and pool.pids() != before  # the sleeper was killed and replaced
+        response = httpx.post(f"{url}/api/solve", data={"text": TINY, "method": "spt"}, timeout=30.0)
+        elapsed = time.perf_counter() - began
+    assert response.status_code == 200 and response.json()["makespan"] == 6
+    assert elapsed < 20  # not the 30 s time limit the abandoned solve asked for
 
 
 # ---------------------------------------------------------------- Gantt PNG

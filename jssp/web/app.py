@@ -39,9 +39,10 @@ from starlette.datastructures import UploadFile
 
 from jssp import benchmarks
 from jssp.instance import Instance, InstanceError
-from jssp.parsing import InstanceFormatError, parse_instance
+from jssp.options import check_processes
+from jssp.parsing import InstanceFormatError, IntegerTooLargeError, bounded_integer, parse_instance
 from jssp.schedule import SCHEDULE_FORMAT, Schedule
-from jssp.solvers import SolveOptions
+from jssp.solvers import OptionError, SolveOptions
 from jssp.validation import InfeasibleScheduleError
 from jssp.web.pool import PoolBusyError, SolverPool, TaskError, TaskTimeoutError
 from jssp.web.tasks import gantt_png_task, solve_task
@@ -49,13 +50,12 @@ from jssp.web.tasks import gantt_png_task, solve_task
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 DEFAULT_METHOD = "mwkr"
 UPLOAD_SOURCE = "upload"  # how errors name an instance sent as text or JSON rather than as a file
-MAX_SEED = 2**31 - 1  # CP-SAT's random seed is a 32-bit integer
 
 _MULTIPART_OVERHEAD_BYTES = 64 * 1024  # boundaries, part headers and the small form fields
 _SCHEDULE_BYTES_PER_OPERATION = 256  # a jssp-schedule/1 document needs about 90; room for indentation
 _GANTT_TIMEOUT_S = 60.0  # a 10,000-operation chart renders in a few seconds
 _RETRY_AFTER_S = "5"
-_TINY_INSTANCE = Instance(np.array([[0]]), np.array([[1]]), name="warm-up")
+_CLIENT_CLOSED = 499  # nginx's status for a request its client abandoned; the client never sees it
 
 # The page may load only what this server serves; /docs (Swagger UI from a CDN) is not covered.
 _PAGE_HEADERS = {
@@ -84,7 +84,7 @@ class ServeConfig:
     """Largest instance file, pasted text or JSON body accepted, in bytes (413 beyond)."""
     max_operations: int = 10_000
     """Largest instance accepted, in operations = jobs x machines (413 beyond; ta71-ta80 have 2,000)."""
-    solver_threads: int = 2
+    cpsat_workers: int = 2
     """CP-SAT search threads of one solve."""
     learned: bool = False
     """Offer the learned methods (gnn, gnn-sample): every solver process then imports torch."""
@@ -92,17 +92,20 @@ class ServeConfig:
     """Called once in every solver process after the methods load (to register more methods); picklable."""
 
     def check(self) -> None:
-        """Raise ValueError naming the first setting out of range."""
-        if self.workers < 1:
-            raise ValueError(f"workers must be at least 1, got {self.workers}")
+        """Raise :class:`OptionError` naming the first setting out of range (as ``jssp serve``'s flag)."""
+        check_processes(self.workers)
+        for name in ("max_time_limit", "queue_timeout"):
+            seconds = getattr(self, name)
+            if not (math.isfinite(seconds) and seconds > 0):
+                raise OptionError(name, f"must be a finite number of seconds above 0, got {seconds:g}")
         if not 0 < self.default_time_limit <= self.max_time_limit:
-            raise ValueError(
-                f"default_time_limit {self.default_time_limit:g} must be in (0, max_time_limit {self.max_time_limit:g}]"
-            )
-        if self.grace_seconds < 0 or self.queue_timeout <= 0:
-            raise ValueError("grace_seconds must be >= 0 and queue_timeout > 0")
-        if self.max_upload_bytes < 1 or self.max_operations < 1 or self.solver_threads < 1:
-            raise ValueError("max_upload_bytes, max_operations and solver_threads must be positive")
+            limits = f"(0, max_time_limit {self.max_time_limit:g}]"
+            raise OptionError("default_time_limit", f"must be in {limits}, got {self.default_time_limit:g}")
+        if not (math.isfinite(self.grace_seconds) and self.grace_seconds >= 0):
+            raise OptionError("grace_seconds", f"must be a finite number of seconds >= 0, got {self.grace_seconds:g}")
+        for name in ("max_upload_bytes", "max_operations", "cpsat_workers"):
+            if getattr(self, name) < 1:
+                raise OptionError(name, f"must be at least 1, got {getattr(self, name)}")
 
 
 def create_app(config: ServeConfig | None = None) -> FastAPI:
@@ -113,8 +116,7 @@ def create_app(config: ServeConfig | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = SolverPool(config.workers, learned=config.learned, setup=config.worker_setup)
-        # The first identify() reads all 242 benchmark files: do it now, not in the first request.
-        await asyncio.gather(pool.start(), asyncio.to_thread(benchmarks.identify, _TINY_INSTANCE))
+        await pool.start()
         app.state.pool = pool
         try:
             yield
@@ -190,7 +192,6 @@ async def _solve(
     ``benchmark`` (that benchmark's name, or null).
     """
     config: ServeConfig = request.app.state.config
-    pool: SolverPool = request.app.state.pool
     fields = {
         "method": method,
         "time_limit": None if time_limit is None else str(time_limit),
@@ -208,7 +209,7 @@ async def _solve(
 
     timeout = options.time_limit + config.grace_seconds
     schedule: Schedule = await _run_in_pool(
-        pool, solve_task, (instance, chosen_method, options), timeout, config, what=chosen_method
+        request, solve_task, (instance, chosen_method, options), timeout, what=chosen_method
     )
     lower_bound = max(lower_bound, schedule.lower_bound or 0)
     document = schedule.to_dict(best_known=best_known, lower_bound=lower_bound)
@@ -227,7 +228,9 @@ async def _gantt_png(request: Request) -> Response:
     limit = config.max_upload_bytes + _SCHEDULE_BYTES_PER_OPERATION * config.max_operations
     body = await _read_body(request, limit, f"schedules up to {limit} bytes")
     try:
-        document = json.loads(body)
+        document = json.loads(body, parse_int=bounded_integer)
+    except IntegerTooLargeError as error:
+        raise HTTPException(422, f"schedule: {error}") from None
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
         raise HTTPException(422, f"schedule: not a JSON document ({error})") from None
     try:
@@ -237,9 +240,7 @@ async def _gantt_png(request: Request) -> Response:
     except (ValueError, InstanceError, InfeasibleScheduleError) as error:
         raise HTTPException(422, f"schedule: {error}") from None
     best_known, _ = await asyncio.to_thread(benchmarks.known_bounds, schedule.instance)
-    png: bytes = await _run_in_pool(
-        request.app.state.pool, gantt_png_task, (schedule, best_known), _GANTT_TIMEOUT_S, config, what="chart"
-    )
+    png: bytes = await _run_in_pool(request, gantt_png_task, (schedule, best_known), _GANTT_TIMEOUT_S, what="chart")
     stem = _safe_name(f"{schedule.instance.name}-{schedule.method}-gantt") or "gantt"
     return Response(png, media_type="image/png", headers={"Content-Disposition": f'attachment; filename="{stem}.png"'})
 
@@ -337,8 +338,8 @@ def _form_text(value: UploadFile | str | None, key: str) -> str | None:
 def _upload_from_json(body: bytes) -> _Upload:
     """A ``jssp-instance/1`` document goes to the parser as is; ``{"text": ...}`` is unwrapped."""
     try:
-        document = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        document = json.loads(body, parse_int=bounded_integer)
+    except (ValueError, RecursionError):  # malformed, undecodable or a huge integer
         document = None  # the parser reports it with the line number
     if isinstance(document, dict) and "format" not in document and "text" in document:
         text, name = document["text"], document.get("name", UPLOAD_SOURCE)
@@ -346,6 +347,12 @@ def _upload_from_json(body: bytes) -> _Upload:
             raise HTTPException(422, f"{UPLOAD_SOURCE}: 'text' and 'name' must be strings")
         return _Upload(text, _safe_name(name) or UPLOAD_SOURCE, UPLOAD_SOURCE)
     return _Upload(body, UPLOAD_SOURCE, UPLOAD_SOURCE)
+
+
+def _shown(value: str | None) -> str:
+    """A form value as quoted in an error message: at most 40 characters."""
+    text = value or ""
+    return text if len(text) <= 40 else f"{text[:40]}..."
 
 
 def _safe_name(name: str) -> str:
@@ -358,25 +365,33 @@ def _safe_name(name: str) -> str:
 
 def _solve_options(fields: dict[str, str | None], config: ServeConfig) -> tuple[str, SolveOptions]:
     """The method name and solve options of a request, or 422 naming what is wrong (the solver
-    process checks the method: only it knows the methods that plugins add)."""
+    process checks the method: only it knows the methods that plugins add). The options pass the
+    same checks as those of ``jssp solve`` and ``evaluate.py``; the server also caps the time limit."""
     method = (fields.get("method") or DEFAULT_METHOD).strip().lower()
     time_limit = config.default_time_limit
     if fields.get("time_limit") not in (None, ""):
         try:
             time_limit = float(fields["time_limit"])  # type: ignore[arg-type]
         except ValueError:
-            raise HTTPException(422, f"time_limit {fields['time_limit']!r} is not a number") from None
-    if not (math.isfinite(time_limit) and 0 < time_limit <= config.max_time_limit):
-        raise HTTPException(422, f"time_limit must be in (0, {config.max_time_limit:g}] seconds, got {time_limit:g}")
+            raise HTTPException(422, f"time_limit {_shown(fields['time_limit'])!r} is not a number") from None
     seed = 0
     if fields.get("seed") not in (None, ""):
         try:
-            seed = int(fields["seed"])  # type: ignore[arg-type]
+            seed = bounded_integer(fields["seed"].strip())  # type: ignore[union-attr]
+        except IntegerTooLargeError as error:
+            raise HTTPException(422, f"seed: {error}") from None
         except ValueError:
-            raise HTTPException(422, f"seed {fields['seed']!r} is not an integer") from None
-    if not 0 <= seed <= MAX_SEED:
-        raise HTTPException(422, f"seed must be in 0..{MAX_SEED}, got {seed}")
-    return method, SolveOptions(time_limit=time_limit, seed=seed, workers=config.solver_threads)
+            raise HTTPException(422, f"seed {_shown(fields['seed'])!r} is not an integer") from None
+    options = SolveOptions(time_limit=time_limit, seed=seed, cpsat_workers=config.cpsat_workers)
+    try:
+        options.check()
+    except OptionError as error:
+        raise HTTPException(422, f"{error.name} {error.reason}") from None
+    if time_limit > config.max_time_limit:
+        raise HTTPException(
+            422, f"time_limit must be at most {config.max_time_limit:g} seconds on this server, got {time_limit:g}"
+        )
+    return method, options
 
 
 def _parse_and_identify(upload: _Upload) -> tuple[Instance, int | None, int, str | None]:
@@ -453,16 +468,33 @@ def _as_count(value: Any) -> int | None:
 
 
 async def _run_in_pool(
-    pool: SolverPool,
+    request: Request,
     function: Callable[..., Any],
     args: tuple[Any, ...],
     timeout: float,
-    config: ServeConfig,
     what: str,
 ) -> Any:
-    """Run a task in the solver pool, turning its failures into HTTP errors."""
+    """Run a task in the solver pool, turning its failures into HTTP errors.
+
+    A client that disconnects meanwhile cancels the task: the pool then kills its solver process
+    and starts a fresh one, so an abandoned solve does not hold a process until its time limit.
+    """
+    config: ServeConfig = request.app.state.config
+    pool: SolverPool = request.app.state.pool
+    running = asyncio.ensure_future(pool.run(function, args, timeout=timeout, queue_timeout=config.queue_timeout))
+    disconnect = asyncio.ensure_future(_wait_for_disconnect(request))
     try:
-        return await pool.run(function, args, timeout=timeout, queue_timeout=config.queue_timeout)
+        await asyncio.wait((running, disconnect), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (running, disconnect):
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(disconnect, return_exceptions=True)
+    if not running.done() or running.cancelled():
+        await asyncio.gather(running, return_exceptions=True)  # the pool has retired the worker
+        raise HTTPException(_CLIENT_CLOSED, f"client disconnected; {what} was stopped")
+    try:
+        return running.result()
     except PoolBusyError as error:
         raise HTTPException(503, f"server busy: {error}; try again shortly", {"Retry-After": _RETRY_AFTER_S}) from None
     except TaskTimeoutError:
@@ -473,6 +505,13 @@ async def _run_in_pool(
         ) from None
     except TaskError as error:
         raise HTTPException(error.status, error.detail) from None
+
+
+async def _wait_for_disconnect(request: Request) -> None:
+    """Return once the client has closed the connection (the request body has been read already, so the
+    server's next message is ``http.disconnect``)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 # ---------------------------------------------------------------- OpenAPI request bodies

@@ -1,0 +1,75 @@
+"""Solve options from the command line: one flag per :class:`~jssp.solvers.SolveOptions` field, one meaning each.
+
+``jssp solve`` adds the flags with :func:`add_solve_arguments` and builds its options with
+:func:`solve_options_from`; ``evaluate.py`` builds its options from its config dataclass with the same
+function (its fields carry the same names), and the web server builds and checks them the same way
+from its form fields. So ``--cpsat-workers`` is CP-SAT search threads wherever it appears,
+``--workers`` is always parallel solver processes (``evaluate.py``, ``jssp serve``), and a value out
+of range gives the same :class:`~jssp.solvers.OptionError` naming the flag, before anything is solved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from jssp.dispatch import SCHEMES
+from jssp.solvers import OptionError, SolveOptions
+
+SOLVE_OPTION_NAMES = tuple(field.name for field in dataclasses.fields(SolveOptions))
+"""Field names of :class:`SolveOptions`; an argparse namespace or config holding them all can build one."""
+
+_DEFAULTS = SolveOptions()
+_HELP = {
+    "time_limit": f"seconds for time-limited methods: cpsat, tabu, hybrid ({_DEFAULTS.time_limit:g})",
+    "seed": f"seed of randomised methods: random, cpsat, tabu, gnn-sample ({_DEFAULTS.seed})",
+    "cpsat_workers": f"CP-SAT search threads of one solve: cpsat, hybrid ({_DEFAULTS.cpsat_workers})",
+    "scheme": f"schedule-generation scheme of the dispatching rules ({_DEFAULTS.scheme})",
+    "device": "learned methods: auto (GPU if present), cpu, cuda, cuda:<index> or mps",
+    "checkpoint": f"learned methods: checkpoint name or folder ({_DEFAULTS.checkpoint})",
+    "improvement_checkpoint": f"ls-<steps>: move-policy checkpoint name or folder ({_DEFAULTS.improvement_checkpoint})",
+    "samples": f"gnn-sample: sampled rollouts ({_DEFAULTS.samples})",
+    "temperature": "gnn-sample: softmax temperature (default: the checkpoint's tuned one, or 1.0)",
+}
+
+
+def add_solve_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add one flag per :class:`SolveOptions` field (``--time-limit``, ``--cpsat-workers``, ...), defaults from it."""
+    group = parser.add_argument_group("method options")
+    for field in dataclasses.fields(SolveOptions):
+        flag = "--" + field.name.replace("_", "-")
+        default = getattr(_DEFAULTS, field.name)
+        if field.name == "scheme":
+            group.add_argument(flag, default=default, choices=SCHEMES, help=_HELP[field.name])
+        elif field.name == "temperature":
+            group.add_argument(flag, type=float, default=default, help=_HELP[field.name])
+        else:
+            group.add_argument(flag, type=type(default), default=default, help=_HELP[field.name])
+
+
+def solve_options_from(settings: object) -> SolveOptions:
+    """The checked :class:`SolveOptions` of an argparse namespace or config dataclass with its field names.
+
+    Raises:
+        OptionError: naming the first option out of range.
+    """
+    options = SolveOptions(**{name: getattr(settings, name) for name in SOLVE_OPTION_NAMES})
+    options.check()
+    return options
+
+
+def check_processes(workers: int) -> None:
+    """``--workers``, the number of parallel solver processes, must be at least 1."""
+    if workers < 1:
+        raise OptionError("workers", f"must be at least 1, got {workers}")
+
+
+def check_output_path(name: str, path: Path | None) -> None:
+    """An output file's folder must exist and the path must not be a folder, so that the solve is not wasted."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise OptionError(name, f"{path} is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise OptionError(name, f"folder {path.parent} does not exist")
