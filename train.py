@@ -26,7 +26,7 @@ import tyro
 from agents import imitation, improvement_training, ppo, self_labelling
 from agents.harness import RunContext, RunError
 
-ALGORITHMS: dict[str, tuple[type, Callable[[Any], RunContext]]] = {
+ALGORITHMS: dict[str, tuple[Callable[..., Any], Callable[[Any], RunContext]]] = {
     "ppo": (ppo.PPOConfig, ppo.main),
     "imitation": (imitation.ImitationConfig, imitation.main),
     "improvement": (improvement_training.ImprovementConfig, improvement_training.main),
@@ -42,7 +42,7 @@ def parse(argv: Sequence[str] | None = None) -> Any:
 
 def main(argv: Sequence[str] | None = None) -> int:
     cfg = parse(argv)
-    run = next(train for config, train in ALGORITHMS.values() if isinstance(cfg, config))
+    run = next(train for config, train in ALGORITHMS.values() if type(cfg) is config)
     try:
         context = run(cfg)
     except (RunError, ValueError, FileNotFoundError) as error:

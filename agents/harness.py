@@ -195,16 +195,18 @@ def start_run(cfg: Any, algorithm: str) -> RunContext:
 def _check_resumable(saved: dict[str, Any], config: dict[str, Any], run_dir: Path) -> None:
     if saved.get("algorithm") != config["algorithm"]:
         raise RunError(f"{run_dir} holds a {saved.get('algorithm')} run, not {config['algorithm']}")
-    extendable = {"run", *config["extendable"]}
+    allowed = {*RESUMABLE_CHANGES, *config["extendable"]}
+    before, now = flatten_config(saved), flatten_config(config)
     changed = [
-        key for key in sorted(set(saved) | set(config)) if key not in extendable and saved.get(key) != config.get(key)
-    ] + [
-        f"run.{key}"
-        for key in sorted(set(saved.get("run", {})) | set(config["run"]))
-        if key not in RESUMABLE_CHANGES and saved.get("run", {}).get(key) != config["run"].get(key)
+        f"--{key.replace('_', '-')} {before.get(key)!r} there, {now.get(key)!r} now"
+        for key in sorted(set(before) | set(now))
+        if key not in allowed and before.get(key) != now.get(key)
     ]
     if changed:
-        raise RunError(f"--resume of {run_dir} with other settings than it was started with: {', '.join(changed)}")
+        raise RunError(
+            f"--resume of {run_dir} with other settings than it was started with ({'; '.join(changed)}): "
+            "resume with the same settings, or choose another --run-dir"
+        )
 
 
 class Monitor:
@@ -354,7 +356,14 @@ class AppendingCSVOutput(KVWriter):
 
 class SB3Monitor(BaseCallback):
     """Thin adapter of :class:`Monitor` to stable-baselines3: validates every ``eval_every`` steps and
-    stores the whole algorithm (``model.zip``: optimizer, counters) in ``last/`` for ``--resume``."""
+    stores the whole algorithm (``model.zip``: optimizer, counters) in ``last/`` for ``--resume``.
+
+    Validation and checkpoints happen between PPO iterations (at the start of a rollout), where the
+    saved algorithm has trained on every rollout it collected and the progress log holds the row of
+    each of them, so a resumed run continues both without a gap. The training values of the last
+    update before a checkpoint reach ``validation.csv``; in ``progress.csv`` they are blank in the
+    first row of a resumed run (SB3 writes them with the following rollout's row, which a kill loses).
+    """
 
     PROGRESS_LOG = "progress.csv"
 
@@ -369,9 +378,11 @@ class SB3Monitor(BaseCallback):
 
     def _on_step(self) -> bool:
         self.monitor.advance(self.num_timesteps)
+        return True
+
+    def _on_rollout_start(self) -> None:
         if self.num_timesteps - self.last_validated >= self.monitor.run.settings.eval_every:
             self.validate()
-        return True
 
     def _on_training_end(self) -> None:
         if self.num_timesteps > self.last_validated:
