@@ -12,7 +12,6 @@ every rule, a short CP-SAT and the shipped ``gnn-default`` policy).
 from __future__ import annotations
 
 import dataclasses
-import json
 import sys
 import time
 from dataclasses import dataclass
@@ -21,7 +20,16 @@ from pathlib import Path
 import tyro
 
 from jssp.dispatch import warm_up
-from jssp.evaluation import make_tasks, resolve_instances, run_tasks, summary_tables, write_results_csv
+from jssp.evaluation import (
+    OutputFolderError,
+    append_result,
+    make_tasks,
+    prepare_output,
+    resolve_instances,
+    run_tasks,
+    summary_tables,
+)
+from jssp.files import write_atomically
 from jssp.options import check_processes, solve_options_from
 from jssp.rules import RULE_NAMES
 from jssp.solvers import OptionError, ensure_methods, load_plugins
@@ -61,6 +69,8 @@ class EvaluateConfig:
     """Write one schedule JSON per solve."""
     progress: bool = True
     """Show a progress bar."""
+    resume: bool = False
+    """Continue the evaluation in --out: skip the solves already in its results.csv (same settings only)."""
 
 
 def _worker_initializer() -> None:
@@ -80,28 +90,59 @@ def main(cfg: EvaluateConfig) -> int:
     except OptionError as error:
         print(f"evaluate.py: error: {error}", file=sys.stderr)
         return 2
-    cfg.out.mkdir(parents=True, exist_ok=True)
-    config = {**dataclasses.asdict(cfg), "out": str(cfg.out)}
-    (cfg.out / "config.json").write_text(json.dumps(config, indent=1) + "\n")
-    print(f"{len(instances)} instances x {len(methods)} methods = {len(tasks)} solves -> {cfg.out}", file=sys.stderr)
-
-    # ------------------------------------------------------------------ solve
-    began = time.perf_counter()
-    schedules_dir = cfg.out / "schedules" if cfg.save_schedules else None
-    rows = run_tasks(
-        tasks, options, schedules_dir, workers=cfg.workers, progress=cfg.progress, initializer=_worker_initializer
+    config = {**dataclasses.asdict(cfg), "out": str(cfg.out), "checkpoints": _checkpoint_hashes(methods, cfg)}
+    try:
+        done = prepare_output(cfg.out, config, cfg.resume)
+    except OutputFolderError as error:
+        print(f"evaluate.py: error: {error}", file=sys.stderr)
+        return 2
+    finished = {(row["instance"], row["method"]) for row in done}
+    todo = [task for task in tasks if (task.instance.name, task.method) not in finished]
+    print(
+        f"{len(instances)} instances x {len(methods)} methods = {len(tasks)} solves"
+        + (f" ({len(tasks) - len(todo)} already in results.csv)" if finished else "")
+        + f" -> {cfg.out}",
+        file=sys.stderr,
     )
 
+    # ------------------------------------------------------------------ solve (each row appended as it finishes)
+    began = time.perf_counter()
+    schedules_dir = cfg.out / "schedules" if cfg.save_schedules else None
+    results = cfg.out / "results.csv"
+    new_rows = run_tasks(
+        todo,
+        options,
+        schedules_dir,
+        workers=cfg.workers,
+        progress=cfg.progress,
+        initializer=_worker_initializer,
+        on_row=lambda row: append_result(results, row),
+    )
+    rows = done + new_rows
+
     # ------------------------------------------------------------------ report
-    write_results_csv(rows, cfg.out / "results.csv")
     summary = summary_tables(rows)
-    (cfg.out / "summary.md").write_text(summary)
+    write_atomically(cfg.out / "summary.md", summary)
     print(summary)
     failures = [row for row in rows if not row["feasible"]]
     for row in failures:
         print(f"FAILED {row['instance']} {row['method']}: {row.get('error', 'infeasible')}", file=sys.stderr)
     print(f"{len(rows) - len(failures)}/{len(rows)} feasible in {time.perf_counter() - began:.1f} s", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _checkpoint_hashes(methods: list[str], cfg: EvaluateConfig) -> dict[str, str]:
+    """Content hashes of the checkpoints the learned methods among ``methods`` read (results cite weights, not names)."""
+    learned = {"gnn", "gnn-sample", "hybrid"}
+    uses_construction = any(method in learned or method.startswith("ls-") for method in methods)
+    if not uses_construction:
+        return {}
+    from agents.checkpoints import checkpoint_sha256  # torch loads only when a learned method runs
+
+    hashes = {cfg.checkpoint: checkpoint_sha256(cfg.checkpoint)}
+    if any(method.startswith("ls-") for method in methods):
+        hashes[cfg.improvement_checkpoint] = checkpoint_sha256(cfg.improvement_checkpoint)
+    return hashes
 
 
 if __name__ == "__main__":
