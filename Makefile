@@ -32,3 +32,4 @@ check: lint test
 bench: install
 	$(PY) benchmarks/bench_rules.py
 	$(PY) benchmarks/bench_env.py
+	$(PY) benchmarks/bench_startup.py
