@@ -5,8 +5,10 @@
 writes ``DIR/results.csv`` (one row per solve), ``DIR/schedules/<instance>__<method>.json``,
 ``DIR/summary.md`` and ``DIR/config.json``, and prints the summary tables. Every schedule is
 checked by the independent validator; the exit status is 1 if any solve failed or was
-infeasible. With no arguments it runs a small embedded default (a few FT/LA/TA instances,
-every rule, a short CP-SAT and the shipped ``gnn-default`` policy).
+infeasible. Each row is appended to ``results.csv`` as its solve finishes, and ``--resume``
+continues a killed evaluation. With no arguments it runs a small embedded default (a few
+FT/LA/TA instances, every rule, CP-SAT, tabu search, the shipped ``gnn-default`` policy and the
+hybrid, 3 s each).
 """
 
 from __future__ import annotations
@@ -132,7 +134,7 @@ def main(cfg: EvaluateConfig) -> int:
 
 
 def _checkpoint_hashes(methods: list[str], cfg: EvaluateConfig) -> dict[str, str]:
-    """Content hashes of the checkpoints the learned methods among ``methods`` read (results cite weights, not names)."""
+    """Content hashes of the checkpoints the learned methods among ``methods`` read (results cite weights)."""
     learned = {"gnn", "gnn-sample", "hybrid"}
     uses_construction = any(method in learned or method.startswith("ls-") for method in methods)
     if not uses_construction:

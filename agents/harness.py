@@ -38,7 +38,15 @@ from tqdm import tqdm
 from agents.checkpoints import environment_record, save_checkpoint
 from agents.inference import resolve_device
 from agents.policy import JobShopPolicy
-from jssp.files import append_csv_row, csv_row_count, read_csv_rows, recover_folder, truncate_csv, write_atomically
+from jssp.files import (
+    append_csv_row,
+    csv_row_count,
+    read_csv_rows,
+    recover_folder,
+    setting_differences,
+    truncate_csv,
+    write_atomically,
+)
 from jssp.generators import parse_size
 
 STATE_FILE = "state.json"
@@ -65,7 +73,10 @@ class RunSettings:
     validation_sizes: tuple[str, ...] = ()
     """Validation instance sizes, cycled (default: the training sizes)."""
     validation_instances: int = 20
-    """Generated validation instances (fixed seed 10000 + seed)."""
+    """Generated validation instances."""
+    validation_seed: int = 10_000
+    """Seed of the first validation instance (the next ones count up); fixed, so that runs with
+    different seeds are validated on the same instances."""
     eval_every: int = 20_000
     """Validate and checkpoint every this many units of progress (environment steps for ppo and
     improvement, training instances for imitation and self-labelling)."""
@@ -196,12 +207,7 @@ def _check_resumable(saved: dict[str, Any], config: dict[str, Any], run_dir: Pat
     if saved.get("algorithm") != config["algorithm"]:
         raise RunError(f"{run_dir} holds a {saved.get('algorithm')} run, not {config['algorithm']}")
     allowed = {*RESUMABLE_CHANGES, *config["extendable"]}
-    before, now = flatten_config(saved), flatten_config(config)
-    changed = [
-        f"--{key.replace('_', '-')} {before.get(key)!r} there, {now.get(key)!r} now"
-        for key in sorted(set(before) | set(now))
-        if key not in allowed and before.get(key) != now.get(key)
-    ]
+    changed = setting_differences(flatten_config(saved), flatten_config(config), allowed)
     if changed:
         raise RunError(
             f"--resume of {run_dir} with other settings than it was started with ({'; '.join(changed)}): "

@@ -208,7 +208,7 @@ class ImitationConfig:
     dagger_temperature: float = 1.0
     """Softmax temperature of those rollouts (lower stays closer to the greedy trajectory)."""
     init: str = ""
-    """Start from this checkpoint (shipped name or folder; its architecture and scheme are kept); empty: a fresh network."""
+    """Start from this checkpoint (name or folder; its architecture and scheme are kept); empty: a fresh network."""
     scheme: str = "active"
     """Scheme of a fresh network (see this module's docstring for why active)."""
     width: int = 32

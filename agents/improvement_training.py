@@ -155,7 +155,7 @@ def main(cfg: ImprovementConfig) -> RunContext:
     validation = ImprovementValidationSet.build(
         run.validation_sizes,
         run.settings.validation_instances,
-        seed=10_000 + run.settings.seed,
+        seed=run.settings.validation_seed,
         steps=cfg.validation_steps,
         start_rule=cfg.validation_start_rule,
         cache=run.settings.run_dir / "validation_reference.json",

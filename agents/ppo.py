@@ -231,7 +231,7 @@ def main(cfg: PPOConfig) -> RunContext:
     validation = ValidationSet.build(
         run.validation_sizes,
         run.settings.validation_instances,
-        seed=10_000 + run.settings.seed,
+        seed=run.settings.validation_seed,
         cpsat_seconds=cfg.validation_cpsat_seconds,
         cache=run.settings.run_dir / "validation_reference.json",
     )

@@ -103,7 +103,8 @@ def model_card(name_or_path: str | Path, name: str) -> str:
             else "not recorded"
         )
         + " |",
-        f"| software | Python {training.get('python') or 'not recorded'}, torch {training.get('torch') or 'not recorded'} |",
+        f"| software | Python {training.get('python') or 'not recorded'}, "
+        f"torch {training.get('torch') or 'not recorded'} |",
         f"| git commit | {training.get('git_commit') or 'not recorded'}"
         + (" (with uncommitted changes)" if training.get("git_dirty") else "")
         + " |",

@@ -104,7 +104,7 @@ def train_supervised(
     validation = ValidationSet.build(
         run.validation_sizes,
         run.settings.validation_instances,
-        seed=10_000 + run.settings.seed,
+        seed=run.settings.validation_seed,
         cpsat_seconds=settings.validation_cpsat_seconds,
         cache=run.settings.run_dir / "validation_reference.json",
     )

@@ -5,7 +5,8 @@
 For every temperature, ``gnn-sample`` (best of ``--samples`` rollouts, the greedy one included)
 runs on the same generated instances; the table of mean gaps to the greedy makespan is printed
 (and written to ``--out``), and ``--write`` stores the best temperature as ``sample_temperature``
-in the inference section of the checkpoint's ``checkpoint.json``, where ``gnn-sample`` reads it when no ``--temperature`` is given.
+in the inference section of the checkpoint's ``checkpoint.json``, where ``gnn-sample`` reads it when no
+``--temperature`` is given.
 """
 
 from __future__ import annotations

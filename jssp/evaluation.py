@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from jssp import benchmarks
 from jssp.dispatch import warm_up
-from jssp.files import append_csv_row, read_csv_rows, truncate_csv, write_atomically
+from jssp.files import append_csv_row, read_csv_rows, setting_differences, truncate_csv, write_atomically
 from jssp.instance import Instance
 from jssp.parsing import read_instance
 from jssp.solvers import SolveOptions, get_solver, solve
@@ -191,11 +191,7 @@ def prepare_output(out: Path, config: dict[str, Any], resume: bool) -> list[dict
     results = out / "results.csv"
     if resume and config_path.exists():
         saved = json.loads(config_path.read_text())
-        differences = [
-            f"{key} {saved.get(key)!r} there, {config.get(key)!r} now"
-            for key in sorted(set(saved) | set(config))
-            if key not in RESUME_INDEPENDENT and saved.get(key) != config.get(key)
-        ]
+        differences = setting_differences(saved, config, set(RESUME_INDEPENDENT))
         if differences:
             raise OutputFolderError(
                 f"{out} holds an evaluation made with other settings ({'; '.join(differences)}): "

@@ -137,3 +137,13 @@ def _write_rows(path: Path, header: Sequence[str], rows: Sequence[Mapping[str, o
     writer.writeheader()
     writer.writerows(rows)
     write_atomically(path, buffer.getvalue())
+
+
+def setting_differences(saved: Mapping[str, object], now: Mapping[str, object], allowed: set[str]) -> list[str]:
+    """``--option SAVED there, NOW now`` for every setting outside ``allowed`` that differs between
+    a folder's saved config and a resumed run's: what a refused ``--resume`` prints."""
+    return [
+        f"--{key.replace('_', '-')} {saved.get(key)!r} there, {now.get(key)!r} now"
+        for key in sorted(set(saved) | set(now))
+        if key not in allowed and saved.get(key) != now.get(key)
+    ]

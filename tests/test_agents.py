@@ -19,6 +19,7 @@ from agents.policy import JobShopPolicy
 from agents.ppo import PPOConfig, PPOHyperparameters, main
 from jssp import benchmarks
 from jssp.env import JobShopEnv
+from jssp.files import read_csv_rows
 from jssp.generators import random_instance
 
 
@@ -72,7 +73,7 @@ def test_reloaded_checkpoint_takes_the_same_actions(trained_run: Path) -> None:
 def test_resume_continues_from_the_saved_step_count(trained_run: Path) -> None:
     from train import parse
 
-    progress_rows = len(list(csv.DictReader(open(trained_run / "progress.csv", newline=""))))
+    progress_rows = len(read_csv_rows(trained_run / "progress.csv"))
     cfg = parse(
         ["ppo", "--run-dir", str(trained_run), "--sizes", "4x3", "5x4", "--seed", "3", "--eval-every", "256"]
         + ["--n-envs", "2", "--n-steps", "64", "--batch-size", "64", "--n-epochs", "2", "--device", "cpu"]

@@ -120,16 +120,22 @@ def test_optimal_start_ends_the_episode_on_action_zero() -> None:
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory: pytest.TempPathFactory, run_settings: Any) -> Path:
     torch.manual_seed(0)
-    cfg = ImprovementConfig(
-        run=run_settings(tmp_path_factory.mktemp("ls-run"), sizes=("5x4", "6x4"), seed=2, eval_every=128),
+    return main(_tiny_config(run_settings(tmp_path_factory.mktemp("ls-run"), **TINY_RUN), 256)).settings.run_dir
+
+
+TINY_RUN = {"sizes": ("5x4", "6x4"), "seed": 2, "eval_every": 128}
+
+
+def _tiny_config(run: Any, total_timesteps: int) -> ImprovementConfig:
+    return ImprovementConfig(
+        run=run,
         ppo=PPOHyperparameters(n_envs=2, n_steps=64, batch_size=64, n_epochs=2, gamma=0.99),
-        total_timesteps=256,
+        total_timesteps=total_timesteps,
         episode_steps=16,
         width=16,
         num_layers=1,
         validation_steps=10,
     )
-    return main(cfg).settings.run_dir
 
 
 def test_tiny_training_run_logs_and_reloads_with_the_same_move_logits(trained_run: Path) -> None:
@@ -223,16 +229,7 @@ def test_ls_method_returns_a_feasible_schedule_no_worse_than_its_gnn_start(
 
 
 def test_resume_continues_from_the_saved_step_count(trained_run: Path, run_settings: Any) -> None:
-    cfg = ImprovementConfig(
-        run=run_settings(trained_run, sizes=("5x4", "6x4"), seed=2, eval_every=128, resume=True),
-        ppo=PPOHyperparameters(n_envs=2, n_steps=64, batch_size=64, n_epochs=2, gamma=0.99),
-        total_timesteps=384,
-        episode_steps=16,
-        width=16,
-        num_layers=1,
-        validation_steps=10,
-    )
-    main(cfg)
+    main(_tiny_config(run_settings(trained_run, **TINY_RUN, resume=True), 384))
     with open(trained_run / "validation.csv", newline="") as stream:
         steps = [int(row["timesteps"]) for row in csv.DictReader(stream)]
     assert steps == [0, 128, 256, 384]
