@@ -228,13 +228,7 @@ def main(cfg: PPOConfig) -> RunContext:
     # ------------------------------------------------------------------ environments and validation set
     vec_env = DummyVecEnv([make_env_factory(run.sizes, scheme)] * cfg.ppo.n_envs)
     vec_env.seed(run.settings.seed)
-    validation = ValidationSet.build(
-        run.validation_sizes,
-        run.settings.validation_instances,
-        seed=run.settings.validation_seed,
-        cpsat_seconds=cfg.validation_cpsat_seconds,
-        cache=run.settings.run_dir / "validation_reference.json",
-    )
+    validation = ValidationSet.for_run(run, cfg.validation_cpsat_seconds)
 
     # ------------------------------------------------------------------ model (new, fine-tuned or resumed)
     model = build_model(run, AnchoredPolicy, vec_env, cfg.ppo, width=width, num_layers=num_layers)

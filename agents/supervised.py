@@ -101,13 +101,7 @@ def train_supervised(
     """Cross-entropy steps on ``label``'s instances up to ``planned`` of them, under a :class:`Monitor`."""
     if planned <= 0 or settings.instances_per_update <= 0:
         raise ValueError("the run needs at least one training instance and --instances-per-update >= 1")
-    validation = ValidationSet.build(
-        run.validation_sizes,
-        run.settings.validation_instances,
-        seed=run.settings.validation_seed,
-        cpsat_seconds=settings.validation_cpsat_seconds,
-        cache=run.settings.run_dir / "validation_reference.json",
-    )
+    validation = ValidationSet.for_run(run, settings.validation_cpsat_seconds)
     optimizer = torch.optim.Adam(policy.parameters(), lr=settings.learning_rate)
     if run.state is not None:
         optimizer.load_state_dict(torch.load(run.last / "optimizer.pt", map_location=run.device, weights_only=True))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from agents.harness import RunContext
 from agents.inference import greedy_schedule
 from agents.policy import JobShopPolicy
 from jssp.cpsat import solve_cpsat
@@ -60,6 +61,17 @@ class ValidationSet:
         ]
         write_atomically(cache, json.dumps({"specs": specs, "best_rule": best_rule, "cpsat": cpsat}) + "\n")
         return cls(instances, best_rule, cpsat)
+
+    @classmethod
+    def for_run(cls, run: RunContext, cpsat_seconds: float) -> ValidationSet:
+        """The validation set of a training run (its validation sizes, count and seed; cached in its folder)."""
+        return cls.build(
+            run.validation_sizes,
+            run.settings.validation_instances,
+            seed=run.settings.validation_seed,
+            cpsat_seconds=cpsat_seconds,
+            cache=run.settings.run_dir / "validation_reference.json",
+        )
 
     def evaluate(self, policy: JobShopPolicy, scheme: str) -> dict[str, float]:
         """Mean greedy makespan in ``scheme`` and mean gaps (%) to the best rule and to CP-SAT."""

@@ -56,6 +56,9 @@ def _kill_when(command: list[str], log: Path, rows: int | None, seconds: float |
     return False
 
 
+COMMON = ["--validation-instances", "2", "--validation-cpsat-seconds", "0", "--device", "cpu", "--wandb", "disabled"]
+"""Run options of both tiny training commands (two validation instances, no CP-SAT reference, CPU, no wandb)."""
+
 IMITATION = [
     sys.executable,
     "train.py",
@@ -73,14 +76,7 @@ IMITATION = [
     "2",
     "--eval-every",
     "2",
-    "--validation-instances",
-    "2",
-    "--validation-cpsat-seconds",
-    "0",
-    "--device",
-    "cpu",
-    "--wandb",
-    "disabled",
+    *COMMON,
     "--no-progress",
 ]
 
@@ -129,14 +125,7 @@ PPO = [
     "1",
     "--eval-every",
     "256",
-    "--validation-instances",
-    "2",
-    "--validation-cpsat-seconds",
-    "0",
-    "--device",
-    "cpu",
-    "--wandb",
-    "disabled",
+    *COMMON,
     "--no-progress",
 ]
 
