@@ -78,6 +78,9 @@ class EvaluateConfig:
 def _worker_initializer() -> None:
     warm_up()
     load_plugins()
+    from jssp.local_search import warm_up as warm_up_search  # tabu, hybrid and ls-<steps> search kernels
+
+    warm_up_search()
 
 
 def main(cfg: EvaluateConfig) -> int:

@@ -190,7 +190,10 @@ def test_hybrid_stays_within_its_time_limit_and_never_worsens_the_start(trained_
 
     from jssp.solvers import SolveOptions, ensure_methods, solve
 
+    from jssp.local_search import warm_up
+
     ensure_methods(["hybrid"])
+    warm_up()  # a fresh checkout compiles the tabu kernels once (seconds); evaluate.py's workers do this too
     options = SolveOptions(time_limit=2.0, checkpoint=str(trained_run / "best"), cpsat_workers=1)
     instance = benchmarks.load("la16")
     began = time.perf_counter()
