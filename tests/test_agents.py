@@ -188,9 +188,8 @@ def test_sampling_is_reproducible_under_a_seed(trained_run: Path) -> None:
 def test_hybrid_stays_within_its_time_limit_and_never_worsens_the_start(trained_run: Path) -> None:
     import time
 
-    from jssp.solvers import SolveOptions, ensure_methods, solve
-
     from jssp.local_search import warm_up
+    from jssp.solvers import SolveOptions, ensure_methods, solve
 
     ensure_methods(["hybrid"])
     warm_up()  # a fresh checkout compiles the tabu kernels once (seconds); evaluate.py's workers do this too
