@@ -47,15 +47,16 @@ def main(cfg: CompareConfig) -> dict[str, float]:
         scheme = policy.metadata["inference"]["scheme"]
         makespans[checkpoint] = np.array([greedy_schedule(policy, instance, scheme).makespan for instance in instances])
     reference = makespans[cfg.checkpoints[0]]
-    gaps = {}
+    gaps: dict[str, float] = {}
     for checkpoint, values in makespans.items():
         gaps[checkpoint] = float(np.mean(100 * (values - reference) / reference))
         gap = gaps[checkpoint]
         print(f"{checkpoint}: mean makespan {values.mean():.1f}, {gap:+.2f} % against {cfg.checkpoints[0]}")
         if cfg.out is not None:
-            row = {"checkpoint": checkpoint, "sha256": checkpoint_sha256(checkpoint)[:12], "sizes": " ".join(cfg.sizes)}
-            row |= {"instances": cfg.instances, "mean_makespan": round(float(values.mean()), 2)}
-            append_csv_row(cfg.out, {**row, "gap_to_first_pct": round(gaps[checkpoint], 3)})
+            row: dict[str, object] = {"checkpoint": checkpoint, "sha256": checkpoint_sha256(checkpoint)[:12]}
+            row |= {"sizes": " ".join(cfg.sizes), "instances": cfg.instances}
+            row |= {"mean_makespan": round(float(values.mean()), 2), "gap_to_first_pct": round(gap, 3)}
+            append_csv_row(cfg.out, row)
     return gaps
 
 
