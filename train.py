@@ -18,20 +18,13 @@ ships a run's best checkpoint with its model card.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import tyro
 
-from agents import imitation, improvement_training, ppo, self_labelling
-from agents.harness import RunContext, RunError
-
-ALGORITHMS: dict[str, tuple[Callable[..., Any], Callable[[Any], RunContext]]] = {
-    "ppo": (ppo.PPOConfig, ppo.main),
-    "imitation": (imitation.ImitationConfig, imitation.main),
-    "improvement": (improvement_training.ImprovementConfig, improvement_training.main),
-    "self-labelling": (self_labelling.SelfLabellingConfig, self_labelling.main),
-}
+from agents.algorithms import ALGORITHMS
+from agents.harness import RunError
 
 
 def parse(argv: Sequence[str] | None = None) -> Any:

@@ -51,6 +51,9 @@ from jssp.generators import parse_size
 
 STATE_FILE = "state.json"
 VALIDATION_LOG = "validation.csv"
+PROGRESS_LOG = "progress.csv"
+RUN_LOGS = (VALIDATION_LOG, PROGRESS_LOG)
+"""The CSV logs a run writes (``progress.csv``: SB3's per-rollout log of the PPO algorithms)."""
 RESUMABLE_CHANGES = frozenset({"resume", "progress", "wandb", "device", "torch_threads"})
 """Run settings a resumed run may change; any other difference from the saved config is refused,
 except the fields an algorithm's config lists in its ``EXTENDABLE`` class attribute (a longer run)."""
@@ -192,8 +195,8 @@ def start_run(cfg: Any, algorithm: str) -> RunContext:
     for log_name, rows in (state["log_rows"] if state else {}).items():
         truncate_csv(run_dir / log_name, rows)
     if state is None:  # a new run: logs of an earlier attempt that never reached a checkpoint go
-        for log in run_dir.glob("*.csv"):
-            log.unlink()
+        for log_name in RUN_LOGS:
+            (run_dir / log_name).unlink(missing_ok=True)
     torch.set_num_threads(settings.torch_threads)
     set_random_seed(settings.seed)
     device = resolve_device(settings.device)
@@ -371,7 +374,7 @@ class SB3Monitor(BaseCallback):
     first row of a resumed run (SB3 writes them with the following rollout's row, which a kill loses).
     """
 
-    PROGRESS_LOG = "progress.csv"
+    PROGRESS_LOG = PROGRESS_LOG
 
     def __init__(self, monitor: Monitor) -> None:
         super().__init__()

@@ -51,7 +51,7 @@ def _parameters(folder: Path) -> int:
 
 def training_command(training: dict[str, Any]) -> str | None:
     """The ``train.py`` command of a run, from its saved config (None for configs of older entry points)."""
-    from train import ALGORITHMS  # the command line is train.py's; imported here to keep agents free of it
+    from agents.algorithms import ALGORITHMS  # imports every trainer: only when a command is rendered
 
     config = dict(training["config"])
     algorithm = config.pop("algorithm", training["algorithm"])

@@ -107,8 +107,9 @@ def train_supervised(
         optimizer.load_state_dict(torch.load(run.last / "optimizer.pt", map_location=run.device, weights_only=True))
     architecture = architecture_of(policy, run.max_jobs, run.max_machines)
     inference = {"scheme": scheme}
-    if parent is not None and "sample_temperature" in read_metadata(parent["folder"])["inference"]:
-        inference["sample_temperature"] = read_metadata(parent["folder"])["inference"]["sample_temperature"]
+    parent_inference = read_metadata(parent["folder"])["inference"] if parent is not None else {}
+    if "sample_temperature" in parent_inference:
+        inference["sample_temperature"] = parent_inference["sample_temperature"]
     monitor = Monitor(run, policy, validation, "instances", planned, architecture, inference, parent)
     done = run.progress
     last_validated = done

@@ -9,6 +9,7 @@ plain-Python twin (``*_reference``) that the tests compare against.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass
@@ -239,19 +240,16 @@ class TabuResult:
     moves_evaluated: int
 
 
-_warm = [False]
-
-
+@functools.cache
 def warm_up() -> None:
     """Load (or, on the first run after an install or a change, compile) the tabu-search kernels now,
     so that no timed search pays for it: a 3x3 search of a few iterations runs every kernel."""
     from jssp.generators import random_instance
     from jssp.rules import dispatch
 
-    _warm[0] = True
     instance = random_instance(3, 3, seed=0)
     for exact in (False, True):
-        tabu_search(instance, dispatch(instance, "spt"), time_limit=math.inf, max_iterations=20, exact=exact)
+        _search(instance, dispatch(instance, "spt"), math.inf, 20, None, 0, 0, 10_000, exact)
 
 
 def tabu_search(
@@ -283,8 +281,22 @@ def tabu_search(
     time limit is checked between them; under ``max_iterations`` and a seed the search is
     deterministic. ``moves_evaluated`` counts scored moves.
     """
-    if not _warm[0]:
-        warm_up()  # the first search of a process loads or compiles the kernels outside its time limit
+    warm_up()  # once per process: the kernels load (or compile) outside the first search's time limit
+    return _search(instance, initial, time_limit, max_iterations, tenure, seed, lower_bound, restart_after, exact)
+
+
+def _search(
+    instance: Instance,
+    initial: Schedule,
+    time_limit: float,
+    max_iterations: int | None,
+    tenure: int | None,
+    seed: int,
+    lower_bound: int,
+    restart_after: int,
+    exact: bool,
+) -> TabuResult:
+    """:func:`tabu_search` itself, on kernels already loaded."""
     began = time.perf_counter()
     op_of = operation_index(instance)
     tenure = tenure or max(8, min(20, instance.num_jobs + instance.num_machines) // 2)

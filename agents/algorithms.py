@@ -1,0 +1,16 @@
+"""The training algorithms of ``train.py``: subcommand name -> (config dataclass, ``main``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from agents import imitation, improvement_training, ppo, self_labelling
+from agents.harness import RunContext
+
+ALGORITHMS: dict[str, tuple[Callable[..., Any], Callable[[Any], RunContext]]] = {
+    "ppo": (ppo.PPOConfig, ppo.main),
+    "imitation": (imitation.ImitationConfig, imitation.main),
+    "improvement": (improvement_training.ImprovementConfig, improvement_training.main),
+    "self-labelling": (self_labelling.SelfLabellingConfig, self_labelling.main),
+}
