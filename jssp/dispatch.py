@@ -41,6 +41,7 @@ _SCHEME_IDS = {name: index for index, name in enumerate(SCHEMES)}
 def _legal_mask(
     machines: np.ndarray,
     durations: np.ndarray,
+    lengths: np.ndarray,
     job_next_op: np.ndarray,
     job_ready: np.ndarray,
     machine_ready: np.ndarray,
@@ -48,13 +49,13 @@ def _legal_mask(
     mask: np.ndarray,
 ) -> int:
     """Fill ``mask`` with the legal jobs; returns how many are legal."""
-    num_jobs, num_machines = machines.shape
+    num_jobs = machines.shape[0]
     best_job = -1
     best_key = np.iinfo(np.int64).max
     for job in range(num_jobs):
         mask[job] = False
         op = job_next_op[job]
-        if op >= num_machines:
+        if op >= lengths[job]:
             continue
         start = max(job_ready[job], machine_ready[machines[job, op]])
         if scheme == 0:
@@ -72,7 +73,7 @@ def _legal_mask(
     best_machine = machines[best_job, job_next_op[best_job]]
     for job in range(num_jobs):
         op = job_next_op[job]
-        if op >= num_machines:
+        if op >= lengths[job]:
             continue
         if scheme == 2 or job == best_job:
             legal = True
@@ -89,6 +90,7 @@ def _legal_mask(
 def _dispatch(
     machines: np.ndarray,
     durations: np.ndarray,
+    lengths: np.ndarray,
     job_next_op: np.ndarray,
     job_ready: np.ndarray,
     machine_ready: np.ndarray,
@@ -98,9 +100,9 @@ def _dispatch(
     job: int,
 ) -> int:
     """Append job's next operation to its machine; returns the start time (-1 if the job is done)."""
-    num_machines = machines.shape[1]
+    width = machines.shape[1]
     op = job_next_op[job]
-    if op >= num_machines:
+    if op >= lengths[job]:
         return -1
     machine = machines[job, op]
     start = max(job_ready[job], machine_ready[machine])
@@ -111,12 +113,12 @@ def _dispatch(
     job_next_op[job] = op + 1
     previous = machine_last_job[machine]
     if previous >= 0:
-        # Machine arc: previous operation on this machine -> this operation (node = job * M + op).
+        # Machine arc: previous operation on this machine -> this operation (node = job * width + op).
         count = arcs[0, 0]
         arcs[1, count] = previous
-        arcs[2, count] = job * num_machines + op
+        arcs[2, count] = job * width + op
         arcs[0, 0] = count + 1
-    machine_last_job[machine] = job * num_machines + op
+    machine_last_job[machine] = job * width + op
     return start
 
 
@@ -124,6 +126,7 @@ def _dispatch(
 def _step(
     machines: np.ndarray,
     durations: np.ndarray,
+    lengths: np.ndarray,
     job_next_op: np.ndarray,
     job_ready: np.ndarray,
     machine_ready: np.ndarray,
@@ -135,8 +138,10 @@ def _step(
     job: int,
 ) -> int:
     """One call per environment step: dispatch, then refresh the mask; returns the number of legal jobs."""
-    _dispatch(machines, durations, job_next_op, job_ready, machine_ready, machine_last_job, start_times, arcs, job)
-    return _legal_mask(machines, durations, job_next_op, job_ready, machine_ready, scheme, mask)
+    _dispatch(
+        machines, durations, lengths, job_next_op, job_ready, machine_ready, machine_last_job, start_times, arcs, job
+    )
+    return _legal_mask(machines, durations, lengths, job_next_op, job_ready, machine_ready, scheme, mask)
 
 
 def legal_mask_reference(
@@ -147,8 +152,7 @@ def legal_mask_reference(
     scheme: str,
 ) -> npt.NDArray[np.bool_]:
     """Plain numpy twin of the compiled mask, for tests."""
-    num_machines = instance.num_machines
-    unfinished = job_next_op < num_machines
+    unfinished = job_next_op < instance.lengths
     mask = np.zeros(instance.num_jobs, dtype=bool)
     if not unfinished.any():
         return mask
@@ -175,11 +179,11 @@ class DispatchState:
     Attributes:
         instance: the instance being scheduled.
         scheme: schedule-generation scheme, one of :data:`SCHEMES`.
-        job_next_op: index of each job's next unscheduled operation (``num_machines`` when done).
+        job_next_op: index of each job's next unscheduled operation (``instance.lengths[job]`` when done).
         job_ready: completion time of each job's last scheduled operation.
         machine_ready: completion time of each machine's last scheduled operation.
-        machine_last_op: node id (``job * num_machines + op``) of the last operation on each machine, -1 if none.
-        start_times: start of every scheduled operation, -1 where unscheduled.
+        machine_last_op: node id (``job * width + op``) of the last operation on each machine, -1 if none.
+        start_times: start of every scheduled operation, -1 where unscheduled (and in padding).
         mask: legal jobs for the next step.
         job_remaining_work: total duration of each job's unscheduled operations.
         machine_remaining_work: total duration of each machine's unscheduled operations.
@@ -187,7 +191,7 @@ class DispatchState:
     Shapes:
         job_next_op, job_ready, job_remaining_work, mask: ``(num_jobs,)``;
         machine_ready, machine_last_op, machine_remaining_work: ``(num_machines,)``;
-        start_times: ``(num_jobs, num_machines)``;
+        start_times: ``(num_jobs, width)``;
         machine_arcs: ``(2, num_machine_arcs)`` node ids of consecutive operations on a machine.
     """
 
@@ -199,23 +203,23 @@ class DispatchState:
         self._scheme_id = _SCHEME_IDS[scheme]
         self._machines = instance.machines
         self._durations = instance.durations
+        self._lengths = instance.lengths
         num_jobs, num_machines = instance.num_jobs, instance.num_machines
         self.job_next_op = np.zeros(num_jobs, dtype=np.int64)
         self.job_ready = np.zeros(num_jobs, dtype=np.int64)
         self.machine_ready = np.zeros(num_machines, dtype=np.int64)
         self.machine_last_op = np.full(num_machines, -1, dtype=np.int64)
-        self.start_times = np.full((num_jobs, num_machines), -1, dtype=np.int64)
+        self.start_times = np.full((num_jobs, instance.width), -1, dtype=np.int64)
         # _arcs[0, 0] = number of machine arcs; rows 1 and 2 hold their source and target nodes.
         self._arcs = np.zeros((3, max(instance.num_operations, 1)), dtype=np.int64)
         self.job_remaining_work = instance.durations.sum(axis=1)
-        self.machine_remaining_work = np.bincount(
-            instance.machines.ravel(), weights=instance.durations.ravel(), minlength=num_machines
-        ).astype(np.int64)
+        self.machine_remaining_work = instance.machine_loads()
         self.num_scheduled = 0
         self.mask = np.zeros(num_jobs, dtype=np.bool_)
         self.num_legal = _legal_mask(
             self._machines,
             self._durations,
+            self._lengths,
             self.job_next_op,
             self.job_ready,
             self.machine_ready,
@@ -266,6 +270,7 @@ class DispatchState:
         self.num_legal = _step(
             self._machines,
             self._durations,
+            self._lengths,
             self.job_next_op,
             self.job_ready,
             self.machine_ready,

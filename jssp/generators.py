@@ -2,6 +2,8 @@
 
 * :func:`random_instance` draws from numpy's ``default_rng``: durations uniform in ``[low, high]``,
   each job's route a uniform random permutation of the machines (the distribution of Taillard 1993).
+* :func:`random_general_instance` draws instances with general routes: jobs of varying length
+  that skip machines and come back to machines they visited (re-entrant flows).
 * :class:`InstanceSampler` draws such instances of varying sizes, for training environments.
 * :func:`taillard_instance` is Taillard's generator itself, bit for bit, so that
   :func:`taillard_benchmark` rebuilds ta01-ta80 from their published seeds.
@@ -80,6 +82,57 @@ def random_instance(
     return Instance(machines, durations, name=name or default_name)
 
 
+def random_general_instance(
+    num_jobs: int,
+    num_machines: int,
+    seed: int | np.random.Generator,
+    route_lengths: tuple[int, int] | None = None,
+    reentry: float = 0.2,
+    low: int = 1,
+    high: int = 99,
+    name: str | None = None,
+) -> Instance:
+    """A random instance with general routes (partial and re-entrant).
+
+    Each job's number of operations is uniform in ``route_lengths`` (default ``(1, 2 *
+    num_machines)``). Each operation revisits, with probability ``reentry``, a machine the job
+    has already used (uniformly among them), and otherwise goes to a machine it has not used yet
+    (uniformly; a job that has used every machine revisits one). Durations are uniform in
+    ``[low, high]``. ``num_machines`` is kept even if some machine ends up unused.
+
+    Raises:
+        ValueError: on a size below 1, a bad length range or a probability outside [0, 1].
+    """
+    _check_size(num_jobs, num_machines)
+    _check_duration_range(low, high)
+    shortest, longest = route_lengths if route_lengths is not None else (1, 2 * num_machines)
+    if not 1 <= shortest <= longest:
+        raise ValueError(f"route_lengths needs 1 <= shortest <= longest, got {route_lengths}")
+    if not 0.0 <= reentry <= 1.0:
+        raise ValueError(f"reentry is a probability, got {reentry}")
+    if isinstance(seed, np.random.Generator):
+        rng = seed
+        default_name = f"general_{num_jobs}x{num_machines}"
+    else:
+        rng = np.random.default_rng(seed)
+        default_name = f"general_{num_jobs}x{num_machines}_s{seed}"
+    routes = []
+    for _ in range(num_jobs):
+        length = int(rng.integers(shortest, longest, endpoint=True))
+        unused = list(rng.permutation(num_machines))
+        used: list[int] = []
+        route = []
+        for _ in range(length):
+            if unused and (not used or rng.random() >= reentry):
+                machine = int(unused.pop())
+                used.append(machine)
+            else:
+                machine = used[int(rng.integers(len(used)))]
+            route.append((machine, int(rng.integers(low, high, endpoint=True))))
+        routes.append(route)
+    return Instance.from_routes(routes, name=name or default_name, num_machines=num_machines)
+
+
 def parse_size(text: str) -> tuple[int, int]:
     """``"15x15"`` -> ``(15, 15)``: a size written as jobs x machines, as in the benchmark tables."""
     match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
@@ -101,11 +154,16 @@ class InstanceSampler:
     Attributes:
         sizes: candidate ``(num_jobs, num_machines)`` sizes; a list is accepted and stored as a tuple.
         low, high: inclusive range of the durations.
+        general: fraction of instances drawn with general routes (:func:`random_general_instance`
+            with route lengths 1..2*num_machines and ``reentry``), the rest classical.
+        reentry: re-entry probability of the general instances.
     """
 
     sizes: Sequence[tuple[int, int]]
     low: int = 1
     high: int = 99
+    general: float = 0.0
+    reentry: float = 0.2
 
     def __post_init__(self) -> None:
         try:
@@ -119,11 +177,19 @@ class InstanceSampler:
                 raise ValueError(f"a size is a (num_jobs, num_machines) pair, got {size!r}")
             _check_size(*size)
         _check_duration_range(self.low, self.high)
+        for label, value in (("general", self.general), ("reentry", self.reentry)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{label} is a probability, got {value}")
         object.__setattr__(self, "sizes", sizes)
 
     def sample(self, rng: np.random.Generator) -> Instance:
-        """One instance: a size drawn uniformly from :attr:`sizes`, then :func:`random_instance`."""
+        """One instance: a size drawn uniformly from :attr:`sizes`, then :func:`random_instance`
+        (or, with probability :attr:`general`, :func:`random_general_instance`)."""
         num_jobs, num_machines = self.sizes[int(rng.integers(len(self.sizes)))]
+        if self.general > 0 and rng.random() < self.general:
+            return random_general_instance(
+                num_jobs, num_machines, rng, reentry=self.reentry, low=self.low, high=self.high
+            )
         return random_instance(num_jobs, num_machines, rng, low=self.low, high=self.high)
 
 

@@ -28,10 +28,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import numba
 import numpy as np
 import numpy.typing as npt
 
-from jssp.dispatch import DispatchState
+from jssp.dispatch import _SCHEME_IDS, DispatchState
 from jssp.instance import Instance
 from jssp.schedule import Schedule
 
@@ -39,12 +40,12 @@ Scores = npt.NDArray[np.int64] | npt.NDArray[np.float64]
 
 
 def _next_durations(state: DispatchState) -> npt.NDArray[np.int64]:
-    ops = np.minimum(state.job_next_op, state.instance.num_machines - 1)
+    ops = np.minimum(state.job_next_op, state.instance.lengths - 1)
     return state.instance.durations[np.arange(state.instance.num_jobs), ops]
 
 
 def _remaining_ops(state: DispatchState) -> npt.NDArray[np.int64]:
-    return state.instance.num_machines - state.job_next_op
+    return state.instance.lengths - state.job_next_op
 
 
 def _mopnr(state: DispatchState) -> Scores:
@@ -71,6 +72,102 @@ RULES: dict[str, Callable[[DispatchState], Scores]] = {
     "fdd-mwkr": _fdd_mwkr,
 }
 RULE_NAMES = (*RULES, "random")
+_RULE_IDS = {name: index for index, name in enumerate(RULES)}
+
+
+@numba.njit(cache=True)
+def _score(rule: int, duration: int, ops_left: int, work_left: int, total: int, ready: int) -> float:
+    """The compiled twin of :data:`RULES` for one job (``mopnr``'s tie-break is applied by the caller)."""
+    if rule == 0:
+        return duration
+    if rule == 1:
+        return -duration
+    if rule == 2:
+        return -work_left
+    if rule == 3:
+        return work_left
+    if rule == 4 or rule == 6:
+        return -ops_left
+    if rule == 5:
+        return ops_left
+    if rule == 7:
+        return ready
+    return (total - work_left + duration) / max(work_left, 1)
+
+
+@numba.njit(cache=True)
+def _run_rule(
+    machines: np.ndarray,
+    durations: np.ndarray,
+    lengths: np.ndarray,
+    scheme: int,
+    rule: int,
+    start_times: np.ndarray,
+) -> None:
+    """A whole episode of a deterministic rule in one call: the same choices as :func:`choose` on a
+    :class:`DispatchState`, without a Python round trip per operation (1,000,000 steps in seconds).
+
+    Legal sets follow ``jssp.dispatch._legal_mask``; among legal jobs the lowest score wins, then the
+    lowest (ops left, -work left) for ``mopnr``, then the lowest job index.
+    """
+    num_jobs = machines.shape[0]
+    next_op = np.zeros(num_jobs, dtype=np.int64)
+    job_ready = np.zeros(num_jobs, dtype=np.int64)
+    machine_ready = np.zeros(machines.max() + 1, dtype=np.int64)
+    totals = np.zeros(num_jobs, dtype=np.int64)
+    for job in range(num_jobs):
+        for op in range(lengths[job]):
+            totals[job] += durations[job, op]
+    work_left = totals.copy()
+    remaining = lengths.sum()
+    big = np.iinfo(np.int64).max
+    while remaining > 0:
+        # Pass 1 (active scheme): earliest completion C* and its machine; non-delay: earliest start.
+        best_key = big
+        best_machine = -1
+        best_job = -1
+        if scheme != 2:
+            for job in range(num_jobs):
+                op = next_op[job]
+                if op >= lengths[job]:
+                    continue
+                start = max(job_ready[job], machine_ready[machines[job, op]])
+                key = start + durations[job, op] if scheme == 0 else start
+                if key < best_key:
+                    best_key = key
+                    best_machine = machines[job, op]
+                    best_job = job
+        # Pass 2: best-scoring legal job.
+        chosen = -1
+        chosen_score = 0.0
+        chosen_tie = 0
+        for job in range(num_jobs):
+            op = next_op[job]
+            if op >= lengths[job]:
+                continue
+            machine = machines[job, op]
+            if scheme == 0 and job != best_job:
+                if machine != best_machine or max(job_ready[job], machine_ready[machine]) >= best_key:
+                    continue
+            elif scheme == 1:
+                if max(job_ready[job], machine_ready[machine]) != best_key:
+                    continue
+            ops_left = lengths[job] - op
+            score = _score(rule, durations[job, op], ops_left, work_left[job], totals[job], job_ready[job])
+            tie = -work_left[job] if rule == 6 else 0
+            if chosen < 0 or score < chosen_score or (score == chosen_score and tie < chosen_tie):
+                chosen = job
+                chosen_score = score
+                chosen_tie = tie
+        op = next_op[chosen]
+        machine = machines[chosen, op]
+        start = max(job_ready[chosen], machine_ready[machine])
+        start_times[chosen, op] = start
+        job_ready[chosen] = start + durations[chosen, op]
+        machine_ready[machine] = start + durations[chosen, op]
+        work_left[chosen] -= durations[chosen, op]
+        next_op[chosen] = op + 1
+        remaining -= 1
 
 
 def choose(state: DispatchState, rule: str, rng: np.random.Generator | None = None) -> int:
@@ -96,8 +193,24 @@ def dispatch(instance: Instance, rule: str, scheme: str = "non-delay", seed: int
     if rule not in RULE_NAMES:
         raise ValueError(f"unknown rule {rule!r}; choose one of {', '.join(RULE_NAMES)}")
     began = time.perf_counter()
-    rng = np.random.default_rng(seed) if rule == "random" else None
+    if rule != "random":
+        if scheme not in _SCHEME_IDS:
+            raise ValueError(f"unknown scheme {scheme!r}; choose one of {', '.join(_SCHEME_IDS)}")
+        starts = np.full(instance.machines.shape, -1, dtype=np.int64)
+        _run_rule(instance.machines, instance.durations, instance.lengths, _SCHEME_IDS[scheme], _RULE_IDS[rule], starts)
+        return Schedule(instance, starts, method=rule, seconds=time.perf_counter() - began)
+    rng = np.random.default_rng(seed)
     state = DispatchState(instance, scheme)
     while not state.done:
         state.step(choose(state, rule, rng))
     return Schedule(instance, state.start_times.copy(), method=rule, seconds=time.perf_counter() - began)
+
+
+def dispatch_stepwise(instance: Instance, rule: str, scheme: str = "non-delay", seed: int = 0) -> Schedule:
+    """:func:`dispatch` through :class:`DispatchState` one step at a time: the reference the compiled
+    episode is tested against."""
+    rng = np.random.default_rng(seed) if rule == "random" else None
+    state = DispatchState(instance, scheme)
+    while not state.done:
+        state.step(choose(state, rule, rng))
+    return Schedule(instance, state.start_times.copy(), method=rule)

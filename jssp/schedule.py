@@ -31,7 +31,7 @@ class Schedule:
         status: solver status (``"OPTIMAL"``, ``"FEASIBLE"``), if the solver has one.
 
     Shapes:
-        start_times: ``(num_jobs, num_machines)``.
+        start_times: ``(num_jobs, width)``; -1 in the padding after a job's last operation.
     """
 
     instance: Instance
@@ -47,30 +47,37 @@ class Schedule:
 
     @property
     def end_times(self) -> npt.NDArray[np.int64]:
-        return self.start_times + self.instance.durations
+        """Completion of every operation; -1 in padding, like the start times."""
+        ends = self.start_times + self.instance.durations
+        return ends if self.instance.is_classical else np.where(self.instance.valid, ends, -1)
 
     @property
     def makespan(self) -> int:
         return int(self.end_times.max())
 
+    def start_lists(self) -> list[list[int]]:
+        """Start times per job, each list as long as the job's route (the JSON form)."""
+        lengths = self.instance.lengths
+        return [row[: lengths[job]] for job, row in enumerate(self.start_times.tolist())]
+
     def check(self) -> None:
         """Raise :class:`jssp.validation.InfeasibleScheduleError` if the schedule is infeasible."""
         check_schedule(self.instance, self.start_times)
 
-    def machine_sequences(self) -> npt.NDArray[np.int64]:
-        """Jobs in processing order on each machine (ties by job index).
+    def machine_sequences(self) -> list[npt.NDArray[np.int64]]:
+        """Jobs in processing order on each machine (ties by end time, then job and operation).
 
-        Shapes:
-            returns ``(num_machines, num_jobs)``.
+        A job that visits a machine twice appears twice in its list, in route order (the k-th
+        occurrence is its k-th operation there), so the lists describe any schedule exactly. For
+        classical instances every list holds each job once and ``np.array(...)`` gives the
+        ``(num_machines, num_jobs)`` matrix.
         """
         instance = self.instance
-        sequences = np.empty((instance.num_machines, instance.num_jobs), dtype=np.int64)
-        jobs = np.arange(instance.num_jobs)
-        for machine in range(instance.num_machines):
-            ops = np.argmax(instance.machines == machine, axis=1)
-            starts = self.start_times[jobs, ops]
-            sequences[machine] = jobs[np.lexsort((jobs, self.end_times[jobs, ops], starts))]
-        return sequences
+        jobs, ops = np.nonzero(instance.valid)
+        machines = instance.machines[jobs, ops]
+        order = np.lexsort((ops, jobs, self.end_times[jobs, ops], self.start_times[jobs, ops], machines))
+        bounds = np.searchsorted(machines[order], np.arange(instance.num_machines + 1))
+        return [jobs[order[bounds[m] : bounds[m + 1]]] for m in range(instance.num_machines)]
 
     def operations(self) -> list[dict[str, int]]:
         """One record per operation, sorted by start time then machine."""
@@ -85,7 +92,7 @@ class Schedule:
                 "end": int(self.start_times[job, op] + instance.durations[job, op]),
             }
             for job in range(instance.num_jobs)
-            for op in range(instance.num_machines)
+            for op in range(int(instance.lengths[job]))
         ]
         records.sort(key=lambda record: (record["start"], record["machine"], record["job"]))
         return records
@@ -106,7 +113,7 @@ class Schedule:
             },
             "method": self.method,
             "makespan": self.makespan,
-            "start_times": self.start_times.tolist(),
+            "start_times": self.start_lists(),
             "operations": self.operations(),
             "best_known": best_known,
             "lower_bound": lower_bound if lower_bound is not None else self.lower_bound,
@@ -130,9 +137,13 @@ class Schedule:
         """Read back a ``jssp-schedule/1`` object for ``instance``; raises ValueError if it does not fit."""
         if data.get("format") != SCHEDULE_FORMAT:
             raise ValueError(f"not a {SCHEDULE_FORMAT} document (format={data.get('format')!r})")
-        starts = np.asarray(data["start_times"], dtype=np.int64)
-        if starts.shape != (instance.num_jobs, instance.num_machines):
-            raise ValueError(f"start_times has shape {starts.shape}, instance is {instance.shape}")
+        rows = data["start_times"]
+        lengths = instance.lengths.tolist()
+        if not isinstance(rows, list) or [len(row) if isinstance(row, list) else -1 for row in rows] != lengths:
+            raise ValueError(f"start_times must hold one list per job with its {sum(lengths)} operations")
+        starts = np.full(instance.machines.shape, -1, dtype=np.int64)
+        for job, row in enumerate(rows):
+            starts[job, : len(row)] = row
         return cls(
             instance,
             starts,
@@ -155,20 +166,31 @@ def format_json(document: dict[str, Any]) -> str:
     return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
-def schedule_from_sequences(instance: Instance, sequences: npt.ArrayLike, method: str = "") -> Schedule:
+def schedule_from_sequences(
+    instance: Instance, sequences: npt.ArrayLike | list[npt.ArrayLike], method: str = ""
+) -> Schedule:
     """Semi-active schedule (every operation as early as possible) for given machine orders.
 
     Args:
-        sequences: jobs in processing order on each machine, shape ``(num_machines, num_jobs)``.
+        sequences: jobs in processing order on each machine (see :meth:`Schedule.machine_sequences`):
+            a ``(num_machines, num_jobs)`` matrix for classical instances, one list per machine in general.
 
     Raises:
-        ValueError: if the orders contradict the job routes (the disjunctive graph has a cycle).
+        ValueError: if the orders do not list each machine's operations or contradict the job
+            routes (the disjunctive graph has a cycle).
     """
-    sequences = np.asarray(sequences, dtype=np.int64)
+    rows = [np.asarray(row, dtype=np.int64).reshape(-1) for row in sequences]
     num_jobs, num_machines = instance.num_jobs, instance.num_machines
-    if sequences.shape != (num_machines, num_jobs):
-        raise ValueError(f"sequences has shape {sequences.shape}, expected {(num_machines, num_jobs)}")
-    starts = np.zeros((num_jobs, num_machines), dtype=np.int64)
+    valid = instance.valid
+    counts = [np.bincount(instance.machines[valid], minlength=num_machines)[m] for m in range(num_machines)]
+    if len(rows) != num_machines or [len(row) for row in rows] != counts:
+        got = (len(rows), len(rows[0])) if rows and all(len(row) == len(rows[0]) for row in rows) else len(rows)
+        raise ValueError(f"sequences has shape {got}, expected one list per machine of its {sum(counts)} operations")
+    for machine, row in enumerate(rows):
+        if len(row) and (row.min() < 0 or row.max() >= num_jobs):
+            raise ValueError(f"sequences of machine {machine} name a job outside 0..{num_jobs - 1}")
+    starts = np.full(instance.machines.shape, -1, dtype=np.int64)
+    lengths = instance.lengths
     job_next = np.zeros(num_jobs, dtype=np.int64)
     machine_next = np.zeros(num_machines, dtype=np.int64)
     job_ready = np.zeros(num_jobs, dtype=np.int64)
@@ -178,10 +200,11 @@ def schedule_from_sequences(instance: Instance, sequences: npt.ArrayLike, method
     while progress:
         progress = False
         for machine in range(num_machines):
-            while machine_next[machine] < num_jobs:
-                job = int(sequences[machine, machine_next[machine]])
+            row = rows[machine]
+            while machine_next[machine] < len(row):
+                job = int(row[machine_next[machine]])
                 op = int(job_next[job])
-                if op >= num_machines or instance.machines[job, op] != machine:
+                if op >= lengths[job] or instance.machines[job, op] != machine:
                     break
                 start = max(job_ready[job], machine_ready[machine])
                 starts[job, op] = start

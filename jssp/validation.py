@@ -32,56 +32,59 @@ def find_violations(
         max_reported: stop after this many violations.
 
     Shapes:
-        start_times: ``(num_jobs, num_machines)``, integers >= 0.
+        start_times: ``(num_jobs, width)``, integers >= 0; padding cells (after a job's last
+        operation) are ignored.
 
     Zero-duration operations occupy no machine time, so they never conflict on a machine
     (``jssp.cpsat`` leaves them out of its no-overlap constraints for the same reason); they
     still respect job precedence.
     """
     starts = np.asarray(start_times)
-    expected_shape = (instance.num_jobs, instance.num_machines)
+    expected_shape = instance.machines.shape
     if starts.shape != expected_shape:
         return [f"start_times has shape {starts.shape}, expected {expected_shape}"]
     if not np.issubdtype(starts.dtype, np.integer):
         if not np.issubdtype(starts.dtype, np.floating) or not np.all(np.isfinite(starts)):
             return ["start_times must be finite integers"]
-        if not np.array_equal(starts, np.round(starts)):
+        valid_starts = starts[instance.valid]
+        if not np.array_equal(valid_starts, np.round(valid_starts)):
             return ["start_times must be integers"]
-    starts = starts.astype(np.int64)
+    valid = instance.valid
+    starts = np.where(valid, starts, 0).astype(np.int64)
     durations = instance.durations
     ends = starts + durations
     violations: list[str] = []
 
-    for job, op in np.argwhere(starts < 0):
+    for job, op in np.argwhere((starts < 0) & valid)[:max_reported]:
         violations.append(f"job {job} operation {op} starts at negative time {starts[job, op]}")
 
-    # Precedence inside each job: operation k+1 starts after operation k ends.
-    late = starts[:, 1:] < ends[:, :-1]
-    for job, op in np.argwhere(late):
+    # Precedence inside each job: operation k+1 (when it exists) starts after operation k ends.
+    late = (starts[:, 1:] < ends[:, :-1]) & valid[:, 1:]
+    for job, op in np.argwhere(late)[:max_reported]:
         violations.append(
             f"job {job} operation {op + 1} starts at {starts[job, op + 1]} "
             f"before operation {op} ends at {ends[job, op]}"
         )
 
-    # Capacity: on each machine, operations with positive duration must not overlap.
-    for machine in range(instance.num_machines):
-        jobs, ops = np.nonzero(instance.machines == machine)
-        positive = durations[jobs, ops] > 0
-        jobs, ops = jobs[positive], ops[positive]
-        order = np.lexsort((ends[jobs, ops], starts[jobs, ops]))
-        jobs, ops = jobs[order], ops[order]
-        overlap = starts[jobs[1:], ops[1:]] < ends[jobs[:-1], ops[:-1]]
-        for index in np.flatnonzero(overlap):
-            first = (jobs[index], ops[index])
-            second = (jobs[index + 1], ops[index + 1])
-            violations.append(
-                f"machine {machine}: job {first[0]} operation {first[1]} "
-                f"[{starts[first]}, {ends[first]}) overlaps job {second[0]} operation {second[1]} "
-                f"[{starts[second]}, {ends[second]})"
-            )
+    # Capacity: on each machine, operations with positive duration must not overlap. One sort of all
+    # operations by (machine, start, end) puts each machine's operations side by side.
+    jobs, ops = np.nonzero(valid & (durations > 0))
+    machines = instance.machines[jobs, ops]
+    order = np.lexsort((ends[jobs, ops], starts[jobs, ops], machines))
+    jobs, ops, machines = jobs[order], ops[order], machines[order]
+    overlap = (machines[1:] == machines[:-1]) & (starts[jobs[1:], ops[1:]] < ends[jobs[:-1], ops[:-1]])
+    for index in np.flatnonzero(overlap)[:max_reported]:
+        first = (jobs[index], ops[index])
+        second = (jobs[index + 1], ops[index + 1])
+        violations.append(
+            f"machine {machines[index]}: job {first[0]} operation {first[1]} "
+            f"[{starts[first]}, {ends[first]}) overlaps job {second[0]} operation {second[1]} "
+            f"[{starts[second]}, {ends[second]})"
+        )
 
-    if makespan is not None and makespan != int(ends.max()):
-        violations.append(f"claimed makespan {makespan} differs from the latest completion {int(ends.max())}")
+    latest = int(ends[valid].max())
+    if makespan is not None and makespan != latest:
+        violations.append(f"claimed makespan {makespan} differs from the latest completion {latest}")
     return violations[:max_reported]
 
 
