@@ -53,14 +53,26 @@ class Task:
 
 
 def resolve_instances(selectors: Sequence[str]) -> list[Instance]:
-    """Instances for benchmark selectors (``ta``, ``ta:15x15``, ``ft06``, ``ta01-ta10``) or file paths."""
+    """Instances for benchmark selectors (``ta``, ``ta:15x15``, ``ft06``, ``ta01-ta10``, ``tai``) or file paths.
+
+    A ``tai`` file that is not shipped (1000x1000) is skipped with a warning when a family or size
+    selector names it, and is an error when named alone.
+    """
     instances: list[Instance] = []
     seen: set[str] = set()
     for selector in selectors:
         if Path(selector).is_file():
             candidates = [read_instance(selector)]
         else:
-            candidates = [benchmarks.load(name) for name in benchmarks.select(selector)]
+            names = benchmarks.select(selector)
+            candidates = []
+            for name in names:
+                try:
+                    candidates.append(benchmarks.load(name))
+                except benchmarks.InstanceNotAvailableError as error:
+                    if len(names) == 1:
+                        raise
+                    print(f"skipping {name}: {error}", file=sys.stderr)
         for instance in candidates:
             if instance.name not in seen:
                 seen.add(instance.name)

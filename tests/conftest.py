@@ -13,8 +13,8 @@ from jssp.instance import Instance
 
 @pytest.fixture(scope="session")
 def benchmark_instances() -> dict[str, Instance]:
-    """Every instance of ``instances/bounds.json`` by name, in catalogue order."""
-    instances = {name: benchmarks.load(name) for name in benchmarks.catalogue()}
+    """Every classical instance (``instances/bounds.json``) by name, in catalogue order."""
+    instances = {name: benchmarks.load(name) for name in benchmarks.select("all")}
     assert len(instances) == 242
     return instances
 

@@ -14,7 +14,7 @@ import pytest
 
 from jssp import benchmarks
 from jssp.instance import Instance
-from jssp.parsing import format_json, format_taillard, parse_instance
+from jssp.parsing import format_json, format_standard, format_taillard, parse_instance
 
 
 def test_committed_fingerprint_index_equals_the_one_recomputed_from_the_files(
@@ -61,10 +61,64 @@ def test_identify_without_an_index_falls_back_to_the_files(tmp_path: Path) -> No
     folder.mkdir()
     source = benchmarks.instances_dir()
     (folder / "bounds.json").write_text((source / "bounds.json").read_text())
-    for name in benchmarks.catalogue():
+    for name in benchmarks.select("all"):
         (folder / f"{name}.txt").symlink_to(source / f"{name}.txt")
     code = "from jssp import benchmarks; print(benchmarks.identify(benchmarks.load('la07').renamed('x')).name)"
     environment = {**os.environ, "JSSP_INSTANCES": str(folder)}
     command = [sys.executable, "-c", code]
     completed = subprocess.run(command, capture_output=True, text=True, check=True, env=environment)
     assert completed.stdout.strip() == "la07"
+
+
+# ---------------------------------------------------------------------------------------------
+# The very large family (Da Col & Teppan 2022): tai_J_M_K
+# ---------------------------------------------------------------------------------------------
+
+LARGE_SIZES = [(jobs, machines) for jobs in (10, 100, 1000) for machines in (10, 100, 1000)]
+
+
+def test_catalogue_holds_the_90_large_instances_with_bounds_and_published_results() -> None:
+    large = {name: info for name, info in benchmarks.catalogue().items() if info.family == "tai"}
+    assert len(large) == 90
+    assert sorted({(info.num_jobs, info.num_machines) for info in large.values()}) == LARGE_SIZES
+    assert all(info.lower_bound <= info.best_known for info in large.values())
+    info = large["tai_100_100_1"]
+    assert (info.best_known, info.published["optalcp_2026.2_60s"]) == (76926, 89293)
+    assert "cpsat_9.15_600s" not in large["tai_1000_1000_1"].published  # CP-SAT found nothing in 600 s
+
+
+def test_selectors_of_the_large_family() -> None:
+    assert benchmarks.select("tai:100x100") == [f"tai_100_100_{k}" for k in range(1, 11)]
+    assert len(benchmarks.select("tai")) == 90
+    assert benchmarks.select("tai")[:3] == ["tai_10_10_1", "tai_10_10_2", "tai_10_10_3"]
+    assert benchmarks.select("tai_1000_100_9-tai_1000_100_10") == ["tai_1000_100_9", "tai_1000_100_10"]
+    assert not any(name.startswith("tai") for name in benchmarks.select("all"))  # 'all' stays the classical 242
+
+
+def test_shipped_large_files_match_their_checksums_and_fingerprints() -> None:
+    folder = benchmarks.instances_dir() / "large"
+    sums = dict(reversed(line.split()) for line in (folder / "SHA256SUMS").read_text().splitlines())
+    assert len(sums) == 90
+    shipped = sorted(folder.glob("tai_*.txt.gz"))
+    assert len(shipped) == 80  # all but the ten 1000x1000 files
+    for path in shipped:
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == sums[path.name], path.name
+    index = json.loads((folder / benchmarks.FINGERPRINTS_FILE).read_text())["instances"]
+    assert len(index) == 90
+    for name in ("tai_10_10_1", "tai_100_100_7", "tai_1000_10_3"):
+        instance = benchmarks.load(name)
+        assert index[instance.fingerprint()] == name
+        assert benchmarks.identify(instance.renamed("upload")).name == name
+
+
+def test_a_large_instance_that_is_not_shipped_says_how_to_get_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(benchmarks.LARGE_DIR_VARIABLE, str(tmp_path))
+    with pytest.raises(benchmarks.InstanceNotAvailableError, match="JSSP_LARGE_INSTANCES"):
+        benchmarks.load("tai_1000_1000_4")
+    # A file in the folder the variable names is used (and wins over a shipped copy).
+    small = benchmarks.load("tai_10_10_2")
+    (tmp_path / "tai_10_10_2.txt").write_text(format_standard(small))
+    assert benchmarks.instance_path("tai_10_10_2") == tmp_path / "tai_10_10_2.txt"
+    assert benchmarks.load("tai_10_10_2") == small
