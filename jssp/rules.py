@@ -96,6 +96,130 @@ def _score(rule: int, duration: int, ops_left: int, work_left: int, total: int, 
 
 
 @numba.njit(cache=True)
+def _heap_push(keys: np.ndarray, jobs: np.ndarray, size: int, key: int, job: int) -> int:
+    """Push (key, job) on the binary min-heap held in ``keys[:size]``, ``jobs[:size]``; returns the new size."""
+    index = size
+    while index > 0:
+        parent = (index - 1) // 2
+        if keys[parent] < key or (keys[parent] == key and jobs[parent] < job):
+            break
+        keys[index] = keys[parent]
+        jobs[index] = jobs[parent]
+        index = parent
+    keys[index] = key
+    jobs[index] = job
+    return size + 1
+
+
+@numba.njit(cache=True)
+def _heap_pop(keys: np.ndarray, jobs: np.ndarray, size: int) -> int:
+    """Remove the smallest (key, job) (read it from ``keys[0], jobs[0]`` first); returns the new size."""
+    size -= 1
+    key, job = keys[size], jobs[size]
+    index = 0
+    while True:
+        child = 2 * index + 1
+        if child >= size:
+            break
+        if child + 1 < size and (
+            keys[child + 1] < keys[child] or (keys[child + 1] == keys[child] and jobs[child + 1] < jobs[child])
+        ):
+            child += 1
+        if key < keys[child] or (key == keys[child] and job < jobs[child]):
+            break
+        keys[index] = keys[child]
+        jobs[index] = jobs[child]
+        index = child
+    keys[index] = key
+    jobs[index] = job
+    return size
+
+
+@numba.njit(cache=True)
+def _run_rule_non_delay(
+    machines: np.ndarray,
+    durations: np.ndarray,
+    lengths: np.ndarray,
+    rule: int,
+    start_times: np.ndarray,
+) -> None:
+    """:func:`_run_rule` for the non-delay scheme in O(log n) per step instead of a scan of every job.
+
+    The legal jobs are those whose next operation can start at T, the earliest possible start.
+    A job's possible start only grows, so a heap of (possible start when pushed, job) holds lower
+    bounds: entries popped at or below T are re-checked, and re-pushed with their true start when
+    it has grown. The legal set, and so every choice, is exactly the scan's.
+    """
+    num_jobs = machines.shape[0]
+    next_op = np.zeros(num_jobs, dtype=np.int64)
+    job_ready = np.zeros(num_jobs, dtype=np.int64)
+    machine_ready = np.zeros(machines.max() + 1, dtype=np.int64)
+    totals = np.zeros(num_jobs, dtype=np.int64)
+    for job in range(num_jobs):
+        for op in range(lengths[job]):
+            totals[job] += durations[job, op]
+    work_left = totals.copy()
+    heap_keys = np.zeros(2 * num_jobs + 1, dtype=np.int64)
+    heap_jobs = np.zeros(2 * num_jobs + 1, dtype=np.int64)
+    size = 0
+    for job in range(num_jobs):
+        size = _heap_push(heap_keys, heap_jobs, size, 0, job)
+    candidates = np.zeros(num_jobs, dtype=np.int64)
+    num_candidates = 0
+    now = 0
+    remaining = lengths.sum()
+    while remaining > 0:
+        if num_candidates == 0:
+            now = heap_keys[0]  # every job's possible start is at least the smallest lower bound
+        # Move every job whose possible start is now from the heap to the candidates.
+        while size > 0 and heap_keys[0] <= now:
+            job = heap_jobs[0]
+            size = _heap_pop(heap_keys, heap_jobs, size)
+            start = max(job_ready[job], machine_ready[machines[job, next_op[job]]])
+            if start > now:
+                size = _heap_push(heap_keys, heap_jobs, size, start, job)
+            else:
+                candidates[num_candidates] = job
+                num_candidates += 1
+        if num_candidates == 0:
+            continue
+        best = 0
+        best_score = 0.0
+        best_tie = 0
+        for index in range(num_candidates):
+            job = candidates[index]
+            op = next_op[job]
+            score = _score(rule, durations[job, op], lengths[job] - op, work_left[job], totals[job], job_ready[job])
+            tie = -work_left[job] if rule == 6 else 0
+            better = score < best_score or (score == best_score and tie < best_tie)
+            tied = score == best_score and tie == best_tie
+            if index == 0 or better or (tied and job < candidates[best]):
+                best, best_score, best_tie = index, score, tie
+        chosen = candidates[best]
+        op = next_op[chosen]
+        machine = machines[chosen, op]
+        start_times[chosen, op] = now
+        job_ready[chosen] = now + durations[chosen, op]
+        machine_ready[machine] = now + durations[chosen, op]
+        work_left[chosen] -= durations[chosen, op]
+        next_op[chosen] = op + 1
+        remaining -= 1
+        # Candidates that lost their machine (or the chosen job itself) go back to the heap.
+        kept = 0
+        for index in range(num_candidates):
+            job = candidates[index]
+            if next_op[job] >= lengths[job]:
+                continue
+            start = max(job_ready[job], machine_ready[machines[job, next_op[job]]])
+            if start > now:
+                size = _heap_push(heap_keys, heap_jobs, size, start, job)
+            else:
+                candidates[kept] = job
+                kept += 1
+        num_candidates = kept
+
+
+@numba.njit(cache=True)
 def _run_rule(
     machines: np.ndarray,
     durations: np.ndarray,
@@ -197,7 +321,12 @@ def dispatch(instance: Instance, rule: str, scheme: str = "non-delay", seed: int
         if scheme not in _SCHEME_IDS:
             raise ValueError(f"unknown scheme {scheme!r}; choose one of {', '.join(_SCHEME_IDS)}")
         starts = np.full(instance.machines.shape, -1, dtype=np.int64)
-        _run_rule(instance.machines, instance.durations, instance.lengths, _SCHEME_IDS[scheme], _RULE_IDS[rule], starts)
+        if scheme == "non-delay":
+            _run_rule_non_delay(instance.machines, instance.durations, instance.lengths, _RULE_IDS[rule], starts)
+        else:
+            _run_rule(
+                instance.machines, instance.durations, instance.lengths, _SCHEME_IDS[scheme], _RULE_IDS[rule], starts
+            )
         return Schedule(instance, starts, method=rule, seconds=time.perf_counter() - began)
     rng = np.random.default_rng(seed)
     state = DispatchState(instance, scheme)

@@ -8,7 +8,8 @@ import pytest
 from jssp import benchmarks
 from jssp.dispatch import SCHEMES, DispatchState, legal_mask_reference
 from jssp.instance import Instance
-from jssp.rules import RULE_NAMES, choose, dispatch
+from jssp.generators import random_general_instance, random_instance
+from jssp.rules import RULE_NAMES, choose, dispatch, dispatch_stepwise
 from jssp.validation import find_violations
 
 # One or two instances of every family and size class, for the slower cross-products.
@@ -188,3 +189,59 @@ def test_illegal_step_is_refused(benchmark_instances):
     with pytest.raises(ValueError, match="job 6 is not a legal action"):
         state.step(6)
     assert state.num_scheduled == 0 and (state.start_times == -1).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# General routes and the compiled episodes
+# ---------------------------------------------------------------------------------------------
+
+GENERAL_SHAPES = {
+    "long re-entrant routes": dict(num_jobs=4, num_machines=3, route_lengths=(6, 9), reentry=0.7),
+    "many short routes": dict(num_jobs=20, num_machines=6, route_lengths=(1, 3), reentry=0.2),
+    "single-operation jobs": dict(num_jobs=7, num_machines=5, route_lengths=(1, 1)),
+    "one machine": dict(num_jobs=5, num_machines=1, route_lengths=(1, 4), reentry=1.0),
+    "mixed": dict(num_jobs=9, num_machines=7, route_lengths=(1, 12), reentry=0.3),
+}
+
+
+def general_instances(low: int = 1, high: int = 99) -> list[Instance]:
+    return [
+        random_general_instance(seed=seed, low=low, high=high, name=f"{label} s{seed}", **shape)
+        for label, shape in GENERAL_SHAPES.items()
+        for seed in range(3)
+    ]
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("rule", RULE_NAMES)
+def test_every_rule_is_feasible_on_general_routes(rule, scheme):
+    for instance in general_instances():
+        schedule = dispatch(instance, rule, scheme=scheme, seed=3)
+        assert find_violations(instance, schedule.start_times, schedule.makespan) == [], instance.name
+        assert schedule.makespan >= instance.trivial_lower_bound()
+        assert (schedule.start_times[~instance.valid] == -1).all()
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("rule", [rule for rule in RULE_NAMES if rule != "random"])
+def test_compiled_episode_equals_the_step_by_step_reference(benchmark_instances, rule, scheme):
+    # Zero durations and narrow ranges make many ties, where the tie-breaking has to agree exactly.
+    instances = [benchmark_instances[name] for name in ("ft06", "la01", "swv11")]
+    instances += general_instances() + general_instances(low=0, high=3)
+    instances += [random_instance(12, 6, seed=seed, low=0, high=2) for seed in range(3)]
+    for instance in instances:
+        compiled = dispatch(instance, rule, scheme=scheme)
+        stepwise = dispatch_stepwise(instance, rule, scheme=scheme)
+        np.testing.assert_array_equal(compiled.start_times, stepwise.start_times, err_msg=instance.name)
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_compiled_mask_equals_the_reference_on_general_routes(scheme):
+    rng = np.random.default_rng(0)
+    for instance in general_instances(low=0, high=5):
+        state = DispatchState(instance, scheme)
+        while not state.done:
+            expected = legal_mask_reference(instance, state.job_next_op, state.job_ready, state.machine_ready, scheme)
+            np.testing.assert_array_equal(state.mask, expected)
+            state.step(int(rng.choice(np.flatnonzero(state.mask))))
+        assert (state.job_next_op == instance.lengths).all()

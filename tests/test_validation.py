@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from jssp import benchmarks
-from jssp.instance import Instance
+from jssp.instance import Instance, InstanceError
 from jssp.schedule import Schedule, schedule_from_sequences
 from jssp.validation import InfeasibleScheduleError, check_schedule, find_violations
 
@@ -277,3 +277,71 @@ def test_schedule_from_sequences_rejects_cyclic_orders():
 def test_schedule_from_sequences_rejects_a_wrong_shape():
     with pytest.raises(ValueError, match=r"sequences has shape \(2, 3\), expected one list per machine of its 4 operations"):
         schedule_from_sequences(TINY, [[0, 1, 0], [1, 0, 1]])
+
+
+# ---------------------------------------------------------------------------------------------
+# General routes: partial and re-entrant jobs
+# ---------------------------------------------------------------------------------------------
+
+# Job 0 visits machine 0 twice; job 1 has one operation; machine 2 is never used.
+REENTRANT = Instance.from_routes([[(0, 3), (1, 2), (0, 4)], [(1, 5)]], name="re-entrant", num_machines=3)
+
+
+def test_general_instance_shapes_and_lengths():
+    assert REENTRANT.machines.tolist() == [[0, 1, 0], [1, -1, -1]]
+    assert REENTRANT.lengths.tolist() == [3, 1]
+    assert (REENTRANT.num_operations, REENTRANT.num_machines, REENTRANT.width) == (4, 3, 3)
+    assert not REENTRANT.is_classical and benchmarks.load("ft06").is_classical
+    assert REENTRANT.machine_loads().tolist() == [7, 7, 0]
+    assert REENTRANT.trivial_lower_bound() == 9
+    assert REENTRANT.route(0) == [(0, 3), (1, 2), (0, 4)]
+    two_machines = Instance.from_routes([[(0, 3), (1, 2), (0, 4)], [(1, 5)]])
+    assert two_machines.num_machines == 2
+    assert two_machines.fingerprint() != REENTRANT.fingerprint()  # an unused machine is part of the instance
+
+
+@pytest.mark.parametrize(
+    ("machines", "durations", "message"),
+    [
+        ([[0, -1, 1]], [[1, 0, 1]], "job 0 has a gap in its route at operation 1"),
+        ([[0, 1], [-1, -1]], [[1, 1], [0, 0]], "job 1 has no operations"),
+        ([[0, -1]], [[1, 5]], "job 0 has a duration at operation 1 but no machine"),
+        ([[0, -2]], [[1, 1]], "job 0 operation 1 uses machine -2, outside 0..0"),
+    ],
+)
+def test_malformed_general_instances_are_rejected(machines, durations, message):
+    with pytest.raises(InstanceError, match=message):
+        Instance(np.array(machines), np.array(durations))
+
+
+def test_validator_on_a_reentrant_schedule():
+    starts = np.array([[0, 3, 5], [5, -1, -1]])
+    assert find_violations(REENTRANT, starts, makespan=10) == []
+    schedule = Schedule(REENTRANT, starts)
+    assert schedule.makespan == 10 and schedule.end_times.tolist() == [[3, 5, 9], [10, -1, -1]]
+    assert [row.tolist() for row in schedule.machine_sequences()] == [[0, 0], [0, 1], []]
+    assert schedule_from_sequences(REENTRANT, schedule.machine_sequences()).start_times.tolist() == [
+        [0, 3, 5],
+        [5, -1, -1],
+    ]
+    # A job's third operation may not start before its second ends, even on another machine.
+    assert find_violations(REENTRANT, np.array([[0, 3, 4], [5, -1, -1]])) == [
+        "job 0 operation 2 starts at 4 before operation 1 ends at 5"
+    ]
+    # Job 1 on machine 1 overlaps job 0's second operation.
+    assert find_violations(REENTRANT, np.array([[0, 3, 5], [4, -1, -1]])) == [
+        "machine 1: job 0 operation 1 [3, 5) overlaps job 1 operation 0 [4, 9)"
+    ]
+    # Whatever stands in the padding is ignored.
+    assert find_violations(REENTRANT, np.array([[0, 3, 5], [5, 77, -9]]), makespan=10) == []
+
+
+def test_general_schedule_json_round_trip():
+    schedule = Schedule(REENTRANT, np.array([[0, 3, 5], [5, -1, -1]]), method="hand")
+    document = json.loads(json.dumps(schedule.to_dict()))
+    assert document["start_times"] == [[0, 3, 5], [5]]
+    assert len(document["operations"]) == 4
+    again = Schedule.from_dict(document, REENTRANT)
+    np.testing.assert_array_equal(again.start_times, schedule.start_times)
+    with pytest.raises(ValueError, match="one list per job with its 4 operations"):
+        Schedule.from_dict({**document, "start_times": [[0, 3, 5], [5, 6]]}, REENTRANT)
