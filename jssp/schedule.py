@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,13 @@ from jssp.instance import Instance
 from jssp.validation import check_schedule
 
 SCHEDULE_FORMAT = "jssp-schedule/1"
+OPERATION_FIELDS = ("job", "op", "machine", "start", "duration", "end")
+# json.dumps of one operation record, as a template: a million records render in a second, not ten.
+_OPERATION_JSON = "{{" + ", ".join(f'"{name}": {{}}' for name in OPERATION_FIELDS) + "}}"
+
+
+class _Rendered(list[str]):
+    """List items that are already JSON text (see :func:`format_json`)."""
 
 
 @dataclass(eq=False)
@@ -79,23 +85,24 @@ class Schedule:
         bounds = np.searchsorted(machines[order], np.arange(instance.num_machines + 1))
         return [jobs[order[bounds[m] : bounds[m + 1]]] for m in range(instance.num_machines)]
 
-    def operations(self) -> list[dict[str, int]]:
-        """One record per operation, sorted by start time then machine."""
+    def _operation_rows(self) -> list[tuple[int, int, int, int, int, int]]:
+        """``(job, op, machine, start, duration, end)`` of every operation, sorted by start, machine, job."""
         instance = self.instance
-        records = [
-            {
-                "job": job,
-                "op": op,
-                "machine": int(instance.machines[job, op]),
-                "start": int(self.start_times[job, op]),
-                "duration": int(instance.durations[job, op]),
-                "end": int(self.start_times[job, op] + instance.durations[job, op]),
-            }
-            for job in range(instance.num_jobs)
-            for op in range(int(instance.lengths[job]))
-        ]
-        records.sort(key=lambda record: (record["start"], record["machine"], record["job"]))
-        return records
+        jobs, ops = np.nonzero(instance.valid)
+        columns = (
+            jobs,
+            ops,
+            instance.machines[jobs, ops],
+            self.start_times[jobs, ops],
+            instance.durations[jobs, ops],
+            self.start_times[jobs, ops] + instance.durations[jobs, ops],
+        )
+        order = np.lexsort((ops, jobs, columns[2], columns[3]))
+        return list(zip(*(column[order].tolist() for column in columns), strict=True))
+
+    def operations(self) -> list[dict[str, int]]:
+        """One record per operation, sorted by start time, then machine, then job."""
+        return [dict(zip(OPERATION_FIELDS, row, strict=True)) for row in self._operation_rows()]
 
     def to_dict(self, best_known: int | None = None, lower_bound: int | None = None) -> dict[str, Any]:
         """The ``jssp-schedule/1`` JSON object.
@@ -104,6 +111,9 @@ class Schedule:
             best_known: best known makespan of the instance, when it is a known benchmark.
             lower_bound: best lower bound known; defaults to the solver's own bound.
         """
+        return self._document(self.operations(), best_known, lower_bound)
+
+    def _document(self, operations: list[Any], best_known: int | None, lower_bound: int | None) -> dict[str, Any]:
         return {
             "format": SCHEDULE_FORMAT,
             "instance": {
@@ -114,7 +124,7 @@ class Schedule:
             "method": self.method,
             "makespan": self.makespan,
             "start_times": self.start_lists(),
-            "operations": self.operations(),
+            "operations": operations,
             "best_known": best_known,
             "lower_bound": lower_bound if lower_bound is not None else self.lower_bound,
             "seconds": round(float(self.seconds), 6),
@@ -123,14 +133,13 @@ class Schedule:
 
     def write_json(self, path: str | Path, best_known: int | None = None, lower_bound: int | None = None) -> None:
         """Write :meth:`to_dict` as JSON: one line per top-level field, job row and operation."""
-        write_atomically(Path(path), format_json(self.to_dict(best_known, lower_bound)))
+        operations = _Rendered(_OPERATION_JSON.format(*row) for row in self._operation_rows())
+        write_atomically(Path(path), format_json(self._document(operations, best_known, lower_bound)))
 
     def write_csv(self, path: str | Path) -> None:
-        """One row per operation: ``job,op,machine,start,duration,end``."""
-        with open(path, "w", newline="") as stream:
-            writer = csv.DictWriter(stream, fieldnames=["job", "op", "machine", "start", "duration", "end"])
-            writer.writeheader()
-            writer.writerows(self.operations())
+        """One row per operation: ``job,op,machine,start,duration,end`` (CSV's ``\\r\\n`` line ends)."""
+        lines = [",".join(OPERATION_FIELDS), *(",".join(map(str, row)) for row in self._operation_rows())]
+        write_atomically(Path(path), "\r\n".join(lines) + "\r\n")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], instance: Instance) -> Schedule:
@@ -159,7 +168,7 @@ def format_json(document: dict[str, Any]) -> str:
     lines = []
     for key, value in document.items():
         if isinstance(value, list) and value:
-            items = ",\n  ".join(json.dumps(item) for item in value)
+            items = ",\n  ".join(value if isinstance(value, _Rendered) else (json.dumps(item) for item in value))
             lines.append(f" {json.dumps(key)}: [\n  {items}\n ]")
         else:
             lines.append(f" {json.dumps(key)}: {json.dumps(value)}")
