@@ -247,18 +247,24 @@ MALFORMED: list[tuple[str, str | bytes, int | None, str]] = [
     ("header-not-numbers", "jobs machines\n", 1, "header: token 1 'jobs' is not an integer"),
     ("truncated", "3 2\n0 1 1 2\n1 2 0 1\n", 3, "truncated: expected 3 job lines after the header, found 2"),
     ("header-only", "2 2\n", 1, "truncated: expected 2 job lines after the header, found 0"),
-    ("too-few-numbers", "2 2\n0 1 1 2\n1 2 0\n", 3, "job 1 has 3 numbers, expected 4"),
-    ("too-many-numbers", "2 2\n0 1 1 2 0 3\n1 2 0 1\n", 2, "job 0 has 6 numbers, expected 4"),
+    ("odd-count", "2 2\n0 1 1 2\n1 2 0\n", 3, "job 1 has 3 numbers, expected machine/duration pairs"),
+    ("odd-count-before-terminator", "2 2\n0 1 1 -1 -1\n1 2 0 1\n", 2, "job 0 has 5 numbers, expected machine/d"),
+    ("terminator-only", "2 2\n0 1 1 2 -1 -1\n-1 -1\n", 3, "job 1 has no operations; every job needs at least one"),
     ("machine-too-big", "2 2\n0 1 2 2\n1 2 0 1\n", 2, "job 0 operation 1: machine 2 outside 0..1"),
     ("machine-negative", "2 2\n0 1 1 2\n-1 2 0 1\n", 3, "job 1 operation 0: machine -1 outside 0..1"),
-    ("recirculation", "2 3\n0 1 1 2 2 3\n1 2 0 1 1 5\n", 3, "job 1 operation 2: machine 1 visited twice"),
+    ("machine-beyond-header", "2 3\n0 1 1 2 3 3\n1 2 0 1 1 5\n", 2, "job 0 operation 2: machine 3 outside 0..2"),
     ("negative-duration", "2 2\n0 1 1 -2\n1 2 0 1\n", 2, "job 0 operation 1: negative duration -2"),
     ("duration-too-large", "1 1\n0 1000000001\n", 2, "duration 1000000001 > 1000000000"),
     ("float-duration", "2 2\n0 3.5 1 2\n1 2 0 1\n", 2, "job 0: token 2 '3.5' is not an integer"),
     ("exponent-duration", "2 2\n0 1 1 1e3\n1 2 0 1\n", 2, "job 0: token 4 '1e3' is not an integer"),
     ("word-duration", "2 2\n0 1 1 2\n1 abc 0 1\n", 3, "job 1: token 2 'abc' is not an integer"),
     ("absurd-size", "100000 100000\n0 1\n", 1, "size 100000x100000 is larger than supported"),
-    ("too-many-operations", "5000 500\n", 1, "size 5000x500 is larger than supported"),
+    (
+        "too-many-operations",
+        "5000 500\n" + " ".join(f"{op % 500} 1" for op in range(201)) + "\n",
+        2,
+        "job 0 has 201 operations: 5000 jobs x 201 operations is larger than supported",
+    ),
     ("zero-jobs", "0 5\n", 1, "size 0x5: need at least one job and one machine"),
     ("zero-machines", "3 0\n", 1, "size 3x0: need at least one job and one machine"),
     ("negative-jobs", "-2 2\n", 1, "size -2x2: need at least one job"),
@@ -266,7 +272,7 @@ MALFORMED: list[tuple[str, str | bytes, int | None, str]] = [
     ("every-byte", bytes(range(256)), 2, "not a text file (undecodable byte at offset 128)"),
     ("invalid-utf8", b"2 2\n0 1 1 2\n\xff\xfe 1\n", 3, "not a text file (undecodable byte at offset 12)"),
     ("trailing-data", "2 2\n0 1 1 2\n1 2 0 1\n5 5\n", 4, "unexpected data after the 2 job lines"),
-    ("bad-line-after-blanks", "# a comment\n\n2 2\n\n0 1 1 2\n\n1 2 0\n", 7, "job 1 has 3 numbers, expected 4"),
+    ("bad-line-after-blanks", "# a comment\n\n2 2\n\n0 1 1 2\n\n1 2 0\n", 7, "job 1 has 3 numbers, expected m"),
     ("bad-line-after-blanks-crlf", "# a comment\r\n\r\n2 2\r\n\r\n0 1 1 2\r\n\r\n1 2 0\r\n", 7, "job 1 has 3 numbers"),
     ("truncated-after-blanks", "2 2\n\n0 1 1 2\n\n\n", 3, "truncated: expected 2 job lines after the header, found 1"),
     ("taillard-times-row-short", taillard({5: "1 2"}), 5, "Times row 1 has 2 numbers, expected 3"),
@@ -297,9 +303,10 @@ MALFORMED: list[tuple[str, str | bytes, int | None, str]] = [
     ),
     ("json-float-duration", json_doc(durations=[[3, 2], [4.0, 1]]), 1, "durations[1] holds a value that is not an int"),
     ("json-too-few-rows", json_doc(num_jobs=3), 1, "'machines' must be a list of 3 rows"),
-    ("json-short-row", json_doc(durations=[[3, 2], [4]]), 1, "durations[1] must be a list of 2 integers"),
+    ("json-short-row", json_doc(durations=[[3, 2], [4]]), 1, "machines[1] and durations[1] differ in length (2 and 1)"),
+    ("json-empty-row", json_doc(machines=[[0, 1], []]), 1, "machines[1] must be a non-empty list of integers"),
     ("json-rows-not-list", json_doc(machines="0 1 1 0"), 1, "'machines' must be a list of 2 rows"),
-    ("json-repeated-machine", json_doc(machines=[[0, 0], [1, 0]]), 1, "job 0 operation 1: machine 0 visited twice"),
+    ("json-machine-beyond", json_doc(machines=[[0, 2], [1, 0]]), 1, "job 0 operation 1: machine 2 outside 0..1"),
     ("json-negative-duration", json_doc(durations=[[3, -2], [4, 1]]), 1, "job 0 operation 1: negative duration -2"),
     ("json-huge-duration", json_doc(durations=[[3, 10**17], [4, 1]]), 1, f"duration {10**17} > 1000000000"),
     ("json-huge-machine", json_doc(machines=[[0, 1], [2**59, 0]]), 1, f"machine {2**59} outside 0..1"),
@@ -334,6 +341,28 @@ def test_malformed_input_raises_a_one_line_error(content, line, fragment):
     assert message.startswith(prefix), message
     assert fragment in error.reason, message
     assert message == prefix + error.reason
+
+
+@pytest.mark.parametrize(
+    ("content", "routes"),
+    [
+        ("2 2\n0 1 1 2 0 3\n1 2 0 1\n", [[(0, 1), (1, 2), (0, 3)], [(1, 2), (0, 1)]]),  # a longer route
+        ("2 3\n0 1 1 2 2 3\n1 2 0 1 1 5\n", [[(0, 1), (1, 2), (2, 3)], [(1, 2), (0, 1), (1, 5)]]),  # re-entrant
+        ("2 3\n2 4\n1 2 0 1 1 5 -1 -1\n", [[(2, 4)], [(1, 2), (0, 1), (1, 5)]]),  # short, Da Col & Teppan's end
+    ],
+    ids=["longer-than-machines", "recirculation", "short-and-terminated"],
+)
+def test_job_lines_of_any_length_parse_as_general_routes(content, routes):
+    """Lines the classical parser refused (too many numbers, a machine visited twice) are general routes now."""
+    instance = parse_instance(content)
+    assert [instance.route(job) for job in range(instance.num_jobs)] == routes
+    assert instance.num_machines == int(content.split()[1]) and not instance.is_classical
+    assert parse_instance(format_standard(instance)) == instance
+
+
+def test_json_with_a_repeated_machine_is_a_general_route():
+    instance = parse_instance(json_doc(machines=[[0, 0], [1, 0]]))
+    assert instance.route(0) == [(0, 3), (0, 2)] and not instance.is_classical
 
 
 def test_leading_zeros_do_not_count_as_digits():
