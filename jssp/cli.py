@@ -1,4 +1,4 @@
-"""The ``jssp`` command line: ``jssp solve FILE --method M`` and ``jssp serve`` (the web page and API).
+"""The ``jssp`` command line: ``jssp solve FILE [--instance NAME] --method M`` and ``jssp serve`` (web page, API).
 
 Errors the user can fix print one line and exit with status 2, no traceback: a malformed file
 as ``FILE:LINE: reason``, an option out of range as ``--option must be ...``. Every option (output
@@ -18,7 +18,7 @@ from jssp import benchmarks
 from jssp.cpsat import CpSatError
 from jssp.dispatch import warm_up
 from jssp.options import add_solve_arguments, check_output_path, solve_options_from
-from jssp.parsing import InstanceFormatError, read_instance
+from jssp.parsing import InstanceFormatError, SeveralInstancesError, read_instance
 from jssp.solvers import OptionError, ensure_methods, has_method, method_names, solve
 
 EXIT_USAGE = 2
@@ -29,7 +29,14 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jssp", description="Job-shop scheduling: rules, CP-SAT, learned policies.")
     commands = parser.add_subparsers(dest="command", required=True)
     solve_parser = commands.add_parser("solve", help="solve one instance file and report its makespan and gap")
-    solve_parser.add_argument("file", type=Path, help="instance file (standard, Taillard, OR-Library or JSON layout)")
+    solve_parser.add_argument(
+        "file",
+        type=Path,
+        help="instance file: standard (job lines of any length), Taillard, OR-Library, jssp or JSPLib JSON; .gz too",
+    )
+    solve_parser.add_argument(
+        "--instance", metavar="NAME", help="which instance of a file that holds several (OR-Library collections)"
+    )
     solve_parser.add_argument(
         "--method",
         default="mwkr",
@@ -73,14 +80,17 @@ def _solve_command(args: argparse.Namespace) -> int:
         raise KeyError(f"unknown method {method!r}; available: {', '.join(method_names())}")
 
     # ------------------------------------------------------------------ solve and report
-    instance = read_instance(args.file)
+    instance = read_instance(args.file, instance=args.instance)
     warm_up()
     schedule = solve(instance, method, options)
     info = benchmarks.identify(instance)
     best_known, lower_bound = benchmarks.known_bounds(instance)
     lower_bound = max(lower_bound, schedule.lower_bound or 0)
     known = f" = benchmark {info.name}" if info else ""
-    print(f"instance   {instance.name} ({instance.num_jobs} jobs x {instance.num_machines} machines){known}")
+    size = f"{instance.num_jobs} jobs x {instance.num_machines} machines"
+    if not instance.is_classical:
+        size += f", {instance.num_operations} operations"
+    print(f"instance   {instance.name} ({size}){known}")
     print(f"method     {method}" + (f" ({schedule.status})" if schedule.status else ""))
     print(f"makespan   {schedule.makespan}")
     print(f"lower bd   {lower_bound}")
@@ -131,6 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _solve_command(args)
         if args.command == "serve":
             return _serve_command(args)
+    except SeveralInstancesError as error:
+        print(f"jssp: error: {error} with --instance NAME", file=sys.stderr)
+        return EXIT_USAGE
     except InstanceFormatError as error:
         print(f"jssp: error: {error}", file=sys.stderr)
         return EXIT_USAGE

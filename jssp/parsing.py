@@ -74,6 +74,16 @@ class InstanceFormatError(ValueError):
         super().__init__(f"{where}: {reason}")
 
 
+class SeveralInstancesError(InstanceFormatError):
+    """A file that holds several instances, read without naming one; ``names`` lists them in file order."""
+
+    def __init__(self, source: str, line: int | None, names: Sequence[str]) -> None:
+        self.names = list(names)
+        super().__init__(
+            source, line, f"file holds {len(self.names)} instances ({_names_listed(self.names)}); select one by name"
+        )
+
+
 class IntegerTooLargeError(ValueError):
     """An integer of more than :data:`MAX_DIGITS` digits (Python refuses to convert 4,300 digits and more)."""
 
@@ -525,11 +535,7 @@ def _parse_orlib(lines: list[_Line], name: str, source: str, instance: str | Non
     names = [block.name for block in blocks]
     if instance is None:
         if len(blocks) > 1:
-            raise InstanceFormatError(
-                source,
-                blocks[1].line,
-                f"file holds {len(blocks)} instances ({_names_listed(names)}); select one by name",
-            )
+            raise SeveralInstancesError(source, blocks[1].line, names)
         block = blocks[0]
     else:
         if instance not in names:

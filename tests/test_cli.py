@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -11,8 +12,9 @@ import pytest
 
 from jssp import cli
 from jssp.cli import main
+from jssp.generators import random_general_instance
 from jssp.instance import Instance
-from jssp.parsing import format_taillard, read_instance
+from jssp.parsing import format_jsplib, format_orlib, format_standard, format_taillard, read_instance
 from jssp.rules import dispatch
 from jssp.schedule import Schedule
 from jssp.solvers import SolveOptions
@@ -78,6 +80,59 @@ def test_malformed_file_gives_one_line_and_status_2(
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith(f"jssp: error: {path}") and expected in lines[0]
+
+
+# ---------------------------------------------------------------- general routes and other layouts
+
+
+def test_general_route_file_solves_with_a_rule_and_writes_json_and_csv(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    instance = random_general_instance(9, 4, seed=7, name="mixed")
+    path, output, table = tmp_path / "mixed.txt", tmp_path / "s.json", tmp_path / "s.csv"
+    header, *jobs = format_standard(instance).splitlines()
+    path.write_text(header + "\n" + "".join(f"{line} -1 -1\n" for line in jobs))  # Da Col & Teppan's line ends
+    assert main(["solve", str(path), "--method", "mwkr", "--output", str(output), "--csv", str(table)]) == 0
+    printed = capsys.readouterr().out
+    expected = dispatch(instance, "mwkr").makespan
+    assert f"instance   mixed (9 jobs x 4 machines, {instance.num_operations} operations)" in printed
+    assert f"makespan   {expected}" in printed
+    document = json.loads(output.read_text())
+    assert document["makespan"] == expected and document["instance"]["num_machines"] == 4
+    assert [len(row) for row in document["start_times"]] == instance.lengths.tolist()
+    Schedule.from_dict(document, instance).check()
+    assert len(table.read_text().strip().splitlines()) == instance.num_operations + 1
+
+
+def test_instance_of_a_collection_is_chosen_with_instance(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "jobshop.txt"
+    path.write_text(
+        format_orlib(read_instance(INSTANCES / "ft06.txt")) + format_orlib(read_instance(INSTANCES / "la01.txt"))
+    )
+    assert main(["solve", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == (
+        f"jssp: error: {path}:17: file holds 2 instances (ft06, la01); select one by name with --instance NAME\n"
+    )
+    assert main(["solve", str(path), "--instance", "la01", "--method", "mwkr"]) == 0
+    printed = capsys.readouterr().out
+    assert "instance   la01 (10 jobs x 5 machines) = benchmark la01" in printed and "best known 666" in printed
+    assert main(["solve", str(path), "--instance", "la02"]) == 2
+    assert "no instance named 'la02'; the file holds 2: ft06, la01" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("layout", ["gzip", "jsplib"])
+def test_gzip_and_jsplib_files_are_read(tmp_path: Path, capsys: pytest.CaptureFixture[str], layout: str) -> None:
+    ft06 = read_instance(INSTANCES / "ft06.txt")
+    if layout == "gzip":
+        path = tmp_path / "shop.txt.gz"
+        path.write_bytes(gzip.compress(format_standard(ft06).encode()))
+    else:
+        path = tmp_path / "shop.json"
+        path.write_text(format_jsplib(ft06.renamed("shop")))
+    assert main(["solve", str(path), "--method", "spt"]) == 0
+    printed = capsys.readouterr().out
+    assert "instance   shop (6 jobs x 6 machines) = benchmark ft06" in printed and "best known 55" in printed
 
 
 def test_unknown_method_and_missing_file_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
