@@ -11,7 +11,10 @@ import pytest
 from matplotlib.collections import PolyCollection
 
 from jssp import benchmarks
-from jssp.gantt import gantt_figure, job_colors, plot_gantt
+from jssp.gantt import MAX_GANTT_MACHINES, gantt_figure, job_colors, plot_gantt
+from jssp.generators import random_general_instance
+from jssp.instance import Instance
+from jssp.rules import dispatch
 from jssp.schedule import Schedule, schedule_from_sequences
 
 
@@ -122,3 +125,86 @@ def test_job_colors_are_distinct_opaque_rgba(num_jobs: int) -> None:
     assert colors.shape == (num_jobs, 4)
     assert np.all(colors[:, 3] == 1.0) and np.all((colors >= 0) & (colors <= 1))
     assert np.unique(np.round(colors, 3), axis=0).shape[0] == num_jobs
+
+
+# ---------------------------------------------------------------- general routes and many machines
+
+
+def _lanes(axes) -> list[list[tuple[float, float]]]:
+    """The (start, end) of every bar, lane by lane from the top."""
+    lanes = [collection for collection in axes.collections if isinstance(collection, PolyCollection)]
+    return [
+        sorted(
+            (float(xy[:, 0].min()), float(xy[:, 0].max())) for xy in (np.asarray(p.vertices) for p in lane.get_paths())
+        )
+        for lane in lanes
+    ]
+
+
+def _bars_of(schedule: Schedule, machine: int) -> list[tuple[float, float]]:
+    return sorted((op["start"], op["end"]) for op in schedule.operations() if op["machine"] == machine)
+
+
+@pytest.fixture(scope="module")
+def general() -> Schedule:
+    """Re-entrant and partial routes; machine 4 is visited by no job and keeps an empty lane."""
+    routes = [[(0, 30), (1, 20), (0, 25)], [(1, 40)], [(2, 10), (0, 15), (2, 35), (3, 5)], [(3, 50), (3, 45)]]
+    instance = Instance.from_routes(routes, name="reentrant", num_machines=5)
+    return dispatch(instance, "mwkr")
+
+
+def test_general_routes_draw_every_operation_in_its_machine_lane(general: Schedule) -> None:
+    axes = gantt_figure(general).axes[0]
+    assert _lanes(axes) == [_bars_of(general, machine) for machine in range(5)]
+    assert len(_lanes(axes)[3]) == 3 and _lanes(axes)[4] == []  # job 3 twice on machine 3; machine 4 idle
+    assert [label.get_text() for label in axes.get_yticklabels()] == [f"M{m}" for m in range(5)]
+    assert axes.get_title() == f"reentrant — mwkr — makespan {general.makespan}"
+    instance = general.instance
+    labels = [text for text in axes.texts if text.get_text().isdigit()]
+    assert len(labels) == instance.num_operations  # every bar is wide enough at this scale
+    for label in labels:
+        x, lane = label.get_position()
+        job = int(label.get_text())
+        centres = [
+            general.start_times[job, op] + instance.durations[job, op] / 2
+            for op in range(int(instance.lengths[job]))
+            if instance.machines[job, op] == lane
+        ]
+        assert any(x == pytest.approx(centre) for centre in centres)
+
+
+def test_general_schedule_png(general: Schedule, tmp_path: Path) -> None:
+    path = tmp_path / "general.png"
+    plot_gantt(general, path, dpi=80)
+    assert _read_png(path).shape[:2] == tuple(
+        round(size * 80) for size in gantt_figure(general).get_size_inches()[::-1]
+    )
+
+
+def test_beyond_max_machines_only_the_busiest_are_drawn_with_a_note(general: Schedule) -> None:
+    # Loads: machine 0: 70, 1: 60, 2: 45, 3: 100, 4: 0.
+    axes = gantt_figure(general, max_machines=3).axes[0]
+    assert [label.get_text() for label in axes.get_yticklabels()] == ["M0", "M1", "M3"]
+    assert _lanes(axes) == [_bars_of(general, machine) for machine in (0, 1, 3)]
+    assert axes.get_title().endswith("\nonly the 3 busiest of 5 machines are shown (most processing time)")
+    assert all(text.get_position()[1] in (0, 1, 2) for text in axes.texts if text.get_text().isdigit())
+
+
+def test_a_150_machine_schedule_draws_its_100_busiest_machines() -> None:
+    instance = random_general_instance(12, MAX_GANTT_MACHINES + 50, seed=3, route_lengths=(20, 40))
+    schedule = dispatch(instance, "mwkr")
+    loads = instance.machine_loads()
+    expected = np.sort(np.argsort(-loads, kind="stable")[:MAX_GANTT_MACHINES])
+    assert loads[expected].min() >= np.delete(loads, expected).max()
+    figure = gantt_figure(schedule)
+    axes = figure.axes[0]
+    assert [label.get_text() for label in axes.get_yticklabels()] == [f"M{machine}" for machine in expected]
+    assert _lanes(axes) == [_bars_of(schedule, int(machine)) for machine in expected]
+    assert "only the 100 busiest of 150 machines are shown" in axes.get_title()
+    assert figure.get_size_inches()[1] == pytest.approx(1.4 + 0.38 * MAX_GANTT_MACHINES)
+
+
+def test_exactly_max_machines_are_all_drawn() -> None:
+    instance = random_general_instance(5, MAX_GANTT_MACHINES, seed=4, route_lengths=(30, 40))
+    axes = gantt_figure(dispatch(instance, "spt")).axes[0]
+    assert len(axes.get_yticklabels()) == MAX_GANTT_MACHINES and "\n" not in axes.get_title()
