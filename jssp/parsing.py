@@ -74,6 +74,10 @@ class InstanceFormatError(ValueError):
         super().__init__(f"{where}: {reason}")
 
 
+class InputTooLargeError(InstanceFormatError):
+    """Input, or its content after decompression, above the size allowed (``max_bytes``)."""
+
+
 class SeveralInstancesError(InstanceFormatError):
     """A file that holds several instances, read without naming one; ``names`` lists them in file order."""
 
@@ -205,7 +209,7 @@ def _read_bytes(path: Path) -> bytes:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise InstanceFormatError(str(path), None, f"file is {size} bytes, more than the {MAX_FILE_BYTES} allowed")
+            raise InputTooLargeError(str(path), None, f"file is {size} bytes, more than the {MAX_FILE_BYTES} allowed")
         return path.read_bytes()
     except OSError as error:
         raise InstanceFormatError(str(path), None, f"cannot read file ({error.strerror or error})") from None
@@ -216,7 +220,7 @@ def _decode(data: bytes | str, source: str, max_bytes: int) -> str:
         text = data
     else:
         if len(data) > max_bytes:
-            raise InstanceFormatError(source, None, f"input is {len(data)} bytes, more than the {max_bytes} allowed")
+            raise InputTooLargeError(source, None, f"input is {len(data)} bytes, more than the {max_bytes} allowed")
         if data[:2] == _GZIP_MAGIC:
             data = _gunzip(data, source, max_bytes)
         try:
@@ -246,7 +250,7 @@ def _gunzip(data: bytes, source: str, max_bytes: int) -> bytes:
             raise InstanceFormatError(source, None, f"not a valid gzip file ({error})") from None
         size += len(part)
         if size > max_bytes:
-            raise InstanceFormatError(source, None, f"decompresses to more than the {max_bytes} bytes allowed")
+            raise InputTooLargeError(source, None, f"decompresses to more than the {max_bytes} bytes allowed")
         if not member.eof:
             raise InstanceFormatError(source, None, "not a valid gzip file (truncated)")
         parts.append(part)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import threading
@@ -15,8 +16,18 @@ import pytest
 from fastapi.testclient import TestClient
 
 from jssp import benchmarks
+from jssp.generators import random_general_instance
 from jssp.instance import Instance
-from jssp.parsing import InstanceFormatError, format_json, format_taillard, parse_instance, read_instance
+from jssp.parsing import (
+    InstanceFormatError,
+    format_json,
+    format_jsplib,
+    format_orlib,
+    format_standard,
+    format_taillard,
+    parse_instance,
+    read_instance,
+)
 from jssp.rules import dispatch
 from jssp.schedule import Schedule
 from jssp.solvers import SolveOptions, register
@@ -310,5 +321,81 @@ def test_gantt_png_refuses_infeasible_or_malformed_schedules(client: TestClient)
     assert response.status_code == 422
     response = client.post("/api/gantt.png", content=b"not json", headers={"Content-Type": "application/json"})
     assert response.status_code == 422 and response.json()["detail"].startswith("schedule: not a JSON document")
-    huge = {**document, "instance": {"name": "x", "num_jobs": 100, "num_machines": 20}}
-    assert client.post("/api/gantt.png", json=huge).status_code == 413
+    huge = {**document, "operations": document["operations"] * 28}  # 1008 operations, above the 1000 allowed
+    response = client.post("/api/gantt.png", json=huge)
+    assert response.status_code == 413
+    assert response.json()["detail"] == "schedule: 1008 operations, more than the 1000 this server draws"
+
+
+# ---------------------------------------------------------------- general routes, collections, gzip
+
+
+def _general_instance() -> Instance:
+    return random_general_instance(7, 4, seed=9, reentry=0.5, name="general")
+
+
+def _dacol_teppan_text(instance: Instance) -> str:
+    """Standard layout with Da Col & Teppan's ``-1 -1`` at the end of each job line."""
+    header, *jobs = format_standard(instance).splitlines()
+    return header + "\n" + "".join(f"{line} -1 -1\n" for line in jobs)
+
+
+@pytest.mark.parametrize("layout", ["standard", "dacol-teppan", "gzip", "jsplib", "json"])
+def test_general_route_upload_gets_a_schedule_and_a_chart(client: TestClient, layout: str) -> None:
+    instance = _general_instance()
+    name, content = {
+        "standard": ("general.txt", format_standard(instance).encode()),
+        "dacol-teppan": ("general.txt", _dacol_teppan_text(instance).encode()),
+        "gzip": ("general.txt.gz", gzip.compress(_dacol_teppan_text(instance).encode())),
+        "jsplib": ("shop.json", format_jsplib(instance).encode()),
+        "json": ("shop.json", format_json(instance).encode()),
+    }[layout]
+    status, document = _upload(client, name, content, method="mwkr")
+    assert status == 200, document
+    assert document["instance"] == {"name": "general", "num_jobs": 7, "num_machines": 4}
+    assert document["makespan"] == dispatch(instance, "mwkr").makespan
+    assert [len(row) for row in document["start_times"]] == instance.lengths.tolist()
+    assert len(document["operations"]) == instance.num_operations and document["benchmark"] is None
+    Schedule.from_dict(document, instance).check()
+    response = client.post("/api/gantt.png", json=document)
+    assert response.status_code == 200 and response.content.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_gantt_png_refuses_a_general_schedule_with_a_gap_in_a_route(client: TestClient) -> None:
+    status, document = _upload(client, "general.txt", format_standard(_general_instance()).encode())
+    assert status == 200
+    broken = json.loads(json.dumps(document))
+    record = next(op for op in broken["operations"] if op["op"] == 1)
+    record["op"] = 1 + max(op["op"] for op in broken["operations"] if op["job"] == record["job"])
+    response = client.post("/api/gantt.png", json=broken)
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith(f"schedule: operations[{broken['operations'].index(record)}]: job")
+
+
+def test_collection_without_instance_gets_422_listing_names_then_solves_the_chosen_one(client: TestClient) -> None:
+    collection = "".join(format_orlib(benchmarks.load(name)) for name in ("ft06", "la01", "ft10"))
+    status, document = _upload(client, "jobshop1.txt", collection.encode())
+    assert status == 422
+    assert document["detail"] == (
+        "jobshop1.txt:17: file holds 3 instances (ft06, la01, ft10); select one by name in the field 'instance'"
+    )
+    assert document["instances"] == ["ft06", "la01", "ft10"]
+    status, document = _upload(client, "jobshop1.txt", collection.encode(), instance="la01")
+    assert status == 200 and document["benchmark"] == "la01" and document["instance"]["name"] == "la01"
+    response = client.post(
+        "/api/solve?instance=ft06", files={"file": ("jobshop1.txt.gz", gzip.compress(collection.encode()))}
+    )
+    assert (
+        response.status_code == 200
+        and response.json()["makespan"] == dispatch(benchmarks.load("ft06"), "mwkr").makespan
+    )
+    status, document = _upload(client, "jobshop1.txt", collection.encode(), instance="la99")
+    assert status == 422 and document["detail"].startswith("jobshop1.txt: no instance named 'la99'; the file holds 3")
+
+
+def test_gzip_content_above_the_upload_limit_gives_413(client: TestClient) -> None:
+    bomb = gzip.compress(b"# padding\n" * (MAX_UPLOAD_BYTES // 5))  # small file, content twice the limit
+    assert len(bomb) < MAX_UPLOAD_BYTES
+    status, document = _upload(client, "bomb.txt.gz", bomb)
+    assert status == 413
+    assert document["detail"] == f"bomb.txt.gz: decompresses to more than the {MAX_UPLOAD_BYTES} bytes allowed"

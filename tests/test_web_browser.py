@@ -6,15 +6,18 @@ it goes to the test's temporary folder.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from jssp.parsing import InstanceFormatError, parse_instance, read_instance
+from jssp.generators import random_general_instance
+from jssp.parsing import InstanceFormatError, format_orlib, format_standard, parse_instance, read_instance
 from jssp.rules import dispatch
 from jssp.schedule import Schedule
 from jssp.web.app import ServeConfig, create_app
@@ -31,7 +34,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-FT06 = Path(__file__).resolve().parents[1] / "instances" / "ft06.txt"
+INSTANCES = Path(__file__).resolve().parents[1] / "instances"
+FT06 = INSTANCES / "ft06.txt"
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium (.ci/run installs it)"
@@ -128,3 +132,41 @@ def test_upload_solve_chart_downloads_and_error(page: Page, base_url: str, tmp_p
     expect(page.locator("#result")).to_be_hidden()
 
     assert elsewhere == [] and script_errors == []
+
+
+def test_collection_offers_its_instances_and_general_routes_are_charted(page: Page) -> None:
+    script_errors: list[str] = []
+    page.on("pageerror", lambda error: script_errors.append(str(error)))
+    page.goto("/")
+    expect(page.locator("#method option[value=mwkr]")).to_have_count(1)
+    expect(page.locator("#instance-field")).to_be_hidden()
+
+    # An OR-Library collection: the first try lists its instances in a select, the second solves the chosen one.
+    collection = "".join(format_orlib(read_instance(INSTANCES / f"{name}.txt")) for name in ("ft06", "la01"))
+    page.set_input_files(
+        "#file", files=[{"name": "jobshop1.txt", "mimeType": "text/plain", "buffer": collection.encode()}]
+    )
+    page.click("#solve")
+    expect(page.locator("#error")).to_have_text("This file holds 2 instances: pick one under Instance and solve again.")
+    expect(page.locator("#instance-field")).to_be_visible()
+    expect(page.locator("#instance option")).to_have_text(["ft06", "la01"])
+    page.select_option("#instance", "la01")
+    page.click("#solve")
+    expect(page.locator("#result-title")).to_have_text("la01 · mwkr")
+    expect(page.locator("#gantt svg rect.op")).to_have_count(50)
+
+    # A gzip file of general routes on 120 machines: the 100 busiest get a lane, and a note says so.
+    instance = random_general_instance(10, 120, seed=1, route_lengths=(20, 40), name="wide")
+    compressed = gzip.compress(format_standard(instance).encode())
+    page.set_input_files("#file", files=[{"name": "wide.txt.gz", "mimeType": "application/gzip", "buffer": compressed}])
+    expect(page.locator("#instance-field")).to_be_hidden()
+    page.click("#solve")
+    expect(page.locator("#result-title")).to_have_text("wide · mwkr")
+    busiest = set(np.argsort(-instance.machine_loads(), kind="stable")[:100].tolist())
+    drawn = int(np.isin(instance.machines[instance.valid], list(busiest)).sum())
+    expect(page.locator("#gantt svg rect.op")).to_have_count(drawn)
+    expect(page.locator("#gantt svg text.machine")).to_have_count(100)
+    expect(page.locator("#gantt-note")).to_have_text(
+        "Only the 100 busiest of 120 machines are shown (most processing time); the downloads hold every operation."
+    )
+    assert script_errors == []

@@ -38,9 +38,17 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import UploadFile
 
 from jssp import benchmarks
-from jssp.instance import Instance, InstanceError
+from jssp.instance import MAX_OPERATIONS, PAD, Instance, InstanceError
 from jssp.options import check_processes
-from jssp.parsing import InstanceFormatError, IntegerTooLargeError, bounded_integer, parse_instance
+from jssp.parsing import (
+    InputTooLargeError,
+    InstanceFormatError,
+    IntegerTooLargeError,
+    SeveralInstancesError,
+    bounded_integer,
+    file_stem,
+    parse_instance,
+)
 from jssp.schedule import SCHEDULE_FORMAT, Schedule
 from jssp.solvers import OptionError, SolveOptions
 from jssp.validation import InfeasibleScheduleError
@@ -81,9 +89,10 @@ class ServeConfig:
     queue_timeout: float = 60.0
     """Seconds a request may wait for a free solver process (503 after that)."""
     max_upload_bytes: int = 1024 * 1024
-    """Largest instance file, pasted text or JSON body accepted, in bytes (413 beyond)."""
+    """Largest instance file, pasted text or JSON body accepted, in bytes, and largest content of a
+    gzip file (413 beyond)."""
     max_operations: int = 10_000
-    """Largest instance accepted, in operations = jobs x machines (413 beyond; ta71-ta80 have 2,000)."""
+    """Largest instance accepted, in operations (413 beyond; ta71-ta80 have 2,000)."""
     cpsat_workers: int = 2
     """CP-SAT search threads of one solve."""
     learned: bool = False
@@ -178,13 +187,16 @@ async def _solve(
     method: str | None = Query(None, description=f"Solving method (GET /api/methods); default {DEFAULT_METHOD}."),
     time_limit: float | None = Query(None, description="Seconds for time-limited methods (cpsat, tabu)."),
     seed: int | None = Query(None, description="Seed of randomised methods (random, cpsat, tabu); default 0."),
+    instance: str | None = Query(None, description="Which instance of a file that holds several (OR-Library)."),
 ) -> JSONResponse:
     """Solve the instance in the body and return its schedule.
 
-    The body is a form (multipart: field ``file`` with an instance file, or ``text`` with its
-    content; URL-encoded: ``text``), a JSON ``jssp-instance/1`` document, JSON
-    ``{"text": "...", "name": "..."}``, or the instance text itself as ``text/plain``. ``method``,
-    ``time_limit`` and ``seed`` are query parameters, or fields of a form body (a form field wins).
+    The body is a form (multipart: field ``file`` with an instance file, gzip-compressed or not, or
+    ``text`` with its content; URL-encoded: ``text``), a JSON ``jssp-instance/1`` or JSPLib document,
+    JSON ``{"text": "...", "name": "..."}``, or the instance text itself as ``text/plain``. ``method``,
+    ``time_limit``, ``seed`` and ``instance`` are query parameters, or fields of a form body (a form
+    field wins). A file that holds several instances without ``instance`` gets a 422 whose
+    ``detail`` names them and whose ``instances`` lists them all.
 
     The reply is the ``jssp-schedule/1`` document of ``jssp solve --output`` (``lower_bound`` is the
     best of the benchmark's proven bound, the trivial bound and the solver's bound) plus ``gap_pct``
@@ -196,20 +208,29 @@ async def _solve(
         "method": method,
         "time_limit": None if time_limit is None else str(time_limit),
         "seed": None if seed is None else str(seed),
+        "instance": instance,
     }
     upload, form_fields = await _read_instance_body(request, config)
     fields.update({key: value for key, value in form_fields.items() if value is not None})
     chosen_method, options = _solve_options(fields, config)
 
+    chosen_instance = (fields.get("instance") or "").strip() or None
     try:
-        instance, best_known, lower_bound, benchmark = await asyncio.to_thread(_parse_and_identify, upload)
+        parsed, best_known, lower_bound, benchmark = await asyncio.to_thread(
+            _parse_and_identify, upload, chosen_instance, config.max_upload_bytes
+        )
+    except SeveralInstancesError as error:
+        detail = f"{error} in the field 'instance'"
+        return JSONResponse({"detail": detail, "instances": error.names}, status_code=422)
+    except InputTooLargeError as error:
+        raise HTTPException(413, str(error)) from None
     except InstanceFormatError as error:
         raise HTTPException(422, str(error)) from None
-    _check_operations(instance, upload.source, config)
+    _check_operations(parsed, upload.source, config)
 
     timeout = options.time_limit + config.grace_seconds
     schedule: Schedule = await _run_in_pool(
-        request, solve_task, (instance, chosen_method, options), timeout, what=chosen_method
+        request, solve_task, (parsed, chosen_method, options), timeout, what=chosen_method
     )
     lower_bound = max(lower_bound, schedule.lower_bound or 0)
     document = schedule.to_dict(best_known=best_known, lower_bound=lower_bound)
@@ -311,12 +332,12 @@ async def _read_form(request: Request, body: bytes, config: ServeConfig) -> tupl
 
     form_request = Request(request.scope, replay)
     async with form_request.form(max_files=1, max_fields=8, max_part_size=config.max_upload_bytes) as form:
-        fields = {key: _form_text(form.get(key), key) for key in ("method", "time_limit", "seed")}
+        fields = {key: _form_text(form.get(key), key) for key in ("method", "time_limit", "seed", "instance")}
         file, text = form.get("file"), form.get("text")
         if isinstance(file, UploadFile) and (file.filename or file.size):
             data = await file.read(config.max_upload_bytes + 1)
             source = _safe_name(PureWindowsPath(file.filename or "").name) or UPLOAD_SOURCE
-            upload = _Upload(data, Path(source).stem or UPLOAD_SOURCE, source)
+            upload = _Upload(data, file_stem(source) or UPLOAD_SOURCE, source)
         elif isinstance(text, str) and text.strip():
             data = text.encode()
             upload = _Upload(data, UPLOAD_SOURCE, UPLOAD_SOURCE)
@@ -394,9 +415,11 @@ def _solve_options(fields: dict[str, str | None], config: ServeConfig) -> tuple[
     return method, options
 
 
-def _parse_and_identify(upload: _Upload) -> tuple[Instance, int | None, int, str | None]:
+def _parse_and_identify(
+    upload: _Upload, chosen: str | None, max_bytes: int
+) -> tuple[Instance, int | None, int, str | None]:
     """Parse (raises InstanceFormatError) and look the content up among the benchmarks."""
-    instance = parse_instance(upload.data, name=upload.name, source=upload.source)
+    instance = parse_instance(upload.data, name=upload.name, source=upload.source, instance=chosen, max_bytes=max_bytes)
     best_known, lower_bound = benchmarks.known_bounds(instance)
     info = benchmarks.identify(instance)
     return instance, best_known, lower_bound, info.name if info else None
@@ -414,6 +437,8 @@ def _check_operations(instance: Instance, source: str, config: ServeConfig) -> N
 def _schedule_from_document(document: Any, max_operations: int) -> Schedule:
     """Rebuild instance and schedule from a ``jssp-schedule/1`` document's operations and validate it.
 
+    Routes are general: each job's operations must be numbered ``0 .. k-1`` (any ``k >= 1``), each once.
+
     Raises:
         _TooLargeError: more operations than ``max_operations``.
         ValueError, InstanceError, InfeasibleScheduleError: anything inconsistent.
@@ -426,26 +451,48 @@ def _schedule_from_document(document: Any, max_operations: int) -> Schedule:
     if not all(_is_int(header.get(key)) and header[key] > 0 for key in ("num_jobs", "num_machines")):
         raise ValueError("instance.num_jobs and instance.num_machines must be positive integers")
     num_jobs, num_machines = int(header["num_jobs"]), int(header["num_machines"])
-    if num_jobs * num_machines > max_operations:
+    if len(operations) > max_operations:
         raise _TooLargeError(
-            f"schedule: {num_jobs * num_machines} operations, more than the {max_operations} this server draws"
+            f"schedule: {len(operations)} operations, more than the {max_operations} this server draws"
         )
-    if len(operations) != num_jobs * num_machines:
-        raise ValueError(f"{len(operations)} operations, expected {num_jobs} x {num_machines}")
-    # machines, durations, starts: (num_jobs, num_machines); machine -1 = operation not seen yet
-    machines = np.full((num_jobs, num_machines), -1, dtype=np.int64)
-    durations = np.zeros((num_jobs, num_machines), dtype=np.int64)
-    starts = np.zeros((num_jobs, num_machines), dtype=np.int64)
+    if len(operations) < num_jobs:
+        raise ValueError(f"{len(operations)} operations for {num_jobs} jobs; every job has at least one")
+    # table: (num_operations, 5) job, op, machine, start, duration of each record
+    table = np.empty((len(operations), len(_OPERATION_KEYS)), dtype=np.int64)
     for index, record in enumerate(operations):
         values = [_as_count(record.get(key)) if isinstance(record, dict) else None for key in _OPERATION_KEYS]
-        if any(value is None for value in values):
+        counts = [value for value in values if value is not None]
+        if len(counts) < len(values):
             raise ValueError(f"operations[{index}] needs non-negative integers {', '.join(_OPERATION_KEYS)}")
-        job, op, machine, start, duration = (value or 0 for value in values)
-        if job >= num_jobs or op >= num_machines or machines[job, op] != -1:
-            raise ValueError(f"operations[{index}]: job {job} operation {op} is out of range or given twice")
-        machines[job, op], starts[job, op], durations[job, op] = machine, start, duration
+        if counts[0] >= num_jobs:
+            raise ValueError(f"operations[{index}]: job {counts[0]} is outside 0..{num_jobs - 1}")
+        table[index] = counts
+    jobs, ops = table[:, 0], table[:, 1]
+    lengths = np.bincount(jobs, minlength=num_jobs)
+    if (lengths == 0).any():
+        raise ValueError(f"job {int(np.argmin(lengths))} has no operations")
+    width = int(lengths.max())
+    if num_jobs * width > MAX_OPERATIONS:
+        raise ValueError(f"{num_jobs} jobs x {width} operations is larger than supported ({MAX_OPERATIONS} cells)")
+    # Operation numbers of job j must be 0 .. lengths[j] - 1, each once.
+    cells = jobs * width + ops
+    first = np.unique(cells, return_index=True)[1]
+    wrong = np.flatnonzero(ops >= lengths[jobs])
+    if wrong.size == 0 and first.size < len(operations):
+        wrong = np.setdiff1d(np.arange(len(operations)), first)
+    if wrong.size:
+        index = int(wrong[0])
+        raise ValueError(
+            f"operations[{index}]: job {jobs[index]} operation {ops[index]} is out of range or given twice"
+        )
+    # machines, durations, starts: (num_jobs, width), padded after each job's last operation
+    machines = np.full((num_jobs, width), PAD, dtype=np.int64)
+    durations = np.zeros((num_jobs, width), dtype=np.int64)
+    starts = np.full((num_jobs, width), -1, dtype=np.int64)
+    machines[jobs, ops], starts[jobs, ops], durations[jobs, ops] = table[:, 2], table[:, 3], table[:, 4]
     name = header.get("name")
-    instance = Instance(machines, durations, name=_safe_name(name) if isinstance(name, str) else "schedule")
+    label = _safe_name(name) if isinstance(name, str) else "schedule"
+    instance = Instance(machines, durations, name=label, num_machines=num_machines)
     method = document.get("method")
     schedule = Schedule(instance, starts, method=_safe_name(method) if isinstance(method, str) else "")
     schedule.check()
@@ -535,11 +582,16 @@ _SOLVE_BODY: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "properties": {
-                        "file": {"type": "string", "format": "binary", "description": "instance file, any layout"},
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "instance file, any layout, gzip-compressed or not",
+                        },
                         "text": {"type": "string", "description": "instance content (instead of a file)"},
                         "method": {"type": "string"},
                         "time_limit": {"type": "number"},
                         "seed": {"type": "integer"},
+                        "instance": {"type": "string", "description": "instance of a multi-instance file"},
                     },
                 }
             },

@@ -7,6 +7,8 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 const WEB_ONLY_KEYS = ["gap_pct", "benchmark"];
 const CSV_COLUMNS = ["job", "op", "machine", "start", "duration", "end"];
 const MAX_LEGEND_JOBS = 40;
+const MAX_GANTT_MACHINES = 100;  // as jssp.gantt.MAX_GANTT_MACHINES: beyond it, the busiest machines get a lane
+const FILE_HINT = "or drop it here · standard, Taillard, OR-Library, jssp or JSPLib JSON, gzip too";
 
 // Same colours as jssp.gantt.job_colors: tab10 / tab20, then golden-ratio hues.
 const TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
@@ -23,7 +25,10 @@ const state = { limits: null, result: null, solving: false };
 async function init() {
   $("solve-form").addEventListener("submit", onSolve);
   $("file").addEventListener("change", onFileChosen);
-  $("text").addEventListener("input", () => { if ($("text").value) clearFile(); });
+  $("text").addEventListener("input", () => {
+    if ($("text").value) clearFile();
+    hideInstanceChoice();
+  });
   const drop = $("drop");
   drop.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("dragging"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("dragging"));
@@ -60,9 +65,22 @@ function onFileChosen() {
   const file = $("file").files[0];
   $("drop").classList.toggle("chosen", Boolean(file));
   $("file-label").textContent = file ? file.name : "Choose an instance file";
-  $("file-hint").textContent = file ? `${formatBytes(file.size)} · click to choose another`
-    : "or drop it here · standard, Taillard, OR-Library or jssp JSON";
+  $("file-hint").textContent = file ? `${formatBytes(file.size)} · click to choose another` : FILE_HINT;
   if (file) $("text").value = "";
+  hideInstanceChoice();
+}
+
+// A file holding several instances (an OR-Library collection): the server answers 422 with their
+// names, and the page offers them in a select that goes with the next request.
+function showInstanceChoice(names) {
+  const select = $("instance");
+  select.replaceChildren(...names.map((name, index) => new Option(name, name, index === 0, index === 0)));
+  $("instance-field").hidden = false;
+}
+
+function hideInstanceChoice() {
+  $("instance-field").hidden = true;
+  $("instance").replaceChildren();
 }
 
 function clearFile() {
@@ -93,12 +111,17 @@ async function onSolve(event) {
   form.append("method", method);
   form.append("time_limit", $("time-limit").value);
   form.append("seed", $("seed").value);
+  if (!$("instance-field").hidden && $("instance").value) form.append("instance", $("instance").value);
 
   setSolving(true, method);
   const began = performance.now();
   try {
     const response = await fetch("/api/solve", { method: "POST", body: form });
     const body = await readJson(response);
+    if (response.status === 422 && body && Array.isArray(body.instances)) {
+      showInstanceChoice(body.instances);
+      throw new Error(`This file holds ${body.instances.length} instances: pick one under Instance and solve again.`);
+    }
     if (!response.ok) throw new Error(errorDetail(response, body));
     const seconds = (performance.now() - began) / 1000;
     showResult(body, seconds);
@@ -151,10 +174,27 @@ function showResult(result, roundTripSeconds) {
 
 // ------------------------------------------------------------------ Gantt chart (SVG)
 
+// The machines that get a lane, in index order: all of them, or the busiest MAX_GANTT_MACHINES
+// (most processing time, ties to the lower index) as in the PNG of jssp.gantt.
+function shownMachines(result) {
+  const count = result.instance.num_machines;
+  const machines = Array.from({ length: count }, (_, machine) => machine);
+  if (count <= MAX_GANTT_MACHINES) return machines;
+  const loads = new Array(count).fill(0);
+  for (const op of result.operations) loads[op.machine] += op.duration;
+  return machines.sort((a, b) => loads[b] - loads[a] || a - b).slice(0, MAX_GANTT_MACHINES).sort((a, b) => a - b);
+}
+
 function drawGantt(result) {
   const container = $("gantt");
-  const numMachines = result.instance.num_machines;
+  const shown = shownMachines(result);
+  const laneOf = new Map(shown.map((machine, lane) => [machine, lane]));
+  const numMachines = shown.length;
   const numJobs = result.instance.num_jobs;
+  const note = $("gantt-note");
+  note.hidden = numMachines === result.instance.num_machines;
+  note.textContent = note.hidden ? "" : `Only the ${numMachines} busiest of ${result.instance.num_machines} machines `
+    + "are shown (most processing time); the downloads hold every operation.";
   const colors = jobColors(numJobs);
   const horizon = Math.max(result.makespan, result.best_known || 0, 1);
 
@@ -171,11 +211,11 @@ function drawGantt(result) {
   svg.append(svgElement("title", {}, `Gantt chart: ${result.instance.name}, ${result.method}, makespan ${result.makespan}`));
 
   // Lanes and machine labels.
-  for (let machine = 0; machine < numMachines; machine++) {
-    const top = margin.top + machine * laneHeight;
-    if (machine % 2 === 0) svg.append(svgElement("rect", { class: "lane", x: margin.left, y: top, width: plotWidth, height: laneHeight }));
+  for (let lane = 0; lane < numMachines; lane++) {
+    const top = margin.top + lane * laneHeight;
+    if (lane % 2 === 0) svg.append(svgElement("rect", { class: "lane", x: margin.left, y: top, width: plotWidth, height: laneHeight }));
     svg.append(svgElement("text", { class: "machine", x: margin.left - 8, y: top + laneHeight / 2, "text-anchor": "end",
-      "dominant-baseline": "central" }, `M${machine}`));
+      "dominant-baseline": "central" }, `M${shown[lane]}`));
   }
 
   // Time axis with gridlines.
@@ -192,7 +232,9 @@ function drawGantt(result) {
   const digits = String(numJobs - 1).length;
   const labelWidth = digits * 6.5 + 4;
   for (const op of result.operations) {
-    const top = margin.top + op.machine * laneHeight + (laneHeight - barHeight) / 2;
+    const lane = laneOf.get(op.machine);
+    if (lane === undefined) continue;
+    const top = margin.top + lane * laneHeight + (laneHeight - barHeight) / 2;
     const rect = svgElement("rect", {
       class: "op", x: x(op.start), y: top, width: Math.max(op.duration * scale, 0.75), height: barHeight,
       fill: colors[op.job], "data-job": op.job,
