@@ -144,9 +144,9 @@ class Instance:
     def machine_loads(self) -> npt.NDArray[np.int64]:
         """Total processing time asked of each machine, shape ``(num_machines,)``."""
         valid = self.valid
-        return np.bincount(
-            self.machines[valid], weights=self.durations[valid], minlength=self.num_machines
-        ).astype(np.int64)
+        return np.bincount(self.machines[valid], weights=self.durations[valid], minlength=self.num_machines).astype(
+            np.int64
+        )
 
     def check(self) -> None:
         """Raise :class:`InstanceError` with a one-line reason if the arrays are not a job shop."""

@@ -273,9 +273,8 @@ def _run_rule(
             if scheme == 0 and job != best_job:
                 if machine != best_machine or max(job_ready[job], machine_ready[machine]) >= best_key:
                     continue
-            elif scheme == 1:
-                if max(job_ready[job], machine_ready[machine]) != best_key:
-                    continue
+            elif scheme == 1 and max(job_ready[job], machine_ready[machine]) != best_key:
+                continue
             ops_left = lengths[job] - op
             score = _score(rule, durations[job, op], ops_left, work_left[job], totals[job], job_ready[job])
             tie = -work_left[job] if rule == 6 else 0

@@ -7,8 +7,8 @@ import pytest
 
 from jssp import benchmarks
 from jssp.dispatch import SCHEMES, DispatchState, legal_mask_reference
-from jssp.instance import Instance
 from jssp.generators import random_general_instance, random_instance
+from jssp.instance import Instance
 from jssp.rules import RULE_NAMES, choose, dispatch, dispatch_stepwise
 from jssp.validation import find_violations
 
