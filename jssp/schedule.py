@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -176,7 +177,7 @@ def format_json(document: dict[str, Any]) -> str:
 
 
 def schedule_from_sequences(
-    instance: Instance, sequences: npt.ArrayLike | list[npt.ArrayLike], method: str = ""
+    instance: Instance, sequences: Sequence[npt.ArrayLike] | npt.NDArray[np.int64], method: str = ""
 ) -> Schedule:
     """Semi-active schedule (every operation as early as possible) for given machine orders.
 
