@@ -57,7 +57,9 @@ def _build_parser() -> argparse.ArgumentParser:
     serve_parser.add_argument(
         "--max-upload-bytes", type=int, default=1024 * 1024, help="largest instance file accepted (1 MiB)"
     )
-    serve_parser.add_argument("--max-operations", type=int, default=10_000, help="largest instance, jobs x machines")
+    serve_parser.add_argument(
+        "--max-operations", type=int, default=10_000, help="largest instance, in operations (10000)"
+    )
     serve_parser.add_argument("--cpsat-workers", type=int, default=2, help="CP-SAT search threads of one solve (2)")
     serve_parser.add_argument(
         "--learned", action="store_true", help="also offer gnn and gnn-sample (each solver process imports torch)"
