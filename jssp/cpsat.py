@@ -1,8 +1,10 @@
 """OR-Tools CP-SAT baseline: the disjunctive job-shop model solved to optimality or a time limit.
 
 The model is the textbook one (one interval per operation, a no-overlap constraint per machine,
-precedence inside each job, minimise the latest job end), built in small named steps so each
-constraint family can be read on its own.
+precedence along each job's route, minimise the latest job end), built in small named steps so
+each constraint family can be read on its own. Routes may be general: a job has as many
+intervals as operations, and a job that visits a machine twice has two intervals in its
+no-overlap constraint.
 """
 
 from __future__ import annotations
@@ -28,6 +30,15 @@ class CpSatError(RuntimeError):
     """CP-SAT found no solution within the limit (or the model is invalid)."""
 
 
+class _OutOfTimeError(Exception):
+    """Building the model used up the time limit."""
+
+
+# CP-SAT stops a few seconds after its limit on models of a million intervals (its workers finish
+# their current step): it gets this much less time per operation.
+_STOP_SECONDS_PER_OPERATION = 1e-5
+
+
 def solve_cpsat(
     instance: Instance,
     time_limit: float = 10.0,
@@ -47,7 +58,8 @@ def solve_cpsat(
 
     Args:
         instance: the instance to schedule.
-        time_limit: wall-clock limit of the search in seconds.
+        time_limit: wall-clock limit of the whole call in seconds: building the model counts, CP-SAT
+            searches for what is left.
         num_workers: CP-SAT search workers (threads).
         seed: CP-SAT random seed.
         hint: a schedule of the same instance used as a warm start. When it is feasible, its
@@ -59,12 +71,14 @@ def solve_cpsat(
 
     Returns:
         A schedule with ``method="cpsat"``, the wall time of the whole call in ``seconds``,
-        CP-SAT's proven bound (at least the trivial bound) in ``lower_bound`` and ``status``
-        ``"OPTIMAL"`` or ``"FEASIBLE"``.
+        CP-SAT's proven bound (at least the trivial bound) in ``lower_bound``, ``status``
+        ``"OPTIMAL"`` or ``"FEASIBLE"``, and the time spent building the model in
+        ``info["model_seconds"]``.
 
     Raises:
-        CpSatError: if CP-SAT found no schedule and there is no feasible hint to fall back on,
-            or it proved that no schedule fits within ``upper_bound``.
+        CpSatError: if CP-SAT found no schedule and there is no feasible hint to fall back on
+            (building the model of a large instance may use up the limit), or it proved that no
+            schedule fits within ``upper_bound``.
         ValueError: if ``hint`` schedules another instance.
     """
     from ortools.sat.python import cp_model
@@ -86,15 +100,26 @@ def solve_cpsat(
         )
 
     model = cp_model.CpModel()
-    starts, intervals = _create_variables(model, instance, horizon)
-    _add_precedence_constraints(model, instance, starts)
-    _add_no_overlap_constraints(model, instance, intervals)
-    makespan = _set_makespan_objective(model, instance, starts, trivial_bound, horizon)
-    if hint is not None:
-        _add_hint(model, starts, makespan, hint)
+    try:
+        deadline = started + time_limit
+        starts, intervals = _create_variables(model, instance, horizon, deadline)
+        _add_precedence_constraints(model, instance, starts, deadline)
+        _add_no_overlap_constraints(model, instance, intervals)
+        makespan = _set_makespan_objective(model, instance, starts, trivial_bound, horizon)
+        if hint is not None:
+            _add_hint(model, starts, makespan, hint)
+    except _OutOfTimeError:
+        if feasible_hint is None:
+            raise CpSatError(
+                f"{instance.name}: building the CP-SAT model of {instance.num_operations} operations took longer "
+                f"than the time limit {time_limit}s"
+            ) from None
+        return _hint_schedule(feasible_hint, started, trivial_bound)
 
+    model_seconds = time.perf_counter() - started
+    stop_seconds = min(_STOP_SECONDS_PER_OPERATION * instance.num_operations, max(0.0, time_limit - model_seconds) / 2)
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = time_limit
+    solver.parameters.max_time_in_seconds = max(0.0, time_limit - model_seconds - stop_seconds)
     solver.parameters.num_workers = num_workers
     solver.parameters.random_seed = seed
     solver.parameters.log_search_progress = log
@@ -103,14 +128,16 @@ def solve_cpsat(
     bound = solver.best_objective_bound
     lower_bound = max(trivial_bound, math.ceil(bound)) if math.isfinite(bound) else trivial_bound
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        start_times = np.array([[solver.value(start) for start in job_starts] for job_starts in starts], dtype=np.int64)
+        start_times = np.full(instance.machines.shape, -1, dtype=np.int64)
+        for job, job_starts in enumerate(starts):
+            start_times[job, : len(job_starts)] = [solver.value(start) for start in job_starts]
         status_name = solver.status_name(status)
     elif status == cp_model.UNKNOWN and feasible_hint is not None:
         start_times, status_name = feasible_hint.start_times.copy(), "FEASIBLE"
     else:
         raise CpSatError(
             f"{instance.name}: CP-SAT returned {solver.status_name(status)} after {solver.wall_time:.2f}s "
-            f"(time limit {time_limit}s, horizon {horizon})"
+            f"(time limit {time_limit}s, model built in {model_seconds:.2f}s, horizon {horizon})"
         )
     return Schedule(
         instance,
@@ -119,11 +146,31 @@ def solve_cpsat(
         seconds=time.perf_counter() - started,
         lower_bound=lower_bound,
         status=status_name,
+        info={"model_seconds": round(model_seconds, 3)},
     )
 
 
+def _hint_schedule(hint: Schedule, started: float, lower_bound: int) -> Schedule:
+    """The feasible hint as CP-SAT's answer, when the time ran out before CP-SAT could search."""
+    return Schedule(
+        hint.instance,
+        hint.start_times.copy(),
+        method="cpsat",
+        seconds=time.perf_counter() - started,
+        lower_bound=lower_bound,
+        status="FEASIBLE",
+        info={"model_seconds": None},
+    )
+
+
+def _check_time(deadline: float, job: int) -> None:
+    """Raise :class:`_OutOfTimeError` past ``deadline``; looks at the clock every 64 jobs (from job 64 on)."""
+    if job and job % 64 == 0 and time.perf_counter() > deadline:
+        raise _OutOfTimeError
+
+
 def _create_variables(
-    model: cp_model.CpModel, instance: Instance, horizon: int
+    model: cp_model.CpModel, instance: Instance, horizon: int, deadline: float
 ) -> tuple[StartVariables, list[list[cp_model.IntervalVar]]]:
     """One start variable and one fixed-size interval per operation.
 
@@ -131,16 +178,18 @@ def _create_variables(
     fit before it, the work from it on must fit before the horizon.
 
     Shapes:
-        both returned lists are ``(num_jobs, num_machines)``, indexed like ``instance.durations``.
+        both returned lists hold one list per job, as long as its route and indexed like
+        ``instance.durations``.
     """
-    durations = instance.durations
+    durations = instance.durations  # padding holds 0, so the sums below cover each route alone
     heads = np.cumsum(durations, axis=1) - durations
     tails = np.cumsum(durations[:, ::-1], axis=1)[:, ::-1]
     starts: StartVariables = []
     intervals: list[list[cp_model.IntervalVar]] = []
-    for job in range(instance.num_jobs):
+    for job, length in enumerate(instance.lengths.tolist()):
+        _check_time(deadline, job)
         job_starts, job_intervals = [], []
-        for op in range(instance.num_machines):
+        for op in range(length):
             duration = int(durations[job, op])
             start = model.new_int_var(int(heads[job, op]), horizon - int(tails[job, op]), f"start_{job}_{op}")
             job_starts.append(start)
@@ -150,24 +199,34 @@ def _create_variables(
     return starts, intervals
 
 
-def _add_precedence_constraints(model: cp_model.CpModel, instance: Instance, starts: StartVariables) -> None:
+def _add_precedence_constraints(
+    model: cp_model.CpModel, instance: Instance, starts: StartVariables, deadline: float
+) -> None:
     """Each operation starts once the previous operation of its job has ended."""
-    for job in range(instance.num_jobs):
-        for op in range(1, instance.num_machines):
+    for job, length in enumerate(instance.lengths.tolist()):
+        _check_time(deadline, job)
+        for op in range(1, length):
             model.add(starts[job][op] >= starts[job][op - 1] + int(instance.durations[job, op - 1]))
 
 
 def _add_no_overlap_constraints(
     model: cp_model.CpModel, instance: Instance, intervals: list[list[cp_model.IntervalVar]]
 ) -> None:
-    """No two operations with positive duration run on the same machine at once.
+    """No two operations with positive duration run on the same machine at once (two visits of
+    one job to a machine are two intervals there).
 
     Zero-duration operations are left out: CP-SAT would forbid one strictly inside another
     operation's interval, but they use no machine time, as in :mod:`jssp.validation`.
     """
+    jobs, ops = np.nonzero(instance.valid & (instance.durations > 0))  # in (job, op) order
+    machines = instance.machines[jobs, ops]
+    grouped = np.argsort(machines, kind="stable")
+    bounds = np.searchsorted(machines[grouped], np.arange(instance.num_machines + 1))
     for machine in range(instance.num_machines):
-        jobs, ops = np.nonzero((instance.machines == machine) & (instance.durations > 0))
-        model.add_no_overlap([intervals[job][op] for job, op in zip(jobs, ops, strict=True)])
+        selected = grouped[bounds[machine] : bounds[machine + 1]]
+        model.add_no_overlap(
+            [intervals[job][op] for job, op in zip(jobs[selected].tolist(), ops[selected].tolist(), strict=True)]
+        )
 
 
 def _set_makespan_objective(
@@ -175,9 +234,9 @@ def _set_makespan_objective(
 ) -> cp_model.IntVar:
     """Minimise the makespan, a variable no smaller than every job's completion time."""
     makespan = model.new_int_var(lower_bound, horizon, "makespan")
-    last = instance.num_machines - 1
-    for job in range(instance.num_jobs):
-        model.add(makespan >= starts[job][last] + int(instance.durations[job, last]))
+    for job, job_starts in enumerate(starts):
+        last = len(job_starts) - 1
+        model.add(makespan >= job_starts[last] + int(instance.durations[job, last]))
     model.minimize(makespan)
     return makespan
 

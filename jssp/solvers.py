@@ -186,13 +186,54 @@ def _rule_solver(rule: str) -> Solver:
 
 
 def _tabu_solver(instance: Instance, options: SolveOptions) -> Schedule:
-    from jssp.local_search import tabu_search  # its kernels load only for this method
+    from jssp.local_search import tabu_search, warm_up  # its kernels load only for this method
 
+    warm_up()  # before the clock starts, as tabu_search would
+    began = time.perf_counter()
     initial = dispatch(instance, "fdd-mwkr", scheme=options.scheme)
     lower_bound = instance.trivial_lower_bound()
-    return tabu_search(
-        instance, initial, time_limit=options.time_limit, seed=options.seed, lower_bound=lower_bound
-    ).schedule
+    remaining = max(0.0, options.time_limit - (time.perf_counter() - began))
+    return tabu_search(instance, initial, time_limit=remaining, seed=options.seed, lower_bound=lower_bound).schedule
+
+
+HYBRID_TABU_SHARE = 0.3
+"""Share of the time left after construction that ``hybrid`` gives tabu search; CP-SAT gets the rest."""
+_CPSAT_SECONDS_PER_OPERATION = 5e-5
+"""About what building the CP-SAT model takes per operation (on one core of a laptop-class CPU)."""
+
+
+def improve_hybrid(instance: Instance, start: Schedule, options: SolveOptions, began: float) -> Schedule:
+    """The improvement stages of ``hybrid``: tabu search from ``start``, then CP-SAT warm-started from its best.
+
+    Both stages share what is left of ``options.time_limit`` counted from ``began`` (a
+    ``time.perf_counter()`` value taken before the start was built): tabu search gets
+    :data:`HYBRID_TABU_SHARE` of it, CP-SAT the remainder minus a small margin. CP-SAT never
+    returns worse than its hint. When the instance is so large that building the CP-SAT model
+    would eat most of CP-SAT's share, tabu search gets the whole time instead. The stage
+    makespans go to ``info["stages"]``.
+    """
+    from jssp.cpsat import solve_cpsat  # OR-Tools and the search kernels load only for this method
+    from jssp.local_search import tabu_search, warm_up
+
+    warm_up()
+    remaining = options.time_limit - (time.perf_counter() - began)
+    model_seconds = _CPSAT_SECONDS_PER_OPERATION * instance.num_operations
+    share = HYBRID_TABU_SHARE if 2 * model_seconds < (1 - HYBRID_TABU_SHARE) * remaining else 1.0
+    lower_bound = instance.trivial_lower_bound()
+    improved = start
+    if remaining > 0:
+        improved = tabu_search(
+            instance, start, time_limit=share * remaining, seed=options.seed, lower_bound=lower_bound
+        ).schedule
+    final = improved
+    remaining = options.time_limit - (time.perf_counter() - began) - 0.2
+    if share < 1.0 and remaining > 0.05 and improved.makespan > lower_bound:  # at the bound it is optimal
+        final = solve_cpsat(
+            instance, time_limit=remaining, num_workers=options.cpsat_workers, seed=options.seed, hint=improved
+        )
+    final.info["stages"] = {start.method or "start": start.makespan, "tabu": improved.makespan, "cpsat": final.makespan}
+    final.seconds = time.perf_counter() - began
+    return final
 
 
 def _cpsat_solver(instance: Instance, options: SolveOptions) -> Schedule:

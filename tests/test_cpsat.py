@@ -1,8 +1,11 @@
+import time
+
 import numpy as np
 import pytest
 
 from jssp import benchmarks
 from jssp.cpsat import CpSatError, solve_cpsat
+from jssp.generators import random_instance
 from jssp.instance import Instance
 from jssp.schedule import Schedule, schedule_from_sequences
 
@@ -69,6 +72,18 @@ def test_feasible_hint_is_returned_when_the_search_finds_nothing():
 def test_no_solution_within_the_limit_raises():
     with pytest.raises(CpSatError, match="UNKNOWN"):
         solve_cpsat(benchmarks.load("la01"), time_limit=0.0, num_workers=1)
+
+
+def test_a_model_too_large_for_the_time_limit_falls_back_on_the_hint_or_raises():
+    instance = random_instance(400, 20, seed=0)
+    hint = job_order_schedule(instance)
+    began = time.perf_counter()
+    schedule = solve_cpsat(instance, time_limit=0.001, num_workers=1, hint=hint)
+    assert time.perf_counter() - began < 0.5
+    np.testing.assert_array_equal(schedule.start_times, hint.start_times)
+    assert schedule.status == "FEASIBLE" and schedule.lower_bound == instance.trivial_lower_bound()
+    with pytest.raises(CpSatError, match="building the CP-SAT model of 8000 operations"):
+        solve_cpsat(instance, time_limit=0.001, num_workers=1)
 
 
 def test_hint_for_another_instance_is_rejected():

@@ -12,8 +12,10 @@ from jssp.local_search import (
     apply_move,
     critical_blocks,
     critical_path,
+    estimate_moves,
     evaluate_sequences,
     evaluate_sequences_reference,
+    longest_paths,
     n5_moves,
     n5_moves_reference,
     tabu_search,
@@ -106,37 +108,21 @@ def test_tabu_method_is_registered_and_feasible() -> None:
 
 @pytest.mark.parametrize("name", ["ft10", "la21", "ta01"])
 def test_move_estimates_bound_the_exact_makespan_after_the_swap(name: str) -> None:
-    from jssp.local_search import _estimate_moves, _tails, operation_index
-
     instance = benchmarks.load(name)
-    op_of = operation_index(instance)
     rng = np.random.default_rng(1)
     sequences = dispatch(instance, "mwkr").machine_sequences()
     tight = 0
     for _ in range(30):
-        makespan, starts = evaluate_sequences(instance, sequences)
-        tails = np.empty_like(starts)
-        _tails(instance.machines, instance.durations, op_of, sequences, tails)
+        makespan, starts, tails = longest_paths(instance, sequences)
         through = starts + instance.durations + tails  # longest path through each operation
         assert through.max() == makespan and (through <= makespan).all()
         assert all(through[op] == makespan for op in critical_path(instance, sequences, starts))
         moves = n5_moves(instance, sequences, starts)
         if not moves:
             break
-        estimates = np.empty(len(moves), dtype=np.int64)
-        _estimate_moves(
-            instance.machines,
-            instance.durations,
-            op_of,
-            sequences,
-            starts,
-            tails,
-            np.array(moves),
-            len(moves),
-            estimates,
-        )
-        exact = [evaluate_sequences(instance, apply_move(sequences, move))[0] for move in moves]
-        assert (estimates <= np.array(exact)).all()
-        tight += int((estimates == np.array(exact)).sum())
+        estimates = estimate_moves(instance, sequences, moves)
+        exact = np.array([evaluate_sequences(instance, apply_move(sequences, move))[0] for move in moves])
+        assert (estimates <= exact).all()
+        tight += int((estimates == exact).sum())
         sequences = apply_move(sequences, moves[int(rng.integers(len(moves)))])
     assert tight > 0
