@@ -44,15 +44,21 @@ WEIGHTS_FILE = "policy.pt"
 PolicyType = TypeVar("PolicyType", bound=JobShopPolicy)
 
 
-def architecture_of(policy: JobShopPolicy, max_jobs: int, max_machines: int) -> dict[str, Any]:
-    """The ``architecture`` section of a policy (padding sizes are those of its training spaces)."""
-    return {
+def architecture_of(
+    policy: JobShopPolicy, max_jobs: int, max_machines: int, max_width: int | None = None
+) -> dict[str, Any]:
+    """The ``architecture`` section of a policy (padding sizes are those of its training spaces;
+    ``max_width``, the routes' padding, is recorded where it differs from ``max_machines``)."""
+    architecture: dict[str, Any] = {
         "policy": "improvement" if isinstance(policy, ImprovementPolicy) else "dispatcher",
         "width": policy.width,
         "num_layers": policy.num_layers,
         "max_jobs": max_jobs,
         "max_machines": max_machines,
     }
+    if max_width is not None and max_width != max_machines:
+        architecture["max_width"] = max_width
+    return architecture
 
 
 def save_checkpoint(
@@ -128,13 +134,19 @@ def load_policy(name_or_path: str | Path = DEFAULT_CHECKPOINT, device: str | tor
     metadata = read_metadata(name_or_path)
     architecture = metadata["architecture"]
     scheme = metadata["inference"]["scheme"]
-    env = JobShopEnv(random_instance(architecture["max_jobs"], architecture["max_machines"], seed=0), scheme=scheme)
+    env = JobShopEnv(
+        random_instance(architecture["max_jobs"], architecture["max_machines"], seed=0),
+        scheme=scheme,
+        max_width=architecture.get("max_width"),
+    )
     return _rebuild(JobShopPolicy, env, name_or_path, metadata, device)
 
 
-def new_policy(width: int, num_layers: int, scheme: str, max_jobs: int, max_machines: int) -> JobShopPolicy:
+def new_policy(
+    width: int, num_layers: int, scheme: str, max_jobs: int, max_machines: int, max_width: int | None = None
+) -> JobShopPolicy:
     """A freshly initialised dispatcher (trained outside SB3, e.g. by imitation)."""
-    env = JobShopEnv(random_instance(max_jobs, max_machines, seed=0), scheme=scheme)
+    env = JobShopEnv(random_instance(max_jobs, max_machines, seed=0), scheme=scheme, max_width=max_width)
     return JobShopPolicy(env.observation_space, env.action_space, lambda _: 0.0, width=width, num_layers=num_layers)
 
 
@@ -144,7 +156,10 @@ def load_improvement_policy(
     """Rebuild a saved improvement (N5 move) policy on ``device``, in evaluation mode."""
     metadata = read_metadata(name_or_path)
     architecture = metadata["architecture"]
-    env = ImprovementEnv(random_instance(architecture["max_jobs"], architecture["max_machines"], seed=0))
+    env = ImprovementEnv(
+        random_instance(architecture["max_jobs"], architecture["max_machines"], seed=0),
+        max_width=architecture.get("max_width"),
+    )
     return _rebuild(ImprovementPolicy, env, name_or_path, metadata, device)
 
 

@@ -62,6 +62,7 @@ def batch_observations(
     device = features.device
     num_nodes = observation["num_nodes"].reshape(batch_size).long()
     valid = torch.arange(max_nodes, device=device)[None, :] < num_nodes[:, None]  # (batch, max_nodes)
+    valid = valid & (observation["op_machine"] >= 0)  # route padding of general instances is no node
     if not keep_scheduled and not complete:
         valid = valid & (features[:, :, 0] < 0.5)
     flat_valid = valid.reshape(-1)

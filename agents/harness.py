@@ -47,7 +47,7 @@ from jssp.files import (
     truncate_csv,
     write_atomically,
 )
-from jssp.generators import parse_size
+from jssp.generators import InstanceSampler, parse_size
 
 STATE_FILE = "state.json"
 VALIDATION_LOG = "validation.csv"
@@ -73,6 +73,12 @@ class RunSettings:
     """Continue the run in run_dir from its last complete checkpoint, appending to its logs."""
     sizes: tuple[str, ...] = ("10x10",)
     """Training instance sizes (jobs x machines), drawn uniformly per instance or episode."""
+    general_fraction: float = 0.0
+    """Share of training instances with general routes: 1..2*machines operations per job, skipping and
+    revisiting machines (jssp.generators.random_general_instance); 0 draws classical instances only.
+    Validation instances stay classical."""
+    reentry: float = 0.2
+    """Probability that an operation of a general route revisits a machine its job has used."""
     validation_sizes: tuple[str, ...] = ()
     """Validation instance sizes, cycled (default: the training sizes)."""
     validation_instances: int = 20
@@ -133,6 +139,15 @@ class RunContext:
     def max_machines(self) -> int:
         return max(size[1] for size in self.sizes)
 
+    @property
+    def max_width(self) -> int:
+        """Longest route the training instances can have (the node padding is ``max_jobs * max_width``)."""
+        return 2 * self.max_machines if self.settings.general_fraction > 0 else self.max_machines
+
+    def sampler(self) -> InstanceSampler:
+        """The training instance stream's generator: the run's sizes, general routes in its share."""
+        return InstanceSampler(self.sizes, general=self.settings.general_fraction, reentry=self.settings.reentry)
+
 
 def parse_sizes(sizes: tuple[str, ...]) -> list[tuple[int, int]]:
     if not sizes:
@@ -171,6 +186,8 @@ def start_run(cfg: Any, algorithm: str) -> RunContext:
     settings: RunSettings = cfg.run
     if settings.eval_every <= 0 or settings.validation_instances <= 0 or settings.torch_threads <= 0:
         raise ValueError("--eval-every, --validation-instances and --torch-threads must be positive")
+    if not (0.0 <= settings.general_fraction <= 1.0 and 0.0 <= settings.reentry <= 1.0):
+        raise ValueError("--general-fraction and --reentry are shares between 0 and 1")
     sizes = parse_sizes(settings.sizes)
     validation_sizes = parse_sizes(settings.validation_sizes) if settings.validation_sizes else sizes
     run_dir = settings.run_dir
@@ -186,7 +203,7 @@ def start_run(cfg: Any, algorithm: str) -> RunContext:
         )
     saved_config_path = run_dir / "config.json"
     if settings.resume and saved_config_path.exists():
-        _check_resumable(json.loads(saved_config_path.read_text()), config, run_dir)
+        _check_resumable(json.loads(saved_config_path.read_text()), config, field_defaults(cfg), run_dir)
     if settings.resume and last_state.exists():
         state = json.loads(last_state.read_text())
         print(f"resuming {run_dir} from its last checkpoint at {state['progress']}", file=sys.stderr)
@@ -206,11 +223,28 @@ def start_run(cfg: Any, algorithm: str) -> RunContext:
     return RunContext(settings, algorithm, config, device, sizes, validation_sizes, environment, state)
 
 
-def _check_resumable(saved: dict[str, Any], config: dict[str, Any], run_dir: Path) -> None:
+def field_defaults(cfg: Any) -> dict[str, Any]:
+    """The class defaults of every field of a config dataclass and of the dataclasses nested in it,
+    flattened as :func:`flatten_config` and JSON-ready (what a run saved before a field existed behaved as)."""
+    defaults: dict[str, Any] = {}
+    for config_field in dataclasses.fields(cfg):
+        value = getattr(cfg, config_field.name)
+        if dataclasses.is_dataclass(value):
+            defaults.update(field_defaults(value))
+        elif config_field.default is not dataclasses.MISSING:
+            defaults[config_field.name] = config_field.default
+        elif config_field.default_factory is not dataclasses.MISSING:
+            defaults[config_field.name] = config_field.default_factory()
+    return json.loads(json.dumps(defaults, default=str))
+
+
+def _check_resumable(saved: dict[str, Any], config: dict[str, Any], defaults: dict[str, Any], run_dir: Path) -> None:
     if saved.get("algorithm") != config["algorithm"]:
         raise RunError(f"{run_dir} holds a {saved.get('algorithm')} run, not {config['algorithm']}")
     allowed = {*RESUMABLE_CHANGES, *config["extendable"]}
-    changed = setting_differences(flatten_config(saved), flatten_config(config), allowed)
+    # A setting added after the run was saved is missing there: the run behaved as its default.
+    saved_settings = {**defaults, **flatten_config(saved)}
+    changed = setting_differences(saved_settings, flatten_config(config), allowed)
     if changed:
         raise RunError(
             f"--resume of {run_dir} with other settings than it was started with ({'; '.join(changed)}): "

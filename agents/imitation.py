@@ -70,17 +70,20 @@ def generate_experts(
     seed: int,
     progress: bool = True,
     workers: int = 1,
+    general: float = 0.0,
+    reentry: float = 0.2,
 ) -> list[Expert]:
-    """The first ``count`` experts of the instance stream ``(sizes, seed)``, cached in ``path``.
+    """The first ``count`` experts of the instance stream ``(sizes, general, reentry, seed)``
+    (:class:`jssp.generators.InstanceSampler`), cached in ``path``.
 
-    An existing file is reused and extended (it must come from the same sizes, seed and
-    iterations), so an interrupted generation resumes where it stopped. ``workers`` processes
-    solve in parallel; the result does not depend on their number (each search is seeded by the
+    An existing file is reused and extended (it must come from the same stream and iterations),
+    so an interrupted generation resumes where it stopped. ``workers`` processes solve in
+    parallel; the result does not depend on their number (each search is seeded by the
     instance's index). The file is rewritten after every chunk of 50 instances.
     """
-    sampler = InstanceSampler(sizes)
+    sampler = InstanceSampler(sizes, general=general, reentry=reentry)
     rng = np.random.default_rng(seed)
-    experts = load_experts(path, sizes, iterations, seed) if path.exists() else []
+    experts = load_experts(path, sizes, iterations, seed, general, reentry) if path.exists() else []
     for _ in experts:  # replay the stream past the cached instances
         sampler.sample(rng)
     bar = tqdm(total=count, initial=min(len(experts), count), unit="instance", disable=not progress, desc="experts")
@@ -98,7 +101,7 @@ def generate_experts(
             for expert in solved:
                 experts.append(expert)
                 bar.update(1)
-            save_experts(path, experts, sizes, iterations, seed)
+            save_experts(path, experts, sizes, iterations, seed, general, reentry)
     finally:
         if pool is not None:
             pool.shutdown()
@@ -106,15 +109,28 @@ def generate_experts(
     return experts[:count]
 
 
-def save_experts(path: Path, experts: list[Expert], sizes: list[tuple[int, int]], iterations: int, seed: int) -> None:
+def save_experts(
+    path: Path,
+    experts: list[Expert],
+    sizes: list[tuple[int, int]],
+    iterations: int,
+    seed: int,
+    general: float = 0.0,
+    reentry: float = 0.2,
+) -> None:
+    """Write the experts and the stream they come from (atomically: a kill leaves the previous file)."""
     arrays: dict[str, npt.NDArray[np.generic]] = {
         "sizes": np.array(sizes, dtype=np.int64),
         "iterations": np.array(iterations),
         "seed": np.array(seed),
+        "general": np.array(general),
+        "reentry": np.array(reentry),
     }
     for index, expert in enumerate(experts):
+        # Padded (num_jobs, width) arrays; num_machines too, as a general instance may leave a machine unused.
         arrays[f"machines_{index}"] = expert.instance.machines
         arrays[f"durations_{index}"] = expert.instance.durations
+        arrays[f"num_machines_{index}"] = np.array(expert.instance.num_machines)
         arrays[f"starts_{index}"] = expert.start_times
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial.npz")
@@ -125,19 +141,39 @@ def save_experts(path: Path, experts: list[Expert], sizes: list[tuple[int, int]]
     partial.replace(path)
 
 
-def load_experts(path: Path, sizes: list[tuple[int, int]], iterations: int, seed: int) -> list[Expert]:
-    """Read an expert file, refusing one made for another stream or teacher budget."""
+def load_experts(
+    path: Path,
+    sizes: list[tuple[int, int]],
+    iterations: int,
+    seed: int,
+    general: float = 0.0,
+    reentry: float = 0.2,
+) -> list[Expert]:
+    """Read an expert file, refusing one made for another stream or teacher budget (files written
+    before general routes existed hold classical instances: general 0, reentry 0.2)."""
     with np.load(path) as data:
-        made_for = ([tuple(int(v) for v in size) for size in data["sizes"]], int(data["iterations"]), int(data["seed"]))
-        if made_for != (list(sizes), iterations, seed):
+        made_for = (
+            [tuple(int(v) for v in size) for size in data["sizes"]],
+            int(data["iterations"]),
+            int(data["seed"]),
+            float(data["general"]) if "general" in data.files else 0.0,
+            float(data["reentry"]) if "reentry" in data.files else 0.2,
+        )
+        asked = (list(sizes), iterations, seed, general, reentry)
+        if made_for != asked:
             raise ValueError(
-                f"{path} holds experts for sizes/iterations/seed {made_for}, not {(list(sizes), iterations, seed)}; "
+                f"{path} holds experts for sizes/iterations/seed/general/reentry {made_for}, not {asked}; "
                 "give another --experts file"
             )
         count = sum(1 for key in data.files if key.startswith("starts_"))
         return [
             Expert(
-                Instance(data[f"machines_{i}"], data[f"durations_{i}"], name=f"train-{i}"),
+                Instance(
+                    data[f"machines_{i}"],
+                    data[f"durations_{i}"],
+                    name=f"train-{i}",
+                    num_machines=int(data[f"num_machines_{i}"]) if f"num_machines_{i}" in data.files else -1,
+                ),
                 data[f"starts_{i}"],
             )
             for i in range(count)
@@ -150,6 +186,7 @@ def expert_labels(
     max_jobs: int,
     max_machines: int,
     actions: npt.NDArray[np.int64] | None = None,
+    max_width: int | None = None,
 ) -> LabelledInstance:
     """Label every decision with more than one legal job by the teacher's choice.
 
@@ -160,7 +197,7 @@ def expert_labels(
 
     ``best_makespan`` is the makespan of the followed episode, ``mean_makespan`` the teacher's.
     """
-    env = JobShopEnv(expert.instance, max_jobs=max_jobs, max_machines=max_machines, scheme=scheme)
+    env = JobShopEnv(expert.instance, max_jobs=max_jobs, max_machines=max_machines, scheme=scheme, max_width=max_width)
     observation, _ = env.reset()
     flat_starts = expert.start_times.reshape(-1)
     kept: list[dict[str, npt.NDArray[np.generic]]] = []
@@ -236,6 +273,8 @@ def main(cfg: ImitationConfig) -> RunContext:
         seed,
         run.settings.progress,
         cfg.teacher_workers,
+        run.settings.general_fraction,
+        run.settings.reentry,
     )
 
     # ------------------------------------------------------------------ label, step, validate
@@ -257,7 +296,7 @@ def main(cfg: ImitationConfig) -> RunContext:
                 include_greedy=False,
             )
             actions = rollout[0]
-        labelled = expert_labels(expert, scheme, run.max_jobs, run.max_machines, actions)
+        labelled = expert_labels(expert, scheme, run.max_jobs, run.max_machines, actions, run.max_width)
         followed_gap = 100 * (labelled.best_makespan - expert.makespan) / expert.makespan
         return labelled, {"followed_gap": followed_gap, "dagger_share": float(actions is not None)}
 

@@ -38,20 +38,13 @@ from jssp.schedule import Schedule
 
 
 def make_improvement_env_factory(
-    sizes: list[tuple[int, int]], episode_steps: int, tabu_tenure: int
+    sampler: InstanceSampler, episode_steps: int, tabu_tenure: int
 ) -> Callable[[], ImprovementEnv]:
-    """A factory of training environments over uniform random instances of the given sizes."""
-    max_jobs = max(size[0] for size in sizes)
-    max_machines = max(size[1] for size in sizes)
+    """A factory of training environments drawing from ``sampler`` (e.g. :meth:`RunContext.sampler`),
+    padded to its largest size."""
 
     def factory() -> ImprovementEnv:
-        return ImprovementEnv(
-            InstanceSampler(sizes),
-            max_jobs=max_jobs,
-            max_machines=max_machines,
-            episode_steps=episode_steps,
-            tabu_tenure=tabu_tenure,
-        )
+        return ImprovementEnv(sampler, episode_steps=episode_steps, tabu_tenure=tabu_tenure)
 
     return factory
 
@@ -149,7 +142,7 @@ def main(cfg: ImprovementConfig) -> RunContext:
         raise ValueError("--total-timesteps and --episode-steps must be positive")
 
     # ------------------------------------------------------------------ environments and validation set
-    factory = make_improvement_env_factory(run.sizes, cfg.episode_steps, cfg.tabu_tenure)
+    factory = make_improvement_env_factory(run.sampler(), cfg.episode_steps, cfg.tabu_tenure)
     vec_env = DummyVecEnv([factory] * cfg.ppo.n_envs)
     vec_env.seed(run.settings.seed)
     validation = ImprovementValidationSet.build(
@@ -165,7 +158,7 @@ def main(cfg: ImprovementConfig) -> RunContext:
     model = build_model(run, ImprovementPolicy, vec_env, cfg.ppo, width=cfg.width, num_layers=cfg.num_layers)
     policy = model.policy
     assert isinstance(policy, ImprovementPolicy)
-    architecture = architecture_of(policy, run.max_jobs, run.max_machines)
+    architecture = architecture_of(policy, run.max_jobs, run.max_machines, run.max_width)
     inference = {"tabu_tenure": cfg.tabu_tenure, "episode_steps": cfg.episode_steps}
     run_ppo(run, model, validation, cfg.total_timesteps, architecture, inference)
     return run

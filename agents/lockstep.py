@@ -126,6 +126,7 @@ class LockstepDecoder:
         _unscheduled_graph(
             instance.machines,
             instance.durations,
+            instance.lengths,
             stacked("job_next_op"),
             stacked("job_ready"),
             stacked("job_remaining_work"),
@@ -276,6 +277,7 @@ def _numpy_layer(layer: _DenseLayer[Tensor]) -> _DenseLayer[npt.NDArray[np.float
 def _unscheduled_graph(
     machines: npt.NDArray[np.int64],
     durations: npt.NDArray[np.int64],
+    lengths: npt.NDArray[np.int64],
     next_op: npt.NDArray[np.int64],
     job_ready: npt.NDArray[np.int64],
     job_work: npt.NDArray[np.int64],
@@ -294,21 +296,22 @@ def _unscheduled_graph(
     (an unscheduled operation starts when its job predecessor ends at the earliest).
 
     Shapes:
-        machines, durations: ``(num_jobs, num_machines)``; next_op, job_ready, job_work, mask:
-        ``(K, num_jobs)``; machine_work, machine_ready: ``(K, num_machines)``; out: features
+        machines, durations: ``(num_jobs, width)``; lengths: ``(num_jobs,)``; next_op, job_ready, job_work,
+        mask: ``(K, num_jobs)``; machine_work, machine_ready: ``(K, num_machines)``; out: features
         ``(K, nodes, NUM_NODE_FEATURES)``, arcs ``(K, nodes, 2)`` (1 where the job predecessor /
         successor is a node too), node_machine ``(K, nodes)``,
         candidates ``(K, num_jobs)`` (node of each job's next operation, -1 when finished).
     """
     num_states, num_jobs = next_op.shape
-    num_machines = machines.shape[1]
+    width = machines.shape[1]
     for state in range(num_states):
         node = 0
         for job in range(num_jobs):
             first = next_op[state, job]
-            candidates[state, job] = node if first < num_machines else -1
+            length = lengths[job]
+            candidates[state, job] = node if first < length else -1
             end = job_ready[state, job]
-            for op in range(first, num_machines):
+            for op in range(first, length):
                 machine = machines[job, op]
                 duration = durations[job, op]
                 end += duration
@@ -318,12 +321,12 @@ def _unscheduled_graph(
                 row[2] = (end - duration) / scale
                 row[3] = end / scale
                 row[4] = 1.0 if op == first and mask[state, job] else 0.0
-                row[5] = (num_machines - first) / num_machines
+                row[5] = (length - first) / width
                 row[6] = job_work[state, job] / scale
                 row[7] = machine_work[state, machine] / scale
                 row[8] = machine_ready[state, machine] / scale
                 arcs[state, node, 0] = 1.0 if op > first else 0.0
-                arcs[state, node, 1] = 1.0 if op < num_machines - 1 else 0.0
+                arcs[state, node, 1] = 1.0 if op < length - 1 else 0.0
                 node_machine[state, node] = machine
                 node += 1
 
@@ -428,10 +431,11 @@ def _residual_layer_norm(
 class CompleteGraphDecoder:
     """Masked move logits of an :class:`agents.improvement_policy.ImprovementPolicy`, compiled for the CPU.
 
-    Reads one :class:`jssp.improvement_env.ImprovementEnv` observation (every operation is a node;
-    job arcs shift by one in the job-major node order, machine arcs are index gathers, and the
-    machine mean is over all operations of the machine) and computes what ``move_logits`` computes,
-    in numpy products and one numba kernel per layer. The tests hold it to ``move_logits``.
+    Reads one :class:`jssp.improvement_env.ImprovementEnv` observation (every operation is a node,
+    route padding is dropped; job arcs shift by one in the job-major node order, machine arcs are
+    index gathers, and the machine mean is over all operations of the machine) and computes what
+    ``move_logits`` computes, in numpy products and one numba kernel per layer. The tests hold it to
+    ``move_logits``.
 
     Args:
         policy: a trained improvement policy (on the CPU).
@@ -449,19 +453,27 @@ class CompleteGraphDecoder:
         self.input = [(_numpy(weight), _numpy(bias)) for weight, bias in _linears(encoder.input)]
         self.actor = [(_numpy(weight), _numpy(bias)) for weight, bias in _linears(policy.mlp_extractor.actor)]
         self.layers = [_numpy_layer(_dense_layer(layer, self.width, arc_blocks=5)) for layer in encoder.layers]
-        self.machine = np.ascontiguousarray(instance.machines.reshape(-1))  # machine of node job * M + op
+        # The operations in node order (node job * width + op, padding dropped) and their compact index.
+        self.nodes = np.flatnonzero(instance.valid.reshape(-1))
+        self.position = np.full(instance.machines.size, -1, dtype=np.int64)
+        self.position[self.nodes] = np.arange(len(self.nodes))
+        self.machine = np.ascontiguousarray(instance.machines.reshape(-1)[self.nodes])
+        op = self.nodes % instance.width
+        self.job_predecessor = op > 0
+        self.job_successor = op + 1 < instance.lengths[self.nodes // instance.width]
 
     def logits(self, observation: dict[str, npt.NDArray[Any]]) -> npt.NDArray[np.float32]:
         """Move logits, ``-inf`` on illegal and padded moves. Shapes: returns ``(max_moves,)``."""
         instance = self.instance
-        num_nodes = instance.num_operations
-        features = observation["node_features"][:num_nodes]
+        num_nodes = len(self.nodes)
+        features = observation["node_features"][self.nodes]
         machine_edges = observation["machine_edges"]
         real = machine_edges[0] >= 0
+        sources, targets = self.position[machine_edges[0, real]], self.position[machine_edges[1, real]]
         machine_predecessor = np.full(num_nodes, -1, dtype=np.int64)
         machine_successor = np.full(num_nodes, -1, dtype=np.int64)
-        machine_predecessor[machine_edges[1, real]] = machine_edges[0, real]
-        machine_successor[machine_edges[0, real]] = machine_edges[1, real]
+        machine_predecessor[targets] = sources
+        machine_successor[sources] = targets
         (input_weight, input_bias), (output_weight, output_bias) = self.input
         h = np.maximum(features @ input_weight + input_bias, 0.0) @ output_weight + output_bias
         h = np.ascontiguousarray(h, dtype=np.float32)
@@ -474,6 +486,8 @@ class CompleteGraphDecoder:
                 layer.context_weight,
                 instance.num_machines,
                 self.machine,
+                self.job_predecessor,
+                self.job_successor,
                 machine_predecessor,
                 machine_successor,
                 hidden,
@@ -487,7 +501,7 @@ class CompleteGraphDecoder:
         scores = np.full(len(mask), -np.inf, dtype=np.float32)
         moves = np.flatnonzero(mask & (move_nodes[:, 0] >= 0))
         if len(moves):
-            nodes = move_nodes[moves]
+            nodes = self.position[move_nodes[moves]]
             hidden_scores = np.concatenate(
                 [h[nodes[:, 0]], h[nodes[:, 1]], np.broadcast_to(graph, (len(moves), self.width))], axis=1
             )
@@ -503,6 +517,8 @@ def _combine_complete(
     context_weight: npt.NDArray[np.float32],
     num_machines: int,
     machine: npt.NDArray[np.int64],
+    job_predecessor: npt.NDArray[np.bool_],
+    job_successor: npt.NDArray[np.bool_],
     machine_predecessor: npt.NDArray[np.int64],
     machine_successor: npt.NDArray[np.int64],
     hidden: npt.NDArray[np.float32],
@@ -510,24 +526,25 @@ def _combine_complete(
     """The first half of a :class:`agents.encoder.RelationalGINLayer` over a complete schedule.
 
     ``hidden = relu(own + bias + job predecessor's and successor's blocks + machine predecessor's and
-    successor's blocks + mean of h on the machine @ context_weight)``; nodes are ``job * num_machines + op``.
+    successor's blocks + mean of h on the machine @ context_weight)``; the operations are in job-major
+    order, so a job predecessor (successor), where ``job_predecessor`` (``job_successor``) says there
+    is one, is the previous (next) node.
 
     Shapes:
-        h, hidden: ``(nodes, width)``; projected: ``(nodes, 5 * width)``; machine, machine_predecessor,
-        machine_successor: ``(nodes,)`` (-1 where there is none).
+        h, hidden: ``(nodes, width)``; projected: ``(nodes, 5 * width)``; machine, job_predecessor,
+        job_successor, machine_predecessor, machine_successor: ``(nodes,)`` (-1 where there is none).
     """
     num_nodes, width = h.shape
     context = _machine_context(h, machine, num_machines, context_weight)
     for node in range(num_nodes):  # one branch-free loop per term, as in _combine_neighbours
-        op = node % num_machines
         before, after = machine_predecessor[node], machine_successor[node]
         row = machine[node]
         for column in range(width):
             hidden[node, column] = projected[node, column] + first_bias[column] + context[row, column]
-        if op > 0:
+        if job_predecessor[node]:
             for column in range(width):
                 hidden[node, column] += projected[node - 1, width + column]
-        if op + 1 < num_machines:
+        if job_successor[node]:
             for column in range(width):
                 hidden[node, column] += projected[node + 1, 2 * width + column]
         if before >= 0:

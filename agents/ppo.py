@@ -226,7 +226,7 @@ def main(cfg: PPOConfig) -> RunContext:
         scheme, width, num_layers = cfg.scheme, cfg.width, cfg.num_layers
 
     # ------------------------------------------------------------------ environments and validation set
-    vec_env = DummyVecEnv([make_env_factory(run.sizes, scheme)] * cfg.ppo.n_envs)
+    vec_env = DummyVecEnv([make_env_factory(run.sampler(), scheme)] * cfg.ppo.n_envs)
     vec_env.seed(run.settings.seed)
     validation = ValidationSet.for_run(run, cfg.validation_cpsat_seconds)
 
@@ -241,7 +241,7 @@ def main(cfg: PPOConfig) -> RunContext:
         policy.set_anchor(initial, cfg.kl_coef, cfg.ppo.ent_coef)
 
     # ------------------------------------------------------------------ learn
-    architecture = architecture_of(policy, run.max_jobs, run.max_machines)
+    architecture = architecture_of(policy, run.max_jobs, run.max_machines, run.max_width)
     warmup = (ValueWarmup(cfg.value_warmup),) if parent is not None else ()
     run_ppo(run, model, validation, cfg.total_timesteps, architecture, {"scheme": scheme}, parent, warmup)
     return run

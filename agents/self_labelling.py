@@ -24,7 +24,6 @@ from agents.inference import sample_rollouts
 from agents.policy import JobShopPolicy
 from agents.supervised import LabelledInstance, SupervisedSettings, starting_policy, train_supervised
 from jssp.env import JobShopEnv
-from jssp.generators import InstanceSampler
 from jssp.instance import Instance
 
 
@@ -36,13 +35,21 @@ def label_instance(
     scheme: str,
     max_jobs: int,
     max_machines: int,
+    max_width: int | None = None,
 ) -> LabelledInstance:
     """Sample ``num_samples`` schedules and replay the best one's decisions in a padded environment."""
     # The lockstep decoder reads the weights directly; the policy has no mode-dependent layers.
     states, actions = sample_rollouts(policy, instance, num_samples, seed=seed, scheme=scheme, include_greedy=True)
     makespans = np.array([state.makespan for state in states])
     best = int(np.argmin(makespans))
-    env = JobShopEnv(instance, max_jobs=max_jobs, max_machines=max_machines, scheme=scheme, illegal_action="raise")
+    env = JobShopEnv(
+        instance,
+        max_jobs=max_jobs,
+        max_machines=max_machines,
+        scheme=scheme,
+        illegal_action="raise",
+        max_width=max_width,
+    )
     observation, _ = env.reset(seed=seed)
     kept: list[dict[str, npt.NDArray[np.generic]]] = []
     chosen: list[int] = []
@@ -86,7 +93,7 @@ def main(cfg: SelfLabellingConfig) -> RunContext:
     policy, scheme, parent = starting_policy(run, cfg.init, "", 0, 0)
 
     # ------------------------------------------------------------------ instance stream
-    sampler = InstanceSampler(run.sizes)
+    sampler = run.sampler()
     rng = np.random.default_rng(run.settings.seed)
     for _ in range(run.progress):  # replay the stream so a resumed run sees the instances it would have seen
         sampler.sample(rng)
@@ -95,7 +102,14 @@ def main(cfg: SelfLabellingConfig) -> RunContext:
     def label(current: JobShopPolicy, done: int) -> tuple[LabelledInstance, dict[str, float]]:
         instance = sampler.sample(rng)
         labelled = label_instance(
-            current, instance, cfg.samples, run.settings.seed + done, scheme, run.max_jobs, run.max_machines
+            current,
+            instance,
+            cfg.samples,
+            run.settings.seed + done,
+            scheme,
+            run.max_jobs,
+            run.max_machines,
+            run.max_width,
         )
         gain = 100 * (labelled.mean_makespan - labelled.best_makespan) / labelled.mean_makespan
         return labelled, {"label_gain": gain}

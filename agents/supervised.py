@@ -84,7 +84,7 @@ def starting_policy(
     elif parent is not None:
         policy = load_policy(init, run.device)
     else:
-        policy = new_policy(width, num_layers, scheme, run.max_jobs, run.max_machines).to(run.device)
+        policy = new_policy(width, num_layers, scheme, run.max_jobs, run.max_machines, run.max_width).to(run.device)
     return policy, scheme, parent
 
 
@@ -105,7 +105,7 @@ def train_supervised(
     optimizer = torch.optim.Adam(policy.parameters(), lr=settings.learning_rate)
     if run.state is not None:
         optimizer.load_state_dict(torch.load(run.last / "optimizer.pt", map_location=run.device, weights_only=True))
-    architecture = architecture_of(policy, run.max_jobs, run.max_machines)
+    architecture = architecture_of(policy, run.max_jobs, run.max_machines, run.max_width)
     inference = {"scheme": scheme}
     parent_inference = read_metadata(parent["folder"])["inference"] if parent is not None else {}
     if "sample_temperature" in parent_inference:

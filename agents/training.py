@@ -25,13 +25,12 @@ from jssp.instance import Instance
 from jssp.rules import RULES, dispatch
 
 
-def make_env_factory(sizes: list[tuple[int, int]], scheme: str) -> Callable[[], JobShopEnv]:
-    """A factory of training environments drawing uniform random instances of the given sizes."""
-    max_jobs = max(size[0] for size in sizes)
-    max_machines = max(size[1] for size in sizes)
+def make_env_factory(sampler: InstanceSampler, scheme: str) -> Callable[[], JobShopEnv]:
+    """A factory of training environments drawing from ``sampler`` (e.g. :meth:`RunContext.sampler`),
+    padded to its largest size (and to routes of ``2 * num_machines`` operations when it draws general ones)."""
 
     def factory() -> JobShopEnv:
-        return JobShopEnv(InstanceSampler(sizes), max_jobs=max_jobs, max_machines=max_machines, scheme=scheme)
+        return JobShopEnv(sampler, scheme=scheme)
 
     return factory
 

@@ -5,8 +5,9 @@ improvement heuristic for job shop scheduling", L2S): a state is a complete solu
 disjunctive graph with every machine order fixed; an action swaps two adjacent operations of a
 critical block (the N5 neighbourhood, Nowicki & Smutnicki 1996, :func:`jssp.local_search.n5_moves`);
 the reward is the decrease of the best makespan found so far. Nodes are operations (node id
-``job * num_machines + op``), in the same padded layout as :class:`jssp.env.JobShopEnv`, so the
-construction policy's graph encoder reads these observations too.
+``job * width + op``), in the same padded layout as :class:`jssp.env.JobShopEnv` (route padding
+is a node slot with machine -1 and no arcs), so the construction policy's graph encoder reads
+these observations too. Routes may be general: a machine's order may hold a job several times.
 """
 
 from __future__ import annotations
@@ -19,9 +20,17 @@ import numpy as np
 import numpy.typing as npt
 from gymnasium import spaces
 
-from jssp.env import InstanceSource, draw_instance, graph_spaces, padding_size, precedence_edges
+from jssp.env import (
+    InstanceSource,
+    check_padding,
+    draw_instance,
+    graph_spaces,
+    op_machines,
+    padding_size,
+    precedence_edges,
+)
 from jssp.instance import Instance
-from jssp.local_search import Move, apply_move, evaluate_sequences, n5_moves, operation_index
+from jssp.local_search import Move, Sequences, longest_paths, n5_moves, operation_index
 from jssp.rules import dispatch
 from jssp.schedule import Schedule
 
@@ -39,32 +48,38 @@ START_RULES = ("spt", "mwkr", "fdd-mwkr", "random")
 """Dispatching rules the default start schedule is drawn from (one uniformly per episode)."""
 
 
-def max_moves_for(max_jobs: int, max_machines: int) -> int:
-    """Padding of the move list: N5 never yields more than ``max_machines * (max_jobs - 1)`` moves.
+def max_moves_for(max_jobs: int, max_machines: int, max_width: int | None = None) -> int:
+    """Padding of the move list: N5 never yields more than ``max_jobs * max_width - 1`` moves.
 
     Every N5 move swaps two adjacent positions of one machine and the moves are distinct, so
-    there are at most ``num_machines * (num_jobs - 1)`` of them; the bound is never truncating.
-    In practice a critical path has a few blocks and N5 at most two moves per block.
+    there are fewer of them than operations: ``max_machines * (max_jobs - 1)`` on classical
+    instances (``max_width`` = ``max_machines``, the default), ``max_jobs * max_width - 1`` when
+    routes may be general; the bound is never truncating. In practice a critical path has a few
+    blocks and N5 at most two moves per block.
     """
-    return max(max_machines * (max_jobs - 1), 1)
+    if max_width is None or max_width == max_machines:
+        return max(max_machines * (max_jobs - 1), 1)
+    return max(max_jobs * max_width - 1, 1)
 
 
 class ImprovementEnv(gym.Env[dict[str, np.ndarray], int]):
     """Improve a complete schedule one N5 move at a time, keeping the best schedule found.
 
     Observation:
-        ``Dict`` of fixed-shape ``Box`` spaces, padded to ``max_jobs x max_machines``:
+        ``Dict`` of fixed-shape ``Box`` spaces, padded to ``max_jobs x max_width`` node slots
+        (``max_nodes``), as :class:`jssp.env.JobShopEnv`:
 
         * ``node_features``: ``(max_nodes, NUM_IMPROVEMENT_FEATURES)`` float32, see
           :data:`IMPROVEMENT_FEATURES`; times are divided by the instance's trivial lower bound;
-        * ``precedence_edges``: ``(2, max_jobs * (max_machines - 1))`` int64 job arcs, -1 padded;
+          zero on route padding;
+        * ``precedence_edges``: ``(2, max_jobs * (max_width - 1))`` int64 job arcs, -1 padded;
         * ``machine_edges``: ``(2, max_nodes)`` int64 machine arcs of the current solution
           (consecutive operations on each machine), -1 padded;
         * ``move_nodes``: ``(max_moves, 2)`` int64 nodes of the two operations each N5 move
           swaps (first the one before the other on its machine), -1 padded;
         * ``action_mask``: ``(max_moves,)`` int8, 1 where the move is legal;
-        * ``op_machine``: ``(max_nodes,)`` int64 machine of each operation, -1 padded;
-        * ``num_nodes``: ``(1,)`` int64, operations of the current instance.
+        * ``op_machine``: ``(max_nodes,)`` int64 machine of each operation, -1 on route padding and padded slots;
+        * ``num_nodes``: ``(1,)`` int64, node slots of the current instance (``num_jobs * width``).
 
         ``max_moves`` is :func:`max_moves_for` the padding, an exact bound, so no move is dropped.
 
@@ -87,6 +102,7 @@ class ImprovementEnv(gym.Env[dict[str, np.ndarray], int]):
             ``sample(rng)``; ``reset(options={"instance": ..., "schedule": ...})`` overrides the
             instance and the start schedule for one episode.
         max_jobs, max_machines: padding sizes; default to the largest given instance or size.
+        max_width: padding of the routes, as in :class:`jssp.env.JobShopEnv`.
         episode_steps: truncation length.
         start_rules: rules the start schedule is drawn from (``jssp.rules``, non-delay scheme).
         tabu_tenure: steps during which swapping a pair back is masked (0 disables it).
@@ -106,6 +122,7 @@ class ImprovementEnv(gym.Env[dict[str, np.ndarray], int]):
         start_rules: Sequence[str] = START_RULES,
         tabu_tenure: int = 8,
         illegal_action: str = "penalize",
+        max_width: int | None = None,
     ) -> None:
         if illegal_action not in ("penalize", "raise"):
             raise ValueError("illegal_action must be 'penalize' or 'raise'")
@@ -118,12 +135,12 @@ class ImprovementEnv(gym.Env[dict[str, np.ndarray], int]):
         self.start_rules = tuple(start_rules)
         self.tabu_tenure = tabu_tenure
         self.illegal_action = illegal_action
-        self.max_jobs, self.max_machines = padding_size(instances, max_jobs, max_machines)
-        self.max_nodes = self.max_jobs * self.max_machines
-        self.max_moves = max_moves_for(self.max_jobs, self.max_machines)
+        self.max_jobs, self.max_machines, self.max_width = padding_size(instances, max_jobs, max_machines, max_width)
+        self.max_nodes = self.max_jobs * self.max_width
+        self.max_moves = max_moves_for(self.max_jobs, self.max_machines, self.max_width)
         self.observation_space = spaces.Dict(
             {
-                **graph_spaces(self.max_jobs, self.max_machines, NUM_IMPROVEMENT_FEATURES),
+                **graph_spaces(self.max_jobs, self.max_machines, NUM_IMPROVEMENT_FEATURES, self.max_width),
                 "move_nodes": spaces.Box(-1, self.max_nodes - 1, (self.max_moves, 2), np.int64),
                 "action_mask": spaces.Box(0, 1, (self.max_moves,), np.int8),
             }
@@ -139,10 +156,7 @@ class ImprovementEnv(gym.Env[dict[str, np.ndarray], int]):
         super().reset(seed=seed)
         options = options or {}
         instance: Instance = options.get("instance") or draw_instance(self._source, self.np_random)
-        if instance.num_jobs > self.max_jobs or instance.num_machines > self.max_machines:
-            raise ValueError(
-                f"instance {instance.name} ({instance.shape}) exceeds the padding {self.max_jobs}x{self.max_machines}"
-            )
+        check_padding(instance, self.max_jobs, self.max_machines, self.max_width)
         start: Schedule | None = options.get("schedule")
         if start is None:
             rule = self.start_rules[int(self.np_random.integers(len(self.start_rules)))]
@@ -150,23 +164,22 @@ class ImprovementEnv(gym.Env[dict[str, np.ndarray], int]):
         elif start.instance is not instance:
             raise ValueError("options['schedule'] must be a schedule of options['instance']")
         self.instance = instance
-        self._op_of = operation_index(instance)  # (num_jobs, num_machines)
-        # Tails are heads of the reversed graph: reverse every job route and every machine order.
-        self._reversed = Instance(instance.machines[:, ::-1], instance.durations[:, ::-1], name=instance.name)
-        self._reversed_op_of = operation_index(self._reversed)
+        self._op_of = operation_index(instance) if instance.is_classical else None  # (num_jobs, num_machines)
+        counts = np.bincount(instance.machines[instance.valid], minlength=instance.num_machines)
+        self.offsets = np.zeros(instance.num_machines + 1, dtype=np.int64)  # machine m: order[offsets[m]:offsets[m+1]]
+        np.cumsum(counts, out=self.offsets[1:])
         self._time_scale = float(max(instance.trivial_lower_bound(), 1))
-        self._precedence_edges = precedence_edges(instance, self.max_jobs, self.max_machines)
-        self._op_machine = np.full(self.max_nodes, -1, dtype=np.int64)
-        self._op_machine[: instance.num_operations] = instance.machines.ravel()
-        self._tabu: dict[tuple[int, int, int], int] = {}  # (machine, job before, job after) -> last tabu step
+        self._precedence_edges = precedence_edges(instance, self.max_jobs, self.max_width)
+        self._op_machine = op_machines(instance, self.max_nodes)
+        self._tabu: dict[tuple[int, int, int], int] = {}  # (machine, node before, node after) -> last tabu step
         self._steps = 0
-        sequences = start.machine_sequences()  # (num_machines, num_jobs)
-        makespan, starts = evaluate_sequences(instance, sequences, self._op_of)
+        order = machine_order(instance, start.machine_sequences())
+        makespan, starts, tails = longest_paths(instance, self._sequences_of(order), self._op_of)
         self.initial_makespan = makespan
         self.best_makespan = makespan
-        self.best_sequences = sequences
+        self.best_order = order
         self.best_starts = starts
-        self._set_solution(sequences, starts, makespan)
+        self._set_solution(order, starts, tails, makespan)
         return self._observation(), self._info()
 
     def step(self, action: int) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
@@ -180,17 +193,19 @@ class ImprovementEnv(gym.Env[dict[str, np.ndarray], int]):
             return self._observation(), 0.0, True, truncated, self._info()
         if not 0 <= index < len(self.moves) or not self._legal[index]:
             return self._illegal(index, truncated)
-        machine, first, second = self.moves[index]
-        before, after = int(self.sequences[machine, first]), int(self.sequences[machine, second])
+        machine, first, _ = self.moves[index]
+        position = int(self.offsets[machine]) + first
+        before, after = int(self.order[position]), int(self.order[position + 1])
         self._tabu[(machine, after, before)] = self._steps + self.tabu_tenure
-        sequences = apply_move(self.sequences, self.moves[index])
-        makespan, starts = evaluate_sequences(instance, sequences, self._op_of)
+        order = self.order.copy()
+        order[position], order[position + 1] = after, before
+        makespan, starts, tails = longest_paths(instance, self._sequences_of(order), self._op_of)
         if makespan < 0:  # N5 moves keep the graph acyclic (van Laarhoven et al. 1992)
             raise RuntimeError(f"N5 move {self.moves[index]} created a cycle")
         best_before = self.best_makespan
         if makespan < self.best_makespan:
-            self.best_makespan, self.best_sequences, self.best_starts = makespan, sequences, starts
-        self._set_solution(sequences, starts, makespan)
+            self.best_makespan, self.best_order, self.best_starts = makespan, order, starts
+        self._set_solution(order, starts, tails, makespan)
         reward = (best_before - self.best_makespan) / self._time_scale
         return self._observation(), float(reward), not self.moves, truncated, self._info()
 
@@ -223,20 +238,35 @@ class ImprovementEnv(gym.Env[dict[str, np.ndarray], int]):
     def _info(self) -> dict[str, Any]:
         return {"makespan": self.makespan, "best_makespan": self.best_makespan, "initial": self.initial_makespan}
 
-    def _set_solution(self, sequences: npt.NDArray[np.int64], starts: npt.NDArray[np.int64], makespan: int) -> None:
-        """Make ``sequences`` the current solution: tails, N5 moves and their tabu mask."""
+    @property
+    def sequences(self) -> Sequences:
+        """The current machine orders as :mod:`jssp.local_search` takes them (jobs per machine)."""
+        return self._sequences_of(self.order)
+
+    def _sequences_of(self, order: npt.NDArray[np.int64]) -> Sequences:
+        """Jobs in processing order per machine: a ``(num_machines, num_jobs)`` matrix on classical
+        instances, else one array per machine (a job once per visit)."""
         instance = self._require_instance()
-        self.sequences = sequences  # (num_machines, num_jobs)
-        self.starts = starts  # (num_jobs, num_machines)
+        jobs = order // instance.width
+        if instance.is_classical:
+            return jobs.reshape(instance.num_machines, instance.num_jobs)
+        return np.split(jobs, self.offsets[1:-1])
+
+    def _set_solution(
+        self, order: npt.NDArray[np.int64], starts: npt.NDArray[np.int64], tails: npt.NDArray[np.int64], makespan: int
+    ) -> None:
+        """Make ``order`` the current solution: its N5 moves and their tabu mask."""
+        instance = self._require_instance()
+        self.order = order  # (num_operations,) node ids, machine after machine
+        self.starts = starts  # (num_jobs, width), -1 in padding
+        self.tails = tails  # (num_jobs, width), -1 in padding
         self.makespan = makespan
-        _, reversed_starts = evaluate_sequences(
-            self._reversed, np.ascontiguousarray(sequences[:, ::-1]), self._reversed_op_of
-        )
-        self.tails = reversed_starts[:, ::-1]  # (num_jobs, num_machines)
-        self.moves: list[Move] = n5_moves(instance, sequences, starts, self._op_of)
+        self.moves: list[Move] = n5_moves(instance, self._sequences_of(order), starts, self._op_of)
         tabu = np.array(
             [
-                self._tabu.get((machine, int(sequences[machine, first]), int(sequences[machine, second])), -1)
+                self._tabu.get(
+                    (machine, int(order[self.offsets[machine] + first]), int(order[self.offsets[machine] + second])), -1
+                )
                 >= self._steps
                 for machine, first, second in self.moves
             ],
@@ -246,15 +276,15 @@ class ImprovementEnv(gym.Env[dict[str, np.ndarray], int]):
 
     def _observation(self) -> dict[str, np.ndarray]:
         instance = self._require_instance()
-        num_jobs, num_machines = instance.num_jobs, instance.num_machines
-        num_nodes = instance.num_operations
+        num_jobs, width = instance.num_jobs, instance.width
+        num_slots = num_jobs * width
         scale = self._time_scale
         durations = instance.durations
         ends = self.starts + durations
         slack = self.makespan - ends - self.tails
 
         features = np.zeros((self.max_nodes, NUM_IMPROVEMENT_FEATURES), dtype=np.float32)
-        view = features[:num_nodes].reshape(num_jobs, num_machines, NUM_IMPROVEMENT_FEATURES)
+        view = features[:num_slots].reshape(num_jobs, width, NUM_IMPROVEMENT_FEATURES)
         view[..., 0] = durations / scale
         view[..., 1] = self.starts / scale
         view[..., 2] = ends / scale
@@ -262,20 +292,25 @@ class ImprovementEnv(gym.Env[dict[str, np.ndarray], int]):
         view[..., 4] = slack / scale
         view[..., 5] = slack == 0
         view[..., 6] = (self.makespan - self.best_makespan) / scale
+        if not instance.is_classical:
+            view[~instance.valid] = 0.0  # route padding is no operation
 
-        # node[job, machine]: node id of the job's operation on that machine.
-        node = np.arange(num_jobs)[:, None] * num_machines + self._op_of
-        sequence_nodes = node[self.sequences, np.arange(num_machines)[:, None]]  # (num_machines, num_jobs)
+        # Consecutive operations of each machine's order (none across two machines).
+        order = self.order
+        same_machine = np.ones(max(len(order) - 1, 0), dtype=bool)
+        last_of_machine = self.offsets[1:-1] - 1
+        same_machine[last_of_machine[(last_of_machine >= 0) & (last_of_machine < len(same_machine))]] = False
         machine_edges = np.full((2, self.max_nodes), -1, dtype=np.int64)
-        num_arcs = num_machines * (num_jobs - 1)
-        machine_edges[0, :num_arcs] = sequence_nodes[:, :-1].ravel()
-        machine_edges[1, :num_arcs] = sequence_nodes[:, 1:].ravel()
+        num_arcs = int(same_machine.sum())
+        machine_edges[0, :num_arcs] = order[:-1][same_machine]
+        machine_edges[1, :num_arcs] = order[1:][same_machine]
 
         move_nodes = np.full((self.max_moves, 2), -1, dtype=np.int64)
         action_mask = np.zeros(self.max_moves, dtype=np.int8)
         if self.moves:
             moves = np.array(self.moves, dtype=np.int64)  # (num_moves, 3)
-            move_nodes[: len(moves)] = sequence_nodes[moves[:, [0]], moves[:, 1:]]
+            positions = self.offsets[moves[:, [0]]] + moves[:, 1:]
+            move_nodes[: len(moves)] = order[positions]
             action_mask[: len(moves)] = self._legal
         else:
             action_mask[0] = 1
@@ -286,5 +321,33 @@ class ImprovementEnv(gym.Env[dict[str, np.ndarray], int]):
             "move_nodes": move_nodes,
             "action_mask": action_mask,
             "op_machine": self._op_machine.copy(),
-            "num_nodes": np.array([num_nodes], dtype=np.int64),
+            "num_nodes": np.array([num_slots], dtype=np.int64),
         }
+
+
+def machine_order(instance: Instance, sequences: Sequences) -> npt.NDArray[np.int64]:
+    """The node ids (``job * width + op``) of ``sequences``, machine after machine.
+
+    ``sequences`` lists per machine the jobs in processing order, a job once per visit
+    (:meth:`jssp.schedule.Schedule.machine_sequences`): the k-th occurrence of a job on a machine
+    is its k-th operation there in route order.
+
+    Shapes:
+        returns ``(num_operations,)``; machine m's operations are ``[offsets[m]:offsets[m + 1]]`` with
+        ``offsets`` the cumulative counts of operations per machine.
+    """
+    num_jobs, num_machines, width = instance.num_jobs, instance.num_machines, instance.width
+    rows = [np.asarray(row, dtype=np.int64).reshape(-1) for row in sequences]
+    jobs = np.concatenate(rows)
+    counts = np.array([len(row) for row in rows], dtype=np.int64)
+    keys = np.repeat(np.arange(num_machines), counts) * num_jobs + jobs
+    # Operations grouped by (machine, job) in route order, and the entries grouped the same way:
+    # the i-th entry of a group is the i-th operation of that group.
+    nodes = np.flatnonzero(instance.valid.reshape(-1))
+    node_keys = instance.machines.reshape(-1)[nodes] * num_jobs + nodes // width
+    entry_groups, node_groups = np.argsort(keys, kind="stable"), np.argsort(node_keys, kind="stable")
+    if len(counts) != num_machines or not np.array_equal(keys[entry_groups], node_keys[node_groups]):
+        raise ValueError(f"sequences must list, per machine, the jobs of its operations ({instance.name})")
+    order = np.empty(len(jobs), dtype=np.int64)
+    order[entry_groups] = nodes[node_groups]
+    return order

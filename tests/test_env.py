@@ -9,6 +9,7 @@ from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from jssp.dispatch import SCHEMES, legal_mask_reference
 from jssp.env import NODE_FEATURES, NUM_NODE_FEATURES, JobShopEnv
+from jssp.generators import InstanceSampler, random_general_instance
 from jssp.instance import Instance
 from jssp.rules import choose, dispatch
 from jssp.schedule import Schedule
@@ -35,33 +36,39 @@ def check_observation(env: JobShopEnv, observation: dict[str, np.ndarray]) -> No
     state = env.state
     assert state is not None
     instance = state.instance
-    num_jobs, num_machines, num_nodes = instance.num_jobs, instance.num_machines, instance.num_operations
+    num_jobs, width = instance.num_jobs, instance.width
+    num_slots = num_jobs * width  # node ids job * width + op; route padding is a slot but no node
+    valid = instance.valid.ravel()
     space = env.observation_space
     assert set(observation) == set(space.spaces)
     for key, array in observation.items():
         assert array.shape == space[key].shape, key
         assert array.dtype == space[key].dtype, key
     assert space.contains(observation)
-    assert observation["num_nodes"].tolist() == [num_nodes]
+    assert observation["num_nodes"].tolist() == [num_slots]
 
     features = observation["node_features"]
     assert features.shape == (env.max_nodes, NUM_NODE_FEATURES)
-    assert not features[num_nodes:].any()
-    np.testing.assert_array_equal(features[:num_nodes, SCHEDULED], (state.start_times >= 0).ravel())
+    assert not features[num_slots:].any()
+    np.testing.assert_array_equal(features[:num_slots, SCHEDULED], (state.start_times >= 0).ravel() | ~valid)
+    assert not features[:num_slots][~valid, SCHEDULED + 1 :].any()  # padding: "scheduled" and nothing else
 
-    # Job arcs j*M+k -> j*M+k+1, then -1 padding.
+    # Job arcs j*W+k -> j*W+k+1 inside each route, then -1 padding.
     precedence = observation["precedence_edges"]
-    real = num_jobs * (num_machines - 1)
-    nodes = np.arange(num_nodes).reshape(num_jobs, num_machines)
-    np.testing.assert_array_equal(precedence[0, :real], nodes[:, :-1].ravel())
-    np.testing.assert_array_equal(precedence[1, :real], nodes[:, 1:].ravel())
+    nodes = np.arange(num_slots).reshape(num_jobs, width)
+    has_successor = instance.valid[:, 1:]
+    real = int(has_successor.sum())
+    assert real == instance.num_operations - num_jobs
+    np.testing.assert_array_equal(precedence[0, :real], nodes[:, :-1][has_successor])
+    np.testing.assert_array_equal(precedence[1, :real], nodes[:, 1:][has_successor])
     assert (precedence[:, real:] == -1).all()
 
     # Machine arcs of the partial schedule: one per operation that follows another on its machine.
     machine_edges = observation["machine_edges"]
     busy_machines = len(np.unique(instance.machines[state.start_times >= 0]))
     arcs = state.num_scheduled - busy_machines
-    assert ((machine_edges[:, :arcs] >= 0) & (machine_edges[:, :arcs] < num_nodes)).all()
+    assert ((machine_edges[:, :arcs] >= 0) & (machine_edges[:, :arcs] < num_slots)).all()
+    assert valid[machine_edges[:, :arcs]].all()
     assert (machine_edges[:, arcs:] == -1).all()
     sources, targets = machine_edges[:, :arcs]
     np.testing.assert_array_equal(
@@ -69,13 +76,15 @@ def check_observation(env: JobShopEnv, observation: dict[str, np.ndarray]) -> No
     )  # both ends of a machine arc are on the same machine
 
     op_machine = observation["op_machine"]
-    np.testing.assert_array_equal(op_machine[:num_nodes], instance.machines.ravel())
-    assert (op_machine[num_nodes:] == -1).all()
+    np.testing.assert_array_equal(op_machine[:num_slots], instance.machines.ravel())
+    assert (op_machine[:num_slots][~valid] == -1).all()
+    assert (op_machine[num_slots:] == -1).all()
 
     candidates = observation["candidates"]
-    unfinished = state.job_next_op < num_machines
-    expected_candidates = np.where(unfinished, np.arange(num_jobs) * num_machines + state.job_next_op, -1)
+    unfinished = state.job_next_op < instance.lengths
+    expected_candidates = np.where(unfinished, np.arange(num_jobs) * width + state.job_next_op, -1)
     np.testing.assert_array_equal(candidates[:num_jobs], expected_candidates)
+    assert valid[candidates[:num_jobs][unfinished]].all()
     assert (candidates[num_jobs:] == -1).all()
 
     masks = env.action_masks()
@@ -83,10 +92,11 @@ def check_observation(env: JobShopEnv, observation: dict[str, np.ndarray]) -> No
     reference = legal_mask_reference(instance, state.job_next_op, state.job_ready, state.machine_ready, env.scheme)
     np.testing.assert_array_equal(masks[:num_jobs], reference)
     assert not masks[num_jobs:].any()
+    assert unfinished[reference].all()
     np.testing.assert_array_equal(observation["action_mask"], masks.astype(np.int8))
-    legal_nodes = np.zeros(num_nodes, dtype=bool)
+    legal_nodes = np.zeros(num_slots, dtype=bool)
     legal_nodes[candidates[:num_jobs][reference]] = True
-    np.testing.assert_array_equal(features[:num_nodes, LEGAL] == 1, legal_nodes)
+    np.testing.assert_array_equal(features[:num_slots, LEGAL] == 1, legal_nodes)
 
 
 def run_episode(env: JobShopEnv, instance: Instance, seed: int, check_every_step: bool = False):
@@ -338,3 +348,87 @@ def test_mixed_sizes_are_padded_to_the_largest(ft06, la01):
             instance.num_operations - instance.num_machines
         )
         assert find_violations(instance, env.state.start_times, makespan=info["makespan"]) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# General routes: partial, re-entrant, of any length
+# ---------------------------------------------------------------------------------------------
+
+GENERAL_SHAPES = {
+    # name: (num_jobs, num_machines, route_lengths, reentry)
+    "long-reentrant": (4, 3, (7, 10), 0.6),
+    "single-operation-jobs": (6, 4, (1, 1), 0.0),
+    "one-machine": (5, 1, (1, 4), 0.2),
+    "more-machines-than-operations": (5, 9, (1, 3), 0.2),
+    "mixed": (7, 5, None, 0.3),
+}
+
+
+def general_instance(shape: str, seed: int = 0) -> Instance:
+    num_jobs, num_machines, route_lengths, reentry = GENERAL_SHAPES[shape]
+    return random_general_instance(num_jobs, num_machines, seed, route_lengths=route_lengths, reentry=reentry)
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("shape", GENERAL_SHAPES)
+def test_general_routes_episode_offers_only_legal_jobs_and_ends_feasible(shape, scheme):
+    instance = general_instance(shape, seed=3)
+    assert not instance.is_classical
+    env = JobShopEnv(instance, scheme=scheme)
+    assert (env.max_jobs, env.max_machines, env.max_width) == (
+        instance.num_jobs,
+        instance.num_machines,
+        max(instance.width, instance.num_machines),
+    )
+    lower_bound, rewards, _, info = run_episode(env, instance, seed=5, check_every_step=True)
+    assert len(rewards) == instance.num_operations
+    assert abs(sum(rewards) - (lower_bound - info["makespan"]) / lower_bound) < 1e-9
+    assert find_violations(instance, env.state.start_times, makespan=info["makespan"]) == []
+
+
+def test_general_route_features_count_operations_against_the_width():
+    # Job 0: three operations, two on machine 1 (re-entrant); job 1: one operation; width 3.
+    instance = Instance.from_routes([[(1, 4), (0, 2), (1, 3)], [(0, 5)]], num_machines=3)
+    env = JobShopEnv(instance, scheme="append")
+    observation, _ = env.reset(seed=0)
+    features = observation["node_features"].reshape(2, 3, NUM_NODE_FEATURES)
+    remaining_ops = NODE_FEATURES.index("job_remaining_ops")
+    np.testing.assert_allclose(features[0, :, remaining_ops], [1.0, 1.0, 1.0])
+    np.testing.assert_allclose(features[1, 0, remaining_ops], 1 / 3)
+    np.testing.assert_array_equal(features[1, 1:, SCHEDULED], [1.0, 1.0])  # padding counts as finished
+    assert not features[1, 1:, SCHEDULED + 1 :].any()
+    scale = instance.trivial_lower_bound()  # 9: job 0's route and machine 1's load
+    np.testing.assert_allclose(features[0, :, START] * scale, [0, 4, 6])
+    np.testing.assert_array_equal(observation["candidates"][:2], [0, 3])
+    np.testing.assert_array_equal(observation["precedence_edges"][:, :2], [[0, 1], [1, 2]])
+    assert (observation["precedence_edges"][:, 2:] == -1).all()
+    observation, *_ = env.step(1)  # job 1 finishes: no candidate any more
+    np.testing.assert_array_equal(observation["candidates"][:2], [0, -1])
+    assert env.action_masks().tolist() == [True, False]
+
+
+def test_general_sampler_pads_routes_to_twice_the_machines_and_keeps_shapes():
+    sampler = InstanceSampler([(4, 3), (6, 5)], general=0.7, reentry=0.4)
+    env = JobShopEnv(sampler, scheme="active")
+    assert (env.max_jobs, env.max_machines, env.max_width, env.max_nodes) == (6, 5, 10, 60)
+    assert env.observation_space["precedence_edges"].shape == (2, 54)
+    classical = JobShopEnv(InstanceSampler([(4, 3), (6, 5)]))
+    assert (classical.max_width, classical.max_nodes) == (5, 30)  # unchanged when no route is general
+    shapes = {key: space.shape for key, space in env.observation_space.spaces.items()}
+    widths = set()
+    env.reset(seed=11)
+    for episode in range(12):
+        instance = env.state.instance
+        widths.add(instance.width)
+        _, _, observation, info = run_episode(env, instance, seed=episode, check_every_step=episode < 3)
+        assert {key: array.shape for key, array in observation.items()} == shapes
+        assert find_violations(instance, env.state.start_times, makespan=info["makespan"]) == []
+        env.reset()
+    assert len(widths) >= 3
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_env_checkers_pass_on_general_routes():
+    instances = [general_instance(shape, seed=1) for shape in ("long-reentrant", "single-operation-jobs")]
+    sb3_check_env(JobShopEnv(instances, max_machines=4, scheme="active"), warn=True)
+    gymnasium_check_env(JobShopEnv(instances, max_machines=4, scheme="non-delay"))

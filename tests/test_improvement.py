@@ -21,8 +21,9 @@ from agents.policy import JobShopPolicy
 from agents.ppo import PPOHyperparameters
 from jssp import benchmarks
 from jssp.env import JobShopEnv
-from jssp.generators import InstanceSampler, random_instance
-from jssp.improvement_env import IMPROVEMENT_FEATURES, ImprovementEnv, max_moves_for
+from jssp.generators import InstanceSampler, random_general_instance, random_instance
+from jssp.improvement_env import IMPROVEMENT_FEATURES, ImprovementEnv, machine_order, max_moves_for
+from jssp.instance import Instance
 from jssp.local_search import critical_path, evaluate_sequences, n5_moves
 from jssp.rules import dispatch
 from jssp.validation import find_violations
@@ -254,3 +255,94 @@ def test_shipped_move_policy_improves_ft06_toward_its_optimum() -> None:
     improved = improve(policy, instance, start, steps=100)
     improved.check()
     assert start.makespan == 61 and improved.makespan == 55  # the optimum
+
+
+# ---------------------------------------------------------------------------------------------
+# General routes: partial and re-entrant jobs
+# ---------------------------------------------------------------------------------------------
+
+GENERAL = {
+    "long-reentrant": (4, 3, (7, 10), 0.6),
+    "single-operation-jobs": (6, 4, (1, 1), 0.0),
+    "one-machine": (5, 1, (1, 4), 0.2),
+    "more-machines-than-operations": (5, 9, (1, 3), 0.2),
+    "mixed": (9, 5, None, 0.3),
+}
+
+
+def general_instance(shape: str, seed: int = 3) -> Instance:
+    num_jobs, num_machines, route_lengths, reentry = GENERAL[shape]
+    return random_general_instance(num_jobs, num_machines, seed, route_lengths=route_lengths, reentry=reentry)
+
+
+@pytest.mark.parametrize("shape", GENERAL)
+def test_random_moves_on_general_routes_keep_the_bookkeeping_exact(shape: str) -> None:
+    instance = general_instance(shape)
+    env = ImprovementEnv(instance, episode_steps=40, tabu_tenure=3, illegal_action="raise")
+    observation, info = env.reset(seed=0)
+    valid = instance.valid
+    slots = instance.num_jobs * instance.width
+    scale = instance.trivial_lower_bound()
+    rng = np.random.default_rng(2)
+    assert env.observation_space.contains(observation)
+    for _ in range(40):
+        makespan, starts = evaluate_sequences(instance, env.sequences)
+        assert makespan == env.makespan == info["makespan"]
+        np.testing.assert_array_equal(starts, env.starts)
+        assert find_violations(instance, env.starts) == []
+        assert find_violations(instance, env.best_starts, env.best_makespan) == []
+        through = np.where(valid, env.starts + instance.durations + env.tails, -1)
+        assert through.max() == makespan
+        features = observation["node_features"][:slots].reshape(instance.num_jobs, instance.width, -1)
+        np.testing.assert_allclose(features[valid][:, SLACK] * scale, (makespan - through)[valid], atol=1e-3)
+        assert not features[~valid].any()  # route padding carries nothing
+        assert all(features[job, op, CRITICAL] == 1 for job, op in critical_path(instance, env.sequences, env.starts))
+        assert env.moves == n5_moves(instance, env.sequences, env.starts)
+        # Machine arcs join consecutive operations of one machine: num_operations - busy machines of them.
+        arcs = observation["machine_edges"][:, observation["machine_edges"][0] >= 0]
+        busy = len(np.unique(instance.machines[valid]))
+        assert arcs.shape[1] == instance.num_operations - busy
+        machine_of = instance.machines.reshape(-1)
+        np.testing.assert_array_equal(machine_of[arcs[0]], machine_of[arcs[1]])
+        assert (env.starts.reshape(-1)[arcs[0]] < env.starts.reshape(-1)[arcs[1]] + 1).all()
+        for index, (machine, _, _) in enumerate(env.moves):
+            before, after = observation["move_nodes"][index]
+            assert (
+                machine_of[before] == machine_of[after] == machine
+                and before // instance.width != after // instance.width
+            )
+            assert env.starts.reshape(-1)[before] <= env.starts.reshape(-1)[after]
+        legal = np.flatnonzero(env.action_masks())
+        observation, reward, terminated, truncated, info = env.step(int(rng.choice(legal)))
+        assert reward >= 0 and env.observation_space.contains(observation)
+        if terminated or truncated:
+            break
+    assert env.best_schedule().makespan == env.best_makespan <= env.initial_makespan
+
+
+@pytest.mark.parametrize("shape", ["long-reentrant", "mixed"])
+def test_compiled_move_decoder_reads_general_routes_as_move_logits(shape: str) -> None:
+    from agents.lockstep import CompleteGraphDecoder
+
+    policy = load_improvement_policy("ls-default")
+    instance = general_instance(shape, seed=5)
+    env = ImprovementEnv(instance, max_jobs=12, max_machines=6, max_width=12, tabu_tenure=4)
+    decoder = CompleteGraphDecoder(policy, instance)
+    observation, _ = env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    for _ in range(15):
+        with torch.inference_mode():
+            expected = policy.move_logits({key: torch.from_numpy(value[None]) for key, value in observation.items()})
+        torch.testing.assert_close(torch.from_numpy(decoder.logits(observation)), expected[0], rtol=1e-4, atol=1e-5)
+        observation, _, terminated, _, _ = env.step(int(rng.choice(np.flatnonzero(env.action_masks()))))
+        if terminated:
+            break
+
+
+def test_machine_order_maps_each_visit_to_its_operation() -> None:
+    # Job 0 visits machine 0 twice (ops 0 and 2); machine 0 runs job 0, job 1, job 0.
+    instance = Instance.from_routes([[(0, 2), (1, 3), (0, 1)], [(0, 4)]], num_machines=3)
+    order = machine_order(instance, [[0, 1, 0], [0], []])
+    assert order.tolist() == [0, 3, 2, 1]  # nodes job * 3 + op: (0, 0), (1, 0), (0, 2); then (0, 1)
+    with pytest.raises(ValueError, match="per machine"):
+        machine_order(instance, [[0, 1, 1], [0], []])
