@@ -856,7 +856,11 @@ def _search(
     _restore_best(graph, solution, memory, workspace)
     counters = memory.counters
     schedule = Schedule(
-        instance, _start_times(instance, solution.heads), method="tabu", seconds=time.perf_counter() - began
+        instance,
+        _start_times(instance, solution.heads),
+        method="tabu",
+        seconds=time.perf_counter() - began,
+        info={"iterations": int(counters[_ITERATION]), "improvements": int(counters[_IMPROVEMENTS])},
     )
     return TabuResult(
         schedule, int(counters[_ITERATION]), int(counters[_IMPROVEMENTS]), int(counters[_MOVES_EVALUATED])
