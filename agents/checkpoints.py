@@ -163,6 +163,17 @@ def load_improvement_policy(
     return _rebuild(ImprovementPolicy, env, name_or_path, metadata, device)
 
 
+class _NoOptimizer:
+    """Stands in for the optimizer stable-baselines3 builds with every policy.
+
+    A loaded checkpoint's policy infers or seeds a trainer that builds its own optimizer, and
+    constructing a torch optimizer imports ``torch._dynamo``: most of a second of every ``jssp solve``.
+    """
+
+    def __init__(self, params: Any, lr: float) -> None:
+        del params, lr
+
+
 def _rebuild(
     policy_class: type[PolicyType],
     env: gym.Env[Any, Any],
@@ -181,6 +192,7 @@ def _rebuild(
         lambda _: 0.0,
         width=architecture["width"],
         num_layers=architecture["num_layers"],
+        optimizer_class=_NoOptimizer,
     )
     state = torch.load(resolve_checkpoint(name_or_path) / WEIGHTS_FILE, map_location="cpu", weights_only=True)
     policy.load_state_dict(state)

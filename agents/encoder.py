@@ -13,9 +13,19 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
-from torch_geometric.utils import scatter
 
 from jssp.env import NUM_NODE_FEATURES
+
+
+def scatter(src: Tensor, index: Tensor, dim_size: int, reduce: str) -> Tensor:
+    """``torch_geometric.utils.scatter`` along the first dimension, PyG imported on first use.
+
+    PyG takes about a second to import and the compiled decoders (:mod:`agents.lockstep`) that
+    ``jssp solve`` runs never call it.
+    """
+    from torch_geometric.utils import scatter as pyg_scatter
+
+    return pyg_scatter(src, index, dim=0, dim_size=dim_size, reduce=reduce)
 
 
 @dataclass
@@ -138,8 +148,8 @@ class RelationalGINLayer(nn.Module):
                 aggregated[target] = h[source]
             parts.append(aggregated)
         weights = graph.unscheduled.to(h.dtype)[:, None]
-        sums = scatter(h * weights, graph.machine_group, dim=0, dim_size=graph.num_machine_groups, reduce="sum")
-        counts = scatter(weights, graph.machine_group, dim=0, dim_size=graph.num_machine_groups, reduce="sum")
+        sums = scatter(h * weights, graph.machine_group, graph.num_machine_groups, "sum")
+        counts = scatter(weights, graph.machine_group, graph.num_machine_groups, "sum")
         parts.append((sums / counts.clamp(min=1.0))[graph.machine_group])
         return self.norm(h + self.mlp(torch.cat(parts, dim=1)))
 
@@ -170,8 +180,8 @@ class DisjunctiveGraphEncoder(nn.Module):
         for layer in self.layers:
             h = layer(h, graph)
         weights = graph.unscheduled.to(h.dtype)[:, None]
-        pooled = scatter(h * weights, graph.batch, dim=0, dim_size=graph.batch_size, reduce="sum")
-        counts = scatter(weights, graph.batch, dim=0, dim_size=graph.batch_size, reduce="sum")
+        pooled = scatter(h * weights, graph.batch, graph.batch_size, "sum")
+        counts = scatter(weights, graph.batch, graph.batch_size, "sum")
         graph_embedding = pooled / counts.clamp(min=1.0)
         padded_h = torch.cat([h, h.new_zeros(1, self.width)])  # index -1 -> the zero row
         candidates = padded_h[graph.candidates]

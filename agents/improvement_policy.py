@@ -12,9 +12,8 @@ import torch
 from gymnasium import spaces
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import Tensor, nn
-from torch_geometric.utils import scatter
 
-from agents.encoder import RelationalGINLayer, batch_observations
+from agents.encoder import RelationalGINLayer, batch_observations, scatter
 from agents.policy import JobShopPolicy
 from jssp.improvement_env import NUM_IMPROVEMENT_FEATURES
 
@@ -42,7 +41,7 @@ class CompleteGraphEncoder(nn.Module):
         h = self.input(graph.x)
         for layer in self.layers:
             h = layer(h, graph)
-        graph_embedding = scatter(h, graph.batch, dim=0, dim_size=graph.batch_size, reduce="mean")
+        graph_embedding = scatter(h, graph.batch, graph.batch_size, "mean")
         padded_h = torch.cat([h, h.new_zeros(1, self.width)])  # index -1 -> the zero row
         return padded_h[graph.candidates], graph_embedding
 

@@ -3,7 +3,9 @@
 Both drive :class:`jssp.dispatch.DispatchState` directly and score jobs with
 :class:`agents.lockstep.LockstepDecoder`, so a policy trained on 10x10 schedules 100x20
 instances, and K sampled rollouts share one network call per step. Every step at which no
-rollout has a choice skips the network.
+rollout has a choice skips the network. Greedy decoding of very large instances (from
+:data:`LARGE_INSTANCE_OPERATIONS` on) updates the embeddings step by step instead
+(:class:`agents.incremental.IncrementalDecoder`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy.typing as npt
 import torch
 from threadpoolctl import threadpool_limits
 
+from agents.incremental import IncrementalDecoder, supports
 from agents.lockstep import LockstepDecoder
 from agents.policy import JobShopPolicy
 from jssp.dispatch import DispatchState
@@ -45,20 +48,49 @@ def _to_tensors(observations: list[dict[str, np.ndarray]], device: torch.device)
     return {key: torch.from_numpy(np.stack([obs[key] for obs in observations])).to(device) for key in observations[0]}
 
 
+LARGE_INSTANCE_OPERATIONS = 5_000
+"""From this many operations on, :func:`greedy_schedule` keeps embeddings up to date step by step and
+holds the graph embedding between exact passes (:mod:`agents.incremental`); below, every step is exact.
+Every classical benchmark (at most 2,000 operations) is decoded exactly."""
+GRAPH_REFRESH = 0.01
+"""Share of the operations left that the incremental decoder dispatches between two exact passes."""
+
+
 @torch.inference_mode()
-def greedy_schedule(policy: JobShopPolicy, instance: Instance, scheme: str = "non-delay") -> Schedule:
-    """Dispatch the highest-scoring legal job at every step."""
+def greedy_schedule(
+    policy: JobShopPolicy, instance: Instance, scheme: str = "non-delay", refresh: float | None = None
+) -> Schedule:
+    """Dispatch the highest-scoring legal job at every step.
+
+    Args:
+        refresh: how the logits are computed. ``None``: exactly at every step below
+            :data:`LARGE_INSTANCE_OPERATIONS` operations, from there on by the incremental decoder
+            with :data:`GRAPH_REFRESH` (for two-layer policies; others stay exact). A number forces
+            the incremental decoder with that share (0: an exact graph embedding at every step).
+            Steps with a single legal job never call the network.
+    """
     began = time.perf_counter()
-    decoder = LockstepDecoder(policy, instance)
+    if refresh is None and instance.num_operations >= LARGE_INSTANCE_OPERATIONS and supports(policy):
+        refresh = GRAPH_REFRESH
     state = DispatchState(instance, scheme)
     with threadpool_limits(1, user_api="blas"):  # see single_thread
-        while not state.done:
-            if state.num_legal == 1:
-                job = int(np.flatnonzero(state.mask)[0])
-            else:
-                job = int(torch.argmax(decoder.logits([state])[0]).item())
-            state.step(job)
-    return Schedule(instance, state.start_times.copy(), seconds=time.perf_counter() - began)
+        if refresh is None:
+            decoder = LockstepDecoder(policy, instance)
+            while not state.done:
+                if state.num_legal == 1:
+                    job = int(np.flatnonzero(state.mask)[0])
+                else:
+                    job = int(torch.argmax(decoder.logits([state])[0]).item())
+                state.step(job)
+        else:
+            incremental = IncrementalDecoder(policy, instance, refresh)
+            while not state.done:
+                job = int(np.argmax(state.mask) if state.num_legal == 1 else np.argmax(incremental.logits(state)))
+                state.step(job)
+    schedule = Schedule(instance, state.start_times.copy(), seconds=time.perf_counter() - began)
+    if refresh is not None:
+        schedule.info["graph_refresh"] = refresh
+    return schedule
 
 
 @torch.inference_mode()

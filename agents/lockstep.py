@@ -66,8 +66,9 @@ class LockstepDecoder:
     Args:
         policy: a policy whose encoder drops dispatched operations (the default).
         instance: the instance every state schedules.
-        compiled: run the encoder in numpy and numba (default on the CPU, where it is about twice
-            as fast as torch); ``False`` runs it in torch on the policy's device.
+        compiled: run the encoder in numpy and numba on the CPU, from a copy of the weights (default
+            for a policy on the CPU, where it is about twice as fast as torch; any device's policy
+            works); ``False`` runs it in torch on the policy's device.
     """
 
     def __init__(self, policy: JobShopPolicy, instance: Instance, compiled: bool | None = None) -> None:
@@ -78,8 +79,6 @@ class LockstepDecoder:
             raise ValueError("lockstep decoding needs an encoder that drops dispatched operations")
         self.device = policy.device
         self.compiled = self.device.type == "cpu" if compiled is None else compiled
-        if self.compiled and self.device.type != "cpu":
-            raise ValueError("the compiled encoder runs on the CPU only")
         self.instance = instance
         self.width: int = encoder.width
         self.time_scale = float(max(DispatchState(instance).lower_bound(), 1))
@@ -99,13 +98,22 @@ class LockstepDecoder:
         Shapes:
             returns ``(K, num_jobs)`` float32 on the policy's device.
         """
-        features, arcs, machine, candidates, mask = self._graph(states)
         if self.compiled:
-            return torch.from_numpy(
-                self._score_compiled(self._encode_compiled(features, arcs, machine), candidates, mask)
-            )
+            return torch.from_numpy(self.compiled_logits(states)[0])
+        features, arcs, machine, candidates, mask = self._graph(states)
         h = self._encode(*(torch.from_numpy(array).to(self.device) for array in (features, arcs, machine)))
         return self._score(h, torch.from_numpy(candidates).to(self.device), torch.from_numpy(mask).to(self.device))
+
+    def compiled_logits(self, states: list[DispatchState]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+        """:meth:`logits` by the compiled encoder, with the graph embeddings (mean of the node embeddings).
+
+        Shapes:
+            returns logits ``(K, num_jobs)`` and graph embeddings ``(K, width)``.
+        """
+        features, arcs, machine, candidates, mask = self._graph(states)
+        h = self._encode_compiled(features, arcs, machine)
+        graph = h.mean(axis=1)  # (K, width)
+        return self._score_compiled(h, graph, candidates, mask), graph
 
     def _graph(self, states: list[DispatchState]) -> tuple[npt.NDArray[Any], ...]:
         """Dense graph of the unscheduled operations of every state (see :func:`_unscheduled_graph`)."""
@@ -201,11 +209,14 @@ class LockstepDecoder:
         return scores.squeeze(-1).masked_fill(~mask, float("-inf"))
 
     def _score_compiled(
-        self, h: npt.NDArray[np.float32], candidates: npt.NDArray[np.int64], mask: npt.NDArray[np.bool_]
+        self,
+        h: npt.NDArray[np.float32],
+        graph: npt.NDArray[np.float32],
+        candidates: npt.NDArray[np.int64],
+        mask: npt.NDArray[np.bool_],
     ) -> npt.NDArray[np.float32]:
-        """:meth:`_score` in numpy."""
+        """:meth:`_score` in numpy, given the graph embeddings ``h.mean(axis=1)``."""
         num_states = h.shape[0]
-        graph = h.mean(axis=1)  # (K, width)
         padded = np.concatenate([h, np.zeros((num_states, 1, self.width), dtype=np.float32)], axis=1)
         job_embeddings = padded[np.arange(num_states)[:, None], candidates]  # position -1 -> zero row
         pairs = np.concatenate(
