@@ -185,12 +185,53 @@ def _rule_solver(rule: str) -> Solver:
     return solver
 
 
+START_RULES = (
+    ("fdd-mwkr", "non-delay"),
+    ("fdd-mwkr", "active"),
+    ("mwkr", "non-delay"),
+    ("mwkr", "active"),
+    ("mopnr", "non-delay"),
+    ("mor", "non-delay"),
+    ("spt", "non-delay"),
+)
+"""(rule, scheme) pairs ``tabu`` starts from the best of, in the order they are tried."""
+START_SHARE = 0.1
+"""Share of the time limit ``tabu`` may spend building start schedules."""
+_ACTIVE_OVER_NON_DELAY = 20
+"""How much slower the active scheme can be than the non-delay one (15x on 1000 jobs)."""
+
+
+def best_rule_start(instance: Instance, budget: float) -> Schedule:
+    """The shortest schedule of the :data:`START_RULES` that fit in ``budget`` seconds.
+
+    The first pair always runs. A later one runs when the time it should take (its scheme's last
+    run, or for the first active run :data:`_ACTIVE_OVER_NON_DELAY` times the non-delay one) fits
+    in what is left; ties go to the earlier pair. The start matters at scale: on tai_100_1000_1,
+    tabu search reaches 0.03 % above the best known makespan in 30 s from fdd-mwkr's active
+    schedule (2.85 %) and 3.5 % from its non-delay one (4.67 %).
+    """
+    began = time.perf_counter()
+    best: Schedule | None = None
+    seconds: dict[str, float] = {}
+    for rule, scheme in START_RULES:
+        left = budget - (time.perf_counter() - began)
+        expected = seconds.get(scheme, _ACTIVE_OVER_NON_DELAY * seconds.get("non-delay", 0.0))
+        if best is not None and expected > left:
+            continue
+        schedule = dispatch(instance, rule, scheme=scheme)
+        seconds[scheme] = schedule.seconds
+        if best is None or schedule.makespan < best.makespan:
+            best = schedule
+    assert best is not None
+    return best
+
+
 def _tabu_solver(instance: Instance, options: SolveOptions) -> Schedule:
     from jssp.local_search import tabu_search, warm_up  # its kernels load only for this method
 
     warm_up()  # before the clock starts, as tabu_search would
     began = time.perf_counter()
-    initial = dispatch(instance, "fdd-mwkr", scheme=options.scheme)
+    initial = best_rule_start(instance, START_SHARE * options.time_limit)
     lower_bound = instance.trivial_lower_bound()
     remaining = max(0.0, options.time_limit - (time.perf_counter() - began))
     return tabu_search(instance, initial, time_limit=remaining, seed=options.seed, lower_bound=lower_bound).schedule

@@ -30,7 +30,7 @@ from jssp.local_search import (
 )
 from jssp.rules import dispatch
 from jssp.schedule import Schedule, schedule_from_sequences
-from jssp.solvers import SolveOptions, improve_hybrid, solve
+from jssp.solvers import START_RULES, SolveOptions, best_rule_start, improve_hybrid, solve
 from jssp.validation import find_violations
 
 # (num_jobs, num_machines, route_lengths, reentry): few long routes with heavy re-entry, many short
@@ -116,14 +116,16 @@ def test_random_n5_walks_match_the_python_twins(shape: str, seed: int) -> None:
 def test_same_job_pair_in_a_block_is_never_swapped() -> None:
     # Critical path: job 2's two operations, then job 1's two, all on machine 0 (one block), then
     # job 1's last operation on machine 1. N5's only candidate is the last pair of the first block,
-    # job 1 twice: swapping it would put job 1's second operation before its first.
+    # job 1 twice: swapping it would put job 1's second operation before its first. The other
+    # critical swaps stand in: the middle pair, job 2 then job 1.
     instance = Instance.from_routes([[(1, 7), (1, 9)], [(0, 3), (0, 3), (1, 3)], [(0, 5), (0, 8)]])
     sequences = [np.array([2, 2, 1, 1]), np.array([0, 0, 1])]
     makespan, starts = evaluate_sequences(instance, sequences)
     assert makespan == evaluate_sequences_reference(instance, sequences)[0] == 22
     path = critical_path(instance, sequences, starts)
     assert critical_blocks(instance, path) == [[(2, 0), (2, 1), (1, 0), (1, 1)], [(1, 2)]]
-    assert n5_moves(instance, sequences, starts) == n5_moves_reference(instance, sequences, starts) == []
+    assert n5_moves(instance, sequences, starts) == n5_moves_reference(instance, sequences, starts) == [(0, 1, 2)]
+    assert evaluate_sequences(instance, apply_move(sequences, (0, 1, 2)))[0] == 22  # acyclic, no worse
 
 
 def test_sequences_that_do_not_match_the_routes_are_rejected() -> None:
@@ -258,3 +260,35 @@ def test_tabu_time_limit_covers_the_start_schedule() -> None:
     result = tabu_search(instance, initial, time_limit=0.3)
     assert time.perf_counter() - began < 0.3 + 0.2
     assert result.iterations > 0 and result.schedule.makespan <= initial.makespan
+
+
+@pytest.mark.parametrize("shape", ["mixed", "many-short", "long-reentrant"])
+def test_batch_descent_then_tabu_is_feasible_deterministic_and_never_worse(shape: str) -> None:
+    instance = general_instance(shape, 21)
+    start = dispatch(instance, "fifo")
+    first, second = (
+        tabu_search(instance, start, time_limit=math.inf, max_iterations=300, seed=0, batch_moves=True)
+        for _ in range(2)
+    )
+    first.schedule.check()
+    assert first.schedule.makespan <= start.makespan
+    np.testing.assert_array_equal(first.schedule.start_times, second.schedule.start_times)
+    assert first.iterations == 300 or first.schedule.makespan == instance.trivial_lower_bound()
+
+
+def test_batch_descent_alone_improves_a_large_random_instance() -> None:
+    instance = random_instance(100, 30, seed=4)
+    start = dispatch(instance, "spt")
+    descent = tabu_search(instance, start, time_limit=math.inf, max_iterations=40, batch_moves=True)
+    single = tabu_search(instance, start, time_limit=math.inf, max_iterations=40, batch_moves=False)
+    descent.schedule.check()
+    assert descent.improvements > 0
+    assert descent.schedule.makespan < single.schedule.makespan < start.makespan
+
+
+def test_the_start_is_the_best_rule_schedule_within_the_budget() -> None:
+    instance = random_general_instance(60, 12, seed=8)
+    makespans = [dispatch(instance, rule, scheme=scheme).makespan for rule, scheme in START_RULES]
+    assert best_rule_start(instance, budget=60.0).makespan == min(makespans)
+    first = best_rule_start(instance, budget=0.0)
+    assert (first.method, first.makespan) == (START_RULES[0][0], makespans[0])
