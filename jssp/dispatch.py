@@ -18,11 +18,13 @@ set by the schedule-generation *scheme*:
 State lives in a few numpy arrays (see :class:`DispatchState`); the step and the legal-job
 mask run in one numba kernel, with a plain-Python twin (``*_reference``) used by the tests.
 
-Extending the model (e.g. blocking job shops with swaps, Wong et al. 2023, or machine
-interruptions): the only place that decides a start time and releases a machine is
-``_dispatch``; blocking would keep ``machine_ready`` at "until the successor starts" and
-interruptions would shift ``start`` past unavailability windows of a per-machine calendar
-array. Actions, masks and observations keep their shapes.
+This module, like the validator (:mod:`jssp.validation`), CP-SAT (:mod:`jssp.cpsat`) and local
+search (:mod:`jssp.local_search`), assumes the classical job shop: a machine frees itself when
+its operation ends, and a schedule is one start time per operation. Blocking (no buffers: a job
+holds its machine until its next one is free, with swaps of cycles) and machine shutdowns change
+all of them, not just the step that places an operation, so that variant is a package of its
+own, :mod:`jssp.blocking`, with its own event-driven simulator, schedule (enter, processing
+segments, leave), validator, rules and CP-SAT model.
 """
 
 from __future__ import annotations

@@ -1,0 +1,39 @@
+"""The interrupting swap-allowed blocking job shop (ISBJSSP; Wong et al. 2023): a problem variant.
+
+No buffers between machines (a job holds its machine until its next one is free), cycles of
+blocked jobs swap at once, and machines shut down at random from a calendar drawn independently
+of the method. Its simulator, validator, rules, CP-SAT model, schedules and Gantt charts live in
+this package; instances, parsing and benchmarks are shared with the classical job shop. See
+``docs/blocking.md``.
+
+* :mod:`~jssp.blocking.calendar`: shutdown settings (:class:`Interruptions`) and calendars;
+* :mod:`~jssp.blocking.simulator`: :class:`BlockingState`, the compiled event-driven simulator;
+* :mod:`~jssp.blocking.reference`: its plain-Python twin, for tests;
+* :mod:`~jssp.blocking.schedule` and :mod:`~jssp.blocking.validation`: schedules, JSON, the validator;
+* :mod:`~jssp.blocking.rules`, :mod:`~jssp.blocking.cpsat`, :mod:`~jssp.blocking.methods`: solving;
+* :mod:`~jssp.blocking.gantt`: charts (imports matplotlib).
+"""
+
+from jssp.blocking.calendar import Calendar, Interruptions, availability, default_downtime
+from jssp.blocking.methods import BLOCKING_METHODS, blocking_bounds, known_blocking_bound, solve
+from jssp.blocking.schedule import BlockingSchedule
+from jssp.blocking.simulator import BlockingState, DeadlockError, StallError, simulate, warm_up
+from jssp.blocking.validation import InfeasibleBlockingScheduleError
+
+__all__ = [
+    "BLOCKING_METHODS",
+    "BlockingSchedule",
+    "BlockingState",
+    "Calendar",
+    "DeadlockError",
+    "InfeasibleBlockingScheduleError",
+    "Interruptions",
+    "StallError",
+    "availability",
+    "blocking_bounds",
+    "default_downtime",
+    "known_blocking_bound",
+    "simulate",
+    "solve",
+    "warm_up",
+]

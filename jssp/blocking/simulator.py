@@ -1,0 +1,613 @@
+"""Event-driven simulator of the blocking job shop with swaps and machine shutdowns (ISBJSSP).
+
+Semantics (Wong et al. 2023 name the problem; the rules below are this package's choices, see
+``docs/blocking.md``):
+
+* Blocking: there are no buffers. A job keeps its machine after its operation ends, until it
+  enters its next machine (transfers take no time); its last operation releases the machine at
+  once. Before its first operation a job waits in an unlimited input area and holds nothing.
+* Swaps: blocked jobs that form a cycle, each waiting for the machine the next one holds, all
+  move at the same instant, automatically. A job whose next operation is on the machine it holds
+  (a re-entrant route with two consecutive visits) is a cycle of one: it continues in place at
+  once. With ``swaps=False`` only such cycles of one move, and a cycle of two or more jobs is a
+  deadlock (:class:`DeadlockError`).
+* Shutdowns come from a :class:`~jssp.blocking.calendar.Calendar`. While a machine is down the
+  operation on it pauses (``resume``, it continues where it stopped when the machine comes back)
+  or loses its progress (``restart``); nothing enters the machine, a blocked job on it cannot
+  leave, and a cycle through it waits.
+* Decisions are non-delay: an empty, up machine with a candidate is filled. A candidate of such a
+  machine is a job whose next operation is on it and that waits to enter the shop or is blocked
+  on an up machine. Machines with one candidate are filled without asking; when several free
+  machines have several candidates, the policy picks one operation (by its job) among all of
+  them, and the simulator settles again before the next question.
+
+Time is integer and advances from event to event: at each event time completions are applied,
+then shutdowns and repairs, then, until nothing changes, cycles are swapped and single-candidate
+machines filled (each pass takes a snapshot of the candidates and fills, in machine order, every
+machine that has exactly one), and then the policy is asked. A decision at time t uses only what
+has happened up to t: the simulator reads a down interval only once it has started, and stops to
+have the calendar drawn further before it reads past the known horizon.
+
+State lives in a few numpy arrays (:class:`BlockingState`); the whole loop runs in one compiled
+kernel (:func:`_advance`), which either stops at each question (a Python policy, e.g. a learned
+one) or answers it with a dispatching rule compiled in (the score functions of
+:mod:`jssp.rules`). :mod:`jssp.blocking.reference` is the plain-Python twin the tests hold it to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+from jssp.blocking.calendar import MODES, Calendar
+from jssp.blocking.schedule import BlockingSchedule
+from jssp.instance import Instance
+from jssp.rules import _RULE_IDS, _score
+
+# Rows of job_state: (NUM_JOB_FIELDS, num_jobs).
+NEXT_OP = 0  # index of the job's next operation not yet entered (lengths[job] once it entered its last)
+HELD_MACHINE = 1  # machine the job holds, -1 while it waits to enter or once it has left
+REMAINING = 2  # processing left of the current operation; 0 when blocked
+SEGMENT_START = 3  # start of the processing segment now running, -1 when not processing (blocked, paused)
+READY = 4  # when the job's current operation ended (it became blocked); 0 before its first operation
+WORK_LEFT = 5  # total duration of the operations not yet entered
+NUM_JOB_FIELDS = 6
+
+# Rows of machine_state: (NUM_MACHINE_FIELDS, num_machines).
+HOLDER = 0  # job on the machine, -1 when empty
+DOWN = 1  # 1 while the machine is down
+NEXT_INTERVAL = 2  # index of the machine's first down interval that has not ended yet
+NUM_MACHINE_FIELDS = 3
+
+# Entries of counters: (NUM_COUNTERS,).
+NOW = 0  # current time
+NUM_SEGMENTS = 1  # processing segments recorded
+JOBS_DONE = 2  # jobs that left the shop
+NUM_MOVES = 3  # operations entered (every transfer into a machine)
+NUM_DECISIONS = 4  # choices among several candidates (by the policy or the compiled rule)
+EVENTS_PENDING = 5  # 1 until the events at time NOW have been applied
+NEEDED_TIME = 6  # the event time past the calendar horizon, when the kernel returned NEED_CALENDAR
+NUM_COUNTERS = 7
+
+# Statuses returned by _advance.
+DONE = 0
+DECIDE = 1  # mask holds the candidate jobs; call again with the chosen one
+NEED_CALENDAR = 2  # draw the calendar beyond counters[NEEDED_TIME] and call again
+STALLED = 3  # unfinished jobs, nothing processing, no machine down: a deadlock
+
+ASK = -1
+"""Rule id that makes the kernel stop at every question instead of answering it."""
+
+
+class StallError(RuntimeError):
+    """The simulation stopped with unfinished jobs and no pending event (a simulator bug when swaps are on)."""
+
+
+class DeadlockError(StallError):
+    """Without swaps, blocked jobs wait for each other in a cycle and no event can free them."""
+
+
+@numba.njit(cache=True)
+def _end_processing(
+    lengths: np.ndarray, job_state: np.ndarray, machine_state: np.ndarray, leave: np.ndarray, counters: np.ndarray,
+    job: int, now: int,
+) -> None:  # fmt: skip
+    """The job's current operation has no processing left: it blocks its machine, or leaves the shop."""
+    job_state[REMAINING, job] = 0
+    job_state[SEGMENT_START, job] = -1
+    job_state[READY, job] = now
+    if job_state[NEXT_OP, job] == lengths[job]:
+        machine = job_state[HELD_MACHINE, job]
+        leave[job, lengths[job] - 1] = now
+        if machine_state[HOLDER, machine] == job:
+            machine_state[HOLDER, machine] = -1
+        job_state[HELD_MACHINE, job] = -1
+        counters[JOBS_DONE] += 1
+
+
+@numba.njit(cache=True)
+def _enter(
+    machines: np.ndarray, durations: np.ndarray, lengths: np.ndarray, job_state: np.ndarray,
+    machine_state: np.ndarray, enter: np.ndarray, leave: np.ndarray, counters: np.ndarray, job: int, now: int,
+) -> None:  # fmt: skip
+    """The job leaves the machine it holds (if any) and enters its next operation's machine at ``now``.
+
+    Inside a cycle the jobs move one after the other: a job leaving a machine empties it only if
+    no cycle member has entered it already.
+    """
+    op = job_state[NEXT_OP, job]
+    machine = machines[job, op]
+    held = job_state[HELD_MACHINE, job]
+    if held >= 0:
+        leave[job, op - 1] = now
+        if machine_state[HOLDER, held] == job:
+            machine_state[HOLDER, held] = -1
+    enter[job, op] = now
+    machine_state[HOLDER, machine] = job
+    job_state[HELD_MACHINE, job] = machine
+    job_state[NEXT_OP, job] = op + 1
+    job_state[WORK_LEFT, job] -= durations[job, op]
+    counters[NUM_MOVES] += 1
+    if durations[job, op] > 0:
+        job_state[REMAINING, job] = durations[job, op]
+        job_state[SEGMENT_START, job] = now
+    else:
+        _end_processing(lengths, job_state, machine_state, leave, counters, job, now)
+
+
+@numba.njit(cache=True)
+def _record_segment(segments: np.ndarray, counters: np.ndarray, job: int, op: int, start: int, end: int) -> None:
+    index = counters[NUM_SEGMENTS]
+    segments[index, 0] = job
+    segments[index, 1] = op
+    segments[index, 2] = start
+    segments[index, 3] = end
+    counters[NUM_SEGMENTS] = index + 1
+
+
+@numba.njit(cache=True)
+def _apply_events(
+    durations: np.ndarray, lengths: np.ndarray, down_starts: np.ndarray, down_ends: np.ndarray,
+    down_counts: np.ndarray, restart: bool, job_state: np.ndarray, machine_state: np.ndarray, leave: np.ndarray,
+    segments: np.ndarray, counters: np.ndarray, now: int,
+) -> bool:  # fmt: skip
+    """On each machine, the completion at ``now``, then the shutdown or repair at ``now`` (an operation that
+    ends as its machine goes down has completed); returns whether a job stopped processing or a machine came
+    up empty or with a blocked job, the only events after which a job may move."""
+    may_move = False
+    for machine in range(machine_state.shape[1]):
+        job = machine_state[HOLDER, machine]
+        if job >= 0:
+            start = job_state[SEGMENT_START, job]
+            if start >= 0 and start + job_state[REMAINING, job] == now:
+                _record_segment(segments, counters, job, job_state[NEXT_OP, job] - 1, start, now)
+                _end_processing(lengths, job_state, machine_state, leave, counters, job, now)
+                may_move = True
+        index = machine_state[NEXT_INTERVAL, machine]
+        while index < down_counts[machine] and down_ends[machine, index] <= now:
+            index += 1
+        machine_state[NEXT_INTERVAL, machine] = index
+        down = index < down_counts[machine] and down_starts[machine, index] <= now
+        job = machine_state[HOLDER, machine]
+        if down and machine_state[DOWN, machine] == 0:
+            machine_state[DOWN, machine] = 1
+            if job >= 0 and job_state[SEGMENT_START, job] >= 0:
+                start = job_state[SEGMENT_START, job]
+                op = job_state[NEXT_OP, job] - 1
+                if restart:
+                    job_state[REMAINING, job] = durations[job, op]
+                else:
+                    if now > start:
+                        _record_segment(segments, counters, job, op, start, now)
+                    job_state[REMAINING, job] -= now - start
+                job_state[SEGMENT_START, job] = -1
+        elif not down and machine_state[DOWN, machine] == 1:
+            machine_state[DOWN, machine] = 0
+            if job >= 0 and job_state[REMAINING, job] > 0:
+                job_state[SEGMENT_START, job] = now  # resumes; nobody can enter or leave this machine
+            else:
+                may_move = True
+    return may_move
+
+
+@numba.njit(cache=True, inline="always")
+def _candidate_machine(machines: np.ndarray, lengths: np.ndarray, job_state: np.ndarray, machine_state: np.ndarray,
+                       job: int) -> int:  # fmt: skip
+    """The empty, up machine the job could enter now, or -1 (not waiting or blocked on an up machine)."""
+    op = job_state[NEXT_OP, job]
+    if op >= lengths[job]:
+        return -1
+    machine = machines[job, op]
+    if machine_state[DOWN, machine] == 1 or machine_state[HOLDER, machine] >= 0:
+        return -1
+    held = job_state[HELD_MACHINE, job]
+    if held >= 0 and (job_state[REMAINING, job] > 0 or machine_state[DOWN, held] == 1):
+        return -1
+    return machine
+
+
+@numba.njit(cache=True, inline="always")
+def _cycle_successor(machines: np.ndarray, lengths: np.ndarray, job_state: np.ndarray, machine_state: np.ndarray,
+                     machine: int) -> int:  # fmt: skip
+    """The machine wanted by the blocked job on ``machine`` when both are up and it is occupied, else -1."""
+    job = machine_state[HOLDER, machine]
+    if job < 0 or machine_state[DOWN, machine] == 1 or job_state[REMAINING, job] > 0:
+        return -1
+    op = job_state[NEXT_OP, job]
+    if op >= lengths[job]:
+        return -1
+    wanted = machines[job, op]
+    if machine_state[DOWN, wanted] == 1 or machine_state[HOLDER, wanted] < 0:
+        return -1
+    return wanted
+
+
+@numba.njit(cache=True)
+def _swap_cycles(
+    machines: np.ndarray, durations: np.ndarray, lengths: np.ndarray, swaps: bool, job_state: np.ndarray,
+    machine_state: np.ndarray, enter: np.ndarray, leave: np.ndarray, counters: np.ndarray, now: int,
+    mark: np.ndarray, movers: np.ndarray,
+) -> int:  # fmt: skip
+    """Move every cycle of blocked jobs at once (cycles of one always, longer ones when ``swaps``); returns
+    how many jobs moved.
+
+    Each occupied machine points to at most one machine (the one its blocked job wants), so cycles
+    are disjoint: one walk per machine finds them all on the snapshot taken before any move.
+    ``mark`` and ``movers`` are scratch arrays of ``num_machines`` entries.
+    """
+    num_machines = machine_state.shape[1]
+    mark[:] = 0  # 0: unvisited; w + 1: visited by the walk from w
+    num_movers = 0
+    for first in range(num_machines):
+        machine = first
+        while machine >= 0 and mark[machine] == 0:
+            mark[machine] = first + 1
+            machine = _cycle_successor(machines, lengths, job_state, machine_state, machine)
+        if machine < 0 or mark[machine] != first + 1:
+            continue
+        # machine lies on a cycle found by this walk
+        length = 1
+        current = _cycle_successor(machines, lengths, job_state, machine_state, machine)
+        while current != machine:
+            length += 1
+            current = _cycle_successor(machines, lengths, job_state, machine_state, current)
+        if length > 1 and not swaps:
+            continue
+        for _ in range(length):
+            movers[num_movers] = machine_state[HOLDER, current]
+            num_movers += 1
+            current = _cycle_successor(machines, lengths, job_state, machine_state, current)
+    for index in range(num_movers):
+        _enter(machines, durations, lengths, job_state, machine_state, enter, leave, counters, movers[index], now)
+    return num_movers
+
+
+@numba.njit(cache=True)
+def _settle(
+    machines: np.ndarray, durations: np.ndarray, lengths: np.ndarray, swaps: bool, job_state: np.ndarray,
+    machine_state: np.ndarray, enter: np.ndarray, leave: np.ndarray, counters: np.ndarray, now: int,
+    mask: np.ndarray, scratch: np.ndarray,
+) -> int:  # fmt: skip
+    """Swap cycles and fill single-candidate machines until neither moves a job; then mark the candidates
+    of the question (each on a machine with two or more) in ``mask`` and return how many there are.
+
+    Each pass swaps every cycle, then takes a snapshot of the candidates and fills, in machine
+    order, every empty, up machine that has exactly one. ``scratch`` is ``(5, max(num_jobs,
+    num_machines))``.
+    """
+    num_jobs = job_state.shape[1]
+    num_machines = machine_state.shape[1]
+    count, only, wanted = scratch[0, :num_machines], scratch[1, :num_machines], scratch[2, :num_jobs]
+    while True:
+        moved = _swap_cycles(machines, durations, lengths, swaps, job_state, machine_state, enter, leave, counters,
+                             now, scratch[3, :num_machines], scratch[4, :num_machines])  # fmt: skip
+        count[:] = 0
+        wanted[:] = -1
+        # A candidate needs an empty, up machine; in a blocking shop there often is none.
+        free = False
+        for machine in range(num_machines):
+            free = free or (machine_state[HOLDER, machine] < 0 and machine_state[DOWN, machine] == 0)
+        for job in range(num_jobs if free else 0):
+            machine = _candidate_machine(machines, lengths, job_state, machine_state, job)
+            wanted[job] = machine
+            if machine >= 0:
+                count[machine] += 1
+                only[machine] = job
+        for machine in range(num_machines):
+            if count[machine] == 1:
+                _enter(machines, durations, lengths, job_state, machine_state, enter, leave, counters, only[machine],
+                       now)  # fmt: skip
+                moved += 1
+        if moved == 0:
+            break
+    num_candidates = 0
+    for job in range(num_jobs):
+        mask[job] = wanted[job] >= 0
+        num_candidates += mask[job]
+    return num_candidates
+
+
+@numba.njit(cache=True)
+def _choose(durations: np.ndarray, lengths: np.ndarray, totals: np.ndarray, job_state: np.ndarray, mask: np.ndarray,
+            rule: int) -> int:  # fmt: skip
+    """The candidate with the lowest rule score (then, for ``mopnr``, most work left; then lowest index)."""
+    chosen = -1
+    chosen_score = 0.0
+    chosen_tie = 0
+    for job in range(job_state.shape[1]):
+        if not mask[job]:
+            continue
+        op = job_state[NEXT_OP, job]
+        work_left = job_state[WORK_LEFT, job]
+        score = _score(rule, durations[job, op], lengths[job] - op, work_left, totals[job], job_state[READY, job])
+        tie = -work_left if rule == 6 else 0
+        if chosen < 0 or score < chosen_score or (score == chosen_score and tie < chosen_tie):
+            chosen, chosen_score, chosen_tie = job, score, tie
+    return chosen
+
+
+@numba.njit(cache=True)
+def _next_event(job_state: np.ndarray, machine_state: np.ndarray, down_starts: np.ndarray, down_ends: np.ndarray,
+                down_counts: np.ndarray) -> int:  # fmt: skip
+    """Earliest completion, shutdown or repair after now; -1 when nothing is processing and no machine is down
+    (no event can then change anything)."""
+    best = np.iinfo(np.int64).max
+    pending = False
+    for machine in range(machine_state.shape[1]):
+        job = machine_state[HOLDER, machine]
+        if job >= 0 and job_state[SEGMENT_START, job] >= 0:
+            pending = True
+            best = min(best, job_state[SEGMENT_START, job] + job_state[REMAINING, job])
+        index = machine_state[NEXT_INTERVAL, machine]
+        if machine_state[DOWN, machine] == 1:
+            pending = True
+            best = min(best, down_ends[machine, index])
+        elif index < down_counts[machine]:
+            best = min(best, down_starts[machine, index])
+    return best if pending else -1
+
+
+@numba.njit(cache=True)
+def _advance(
+    machines: np.ndarray, durations: np.ndarray, lengths: np.ndarray, totals: np.ndarray,
+    down_starts: np.ndarray, down_ends: np.ndarray, down_counts: np.ndarray, horizon: int,
+    restart: bool, swaps: bool, rule: int, choice: int,
+    job_state: np.ndarray, machine_state: np.ndarray, enter: np.ndarray, leave: np.ndarray,
+    segments: np.ndarray, counters: np.ndarray, mask: np.ndarray,
+) -> int:  # fmt: skip
+    """Run the simulation until the next question (``rule == ASK``), the end, or the calendar horizon.
+
+    Args:
+        choice: the job chosen for the last question (-1 when there is none to apply).
+        rule: a rule id of :data:`jssp.rules._RULE_IDS` to answer every question in the kernel, or
+            :data:`ASK` to stop at each one.
+        horizon: events after this time are not simulated (the calendar is not known beyond it).
+
+    Returns:
+        :data:`DONE`, :data:`DECIDE` (``mask`` holds the candidates), :data:`NEED_CALENDAR`
+        (``counters[NEEDED_TIME]`` is the event time past the horizon) or :data:`STALLED`.
+    """
+    num_jobs = job_state.shape[1]
+    scratch = np.empty((5, max(num_jobs, machine_state.shape[1])), dtype=np.int64)
+    if choice >= 0:
+        _enter(machines, durations, lengths, job_state, machine_state, enter, leave, counters, choice, counters[NOW])
+        counters[NUM_DECISIONS] += 1
+    elif counters[EVENTS_PENDING] == 1:
+        if counters[NOW] > horizon:
+            counters[NEEDED_TIME] = counters[NOW]
+            return NEED_CALENDAR
+        _apply_events(durations, lengths, down_starts, down_ends, down_counts, restart, job_state, machine_state,
+                      leave, segments, counters, counters[NOW])  # fmt: skip
+        counters[EVENTS_PENDING] = 0
+    may_move = True  # a call may resume a question unanswered (a rule takes over from a policy)
+    while True:
+        now = counters[NOW]
+        # After an event that can move no job (a shutdown), the last settling still holds: no candidate.
+        if may_move and _settle(machines, durations, lengths, swaps, job_state, machine_state, enter, leave,
+                                counters, now, mask, scratch) > 0:  # fmt: skip
+            if rule == ASK:
+                return DECIDE
+            job = _choose(durations, lengths, totals, job_state, mask, rule)
+            _enter(machines, durations, lengths, job_state, machine_state, enter, leave, counters, job, now)
+            counters[NUM_DECISIONS] += 1
+            continue
+        if counters[JOBS_DONE] == num_jobs:
+            mask[:] = False
+            return DONE
+        time = _next_event(job_state, machine_state, down_starts, down_ends, down_counts)
+        if time < 0:
+            return STALLED
+        if time > horizon:
+            counters[NEEDED_TIME] = time
+            return NEED_CALENDAR
+        counters[NOW] = time
+        may_move = _apply_events(durations, lengths, down_starts, down_ends, down_counts, restart, job_state,
+                                 machine_state, leave, segments, counters, time)  # fmt: skip
+
+
+Policy = Callable[["BlockingState"], int]
+"""Picks one job of ``state.candidates()``; it may read the state's public arrays, never its calendar."""
+
+
+class BlockingState:
+    """A blocking job shop being simulated: the array API a policy sees at each question.
+
+    A state starts at time 0 and runs at once to the first question. A policy reads
+    :meth:`candidates` (jobs whose next operation may enter its machine now), picks one and calls
+    :meth:`step`, which runs on to the next question; :attr:`done` ends the episode.
+    :meth:`run_rule` answers every remaining question with a rule compiled into the kernel.
+    ``now`` grows between questions by the time that passed, so the sum of minus those increments
+    is minus the makespan (a reward consistent with it).
+
+    Attributes:
+        instance: the instance simulated.
+        mode: ``"resume"`` or ``"restart"`` (what a shutdown does to the operation in process).
+        swaps: whether cycles of two or more blocked jobs swap.
+        job_state: per job, the rows :data:`NEXT_OP`, :data:`HELD_MACHINE`, :data:`REMAINING`,
+            :data:`SEGMENT_START`, :data:`READY`, :data:`WORK_LEFT` (see the module constants).
+        machine_state: per machine, the rows :data:`HOLDER`, :data:`DOWN`, :data:`NEXT_INTERVAL`
+            (the last is the simulator's pointer into the calendar, not for policies).
+        enter, leave: when each operation entered and left its machine, -1 until it has.
+        mask: the candidate jobs of the current question.
+
+    Shapes:
+        job_state: ``(6, num_jobs)``; machine_state: ``(3, num_machines)``;
+        enter, leave: ``(num_jobs, width)``; mask: ``(num_jobs,)`` bool;
+        segments (recorded so far): ``(num_segments, 4)`` rows ``(job, op, start, end)``.
+    """
+
+    def __init__(self, instance: Instance, calendar: Calendar, mode: str = "resume", swaps: bool = True) -> None:
+        if mode not in MODES:
+            raise ValueError(f"interruption mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if calendar.num_machines != instance.num_machines:
+            raise ValueError(
+                f"calendar has {calendar.num_machines} machines, instance {instance.name} {instance.num_machines}"
+            )
+        self.instance = instance
+        self.mode = mode
+        self.swaps = swaps
+        self._calendar = calendar
+        self._machines, self._durations, self._lengths = instance.machines, instance.durations, instance.lengths
+        self._totals = instance.durations.sum(axis=1)
+        num_jobs, num_machines = instance.num_jobs, instance.num_machines
+        self.job_state = np.zeros((NUM_JOB_FIELDS, num_jobs), dtype=np.int64)
+        self.job_state[HELD_MACHINE] = -1
+        self.job_state[SEGMENT_START] = -1
+        self.job_state[WORK_LEFT] = self._totals
+        self.machine_state = np.zeros((NUM_MACHINE_FIELDS, num_machines), dtype=np.int64)
+        self.machine_state[HOLDER] = -1
+        self.enter = np.full(instance.machines.shape, -1, dtype=np.int64)
+        self.leave = np.full(instance.machines.shape, -1, dtype=np.int64)
+        self.mask = np.zeros(num_jobs, dtype=np.bool_)
+        self._counters = np.zeros(NUM_COUNTERS, dtype=np.int64)
+        self._counters[EVENTS_PENDING] = 1
+        self._segments = np.zeros((0, 4), dtype=np.int64)
+        # A first stretch of calendar: about the makespan of a fair schedule at full availability.
+        lower_bound = instance.trivial_lower_bound()
+        calendar.extend(max(2 * lower_bound, 1))
+        self._load_calendar()
+        self._status = self._run(ASK, -1)
+
+    def _load_calendar(self) -> None:
+        self._down_starts, self._down_ends, self._down_counts = self._calendar.arrays()
+        # Every interval can cut one segment in two: this bound never overflows.
+        capacity = self.instance.num_operations + int(self._down_counts.sum()) + 1
+        if len(self._segments) < capacity:
+            grown = np.zeros((capacity, 4), dtype=np.int64)
+            grown[: len(self._segments)] = self._segments
+            self._segments = grown
+
+    def _run(self, rule: int, choice: int) -> int:
+        while True:
+            status = _advance(
+                self._machines, self._durations, self._lengths, self._totals,
+                self._down_starts, self._down_ends, self._down_counts, self._calendar.horizon,
+                self.mode == "restart", self.swaps, rule, choice,
+                self.job_state, self.machine_state, self.enter, self.leave, self._segments, self._counters, self.mask,
+            )  # fmt: skip
+            choice = -1  # applied by the call that returned
+            if status == NEED_CALENDAR:
+                needed = int(self._counters[NEEDED_TIME])
+                self._calendar.extend(max(needed, 2 * self._calendar.horizon))
+                self._load_calendar()
+                continue
+            if status == STALLED:
+                error = StallError if self.swaps else DeadlockError
+                unfinished = np.flatnonzero(self.job_state[NEXT_OP] < self._lengths).tolist()
+                raise error(
+                    f"{self.instance.name}: at time {self.now} jobs {unfinished[:10]} wait for each other and no "
+                    "event is pending" + ("" if self.swaps else " (swaps are off)")
+                )
+            return int(status)
+
+    @property
+    def done(self) -> bool:
+        return self._status == DONE
+
+    @property
+    def now(self) -> int:
+        """The current time: that of the question being asked, or the makespan once done."""
+        return int(self._counters[NOW])
+
+    @property
+    def num_moves(self) -> int:
+        """Operations entered so far."""
+        return int(self._counters[NUM_MOVES])
+
+    @property
+    def num_decisions(self) -> int:
+        """Questions answered so far (choices among two or more candidates)."""
+        return int(self._counters[NUM_DECISIONS])
+
+    @property
+    def machine_down(self) -> npt.NDArray[np.bool_]:
+        """Which machines are down now, ``(num_machines,)``."""
+        return self.machine_state[DOWN] == 1
+
+    @property
+    def segments(self) -> npt.NDArray[np.int64]:
+        """Processing segments recorded so far, ``(num_segments, 4)`` rows ``(job, op, start, end)``."""
+        return self._segments[: self._counters[NUM_SEGMENTS]]
+
+    def candidates(self) -> npt.NDArray[np.int64]:
+        """Jobs that may be chosen now, in increasing order (empty once done)."""
+        return np.flatnonzero(self.mask)
+
+    def candidate_machines(self) -> npt.NDArray[np.int64]:
+        """The machine each candidate of :meth:`candidates` would enter."""
+        jobs = self.candidates()
+        return self._machines[jobs, self.job_state[NEXT_OP, jobs]]
+
+    def step(self, job: int) -> None:
+        """Move ``job`` into its next machine now, then run on to the next question or the end.
+
+        Raises:
+            ValueError: if ``job`` is not a candidate.
+            StallError: if the simulation stalls (a bug with swaps on; :class:`DeadlockError` without them).
+        """
+        if self.done or not 0 <= job < self.instance.num_jobs or not self.mask[job]:
+            raise ValueError(f"job {job} is not a candidate (candidates: {self.candidates().tolist()})")
+        self._status = self._run(ASK, int(job))
+
+    def run_rule(self, rule: str) -> None:
+        """Answer every remaining question with a deterministic rule of :data:`jssp.rules.RULES`, in the kernel."""
+        if rule not in _RULE_IDS:
+            raise ValueError(f"rule {rule!r} is not compiled; choose one of {', '.join(_RULE_IDS)}")
+        if not self.done:
+            self._status = self._run(_RULE_IDS[rule], -1)
+
+    def schedule(self, method: str = "", interruptions: dict[str, object] | None = None) -> BlockingSchedule:
+        """The finished schedule, with the calendar's down intervals that start before the makespan.
+
+        Args:
+            interruptions: the ``interruptions`` record of the JSON (rate, downtime, seed, mode);
+                defaults to the calendar's settings and this state's mode.
+        """
+        if not self.done:
+            raise ValueError("the simulation has not finished")
+        makespan = int(self.leave[self.instance.valid].max())
+        segments = self.segments
+        order = np.lexsort((segments[:, 2], segments[:, 1], segments[:, 0]))
+        if interruptions is None:
+            calendar = self._calendar
+            downtime = list(calendar.downtime) if isinstance(calendar.downtime, tuple) else calendar.downtime
+            interruptions = {"rate": calendar.rate, "downtime": downtime, "seed": calendar.seed, "mode": self.mode}
+        return BlockingSchedule(
+            self.instance,
+            enter=self.enter.copy(),
+            leave=self.leave.copy(),
+            segments=segments[order].copy(),
+            down_intervals=self._calendar.down_intervals(makespan),
+            interruptions=interruptions,
+            method=method,
+            info={"moves": self.num_moves, "decisions": self.num_decisions},
+        )
+
+
+def simulate(
+    instance: Instance,
+    calendar: Calendar,
+    policy: Policy | str,
+    mode: str = "resume",
+    swaps: bool = True,
+    method: str = "",
+) -> BlockingSchedule:
+    """Simulate one episode with a compiled rule (by name) or a Python policy; returns the schedule."""
+    state = BlockingState(instance, calendar, mode=mode, swaps=swaps)
+    if isinstance(policy, str):
+        state.run_rule(policy)
+    else:
+        while not state.done:
+            state.step(policy(state))
+    return state.schedule(method or (policy if isinstance(policy, str) else ""))
+
+
+def warm_up() -> None:
+    """Load (or compile) the kernel now, so the first timed episode does not pay for it."""
+    instance = Instance(np.array([[0, 1], [1, 0]]), np.array([[3, 2], [3, 2]]), name="warm-up")
+    calendar = Calendar.fixed([[(1, 2)], []])
+    simulate(instance, calendar, "spt")
+    simulate(instance, calendar, lambda state: int(state.candidates()[0]))
