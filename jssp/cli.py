@@ -1,5 +1,9 @@
 """The ``jssp`` command line: ``jssp solve FILE [--instance NAME] --method M`` and ``jssp serve`` (web page, API).
 
+``jssp solve --problem isbjssp --shutdown-rate P [--downtime D] --seed S`` solves the blocking job
+shop with swaps and random machine shutdowns instead (:mod:`jssp.blocking`): the seed draws the
+shutdown calendar (and seeds the ``random`` rule and CP-SAT).
+
 Errors the user can fix print one line and exit with status 2, no traceback: a malformed file
 as ``FILE:LINE: reason``, an option out of range as ``--option must be ...``. Every option (output
 folders included) is checked before the instance is read or solved. The method options are those
@@ -10,6 +14,7 @@ load only for the methods and outputs that use them.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,12 +22,15 @@ from pathlib import Path
 from jssp import benchmarks
 from jssp.cpsat import CpSatError
 from jssp.dispatch import warm_up
+from jssp.instance import Instance
 from jssp.options import add_solve_arguments, check_output_path, solve_options_from
 from jssp.parsing import InstanceFormatError, SeveralInstancesError, read_instance
-from jssp.solvers import OptionError, ensure_methods, has_method, method_names, solve
+from jssp.solvers import OptionError, SolveOptions, ensure_methods, has_method, method_names, solve
 
 EXIT_USAGE = 2
 MAX_PORT = 65535
+PROBLEMS = ("jssp", "isbjssp")
+_BLOCKING_FLAGS = ("shutdown_rate", "downtime", "interruption_mode")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -45,6 +53,24 @@ def _build_parser() -> argparse.ArgumentParser:
     solve_parser.add_argument("--output", type=Path, help="write the schedule JSON here")
     solve_parser.add_argument("--csv", type=Path, help="write the schedule as CSV here")
     solve_parser.add_argument("--gantt", type=Path, help="write a Gantt chart PNG here")
+    problem = solve_parser.add_argument_group("problem variant")
+    problem.add_argument(
+        "--problem",
+        choices=PROBLEMS,
+        default="jssp",
+        help="jssp: the classical job shop (default); isbjssp: blocking (no buffers) with swaps and machine shutdowns",
+    )
+    problem.add_argument(
+        "--shutdown-rate", type=float, metavar="P", help="isbjssp: chance per unit of up time that a machine stops (0)"
+    )
+    problem.add_argument(
+        "--downtime", type=int, metavar="D", help="isbjssp: length of a shutdown (default: mean processing time)"
+    )
+    problem.add_argument(
+        "--interruption-mode",
+        choices=("resume", "restart"),
+        help="isbjssp: an interrupted operation resumes (default) or restarts",
+    )
     # --workers means parallel solver processes (evaluate.py, jssp serve); one solve has none to set.
     solve_parser.add_argument("--workers", type=int, help=argparse.SUPPRESS)
     add_solve_arguments(solve_parser)
@@ -76,6 +102,11 @@ def _solve_command(args: argparse.Namespace) -> int:
     options = solve_options_from(args)
     for name in ("output", "csv", "gantt"):
         check_output_path(name, getattr(args, name))
+    if args.problem == "isbjssp":
+        return _solve_blocking_command(args, options)
+    for name in _BLOCKING_FLAGS:
+        if getattr(args, name) is not None:
+            raise OptionError(name, "applies to --problem isbjssp only")
     method = args.method.strip().lower()
     ensure_methods([method])
     if not has_method(method):
@@ -88,11 +119,7 @@ def _solve_command(args: argparse.Namespace) -> int:
     info = benchmarks.identify(instance)
     best_known, lower_bound = benchmarks.known_bounds(instance)
     lower_bound = max(lower_bound, schedule.lower_bound or 0)
-    known = f" = benchmark {info.name}" if info else ""
-    size = f"{instance.num_jobs} jobs x {instance.num_machines} machines"
-    if not instance.is_classical:
-        size += f", {instance.num_operations} operations"
-    print(f"instance   {instance.name} ({size}){known}")
+    print(_instance_line(instance, info))
     print(f"method     {method}" + (f" ({schedule.status})" if schedule.status else ""))
     print(f"makespan   {schedule.makespan}")
     print(f"lower bd   {lower_bound}")
@@ -109,6 +136,68 @@ def _solve_command(args: argparse.Namespace) -> int:
         from jssp.gantt import plot_gantt  # matplotlib loads only when a chart is asked for
 
         plot_gantt(schedule, args.gantt, best_known=best_known)
+    return 0
+
+
+def _instance_line(instance: Instance, info: benchmarks.BenchmarkInfo | None) -> str:
+    known = f" = benchmark {info.name}" if info else ""
+    size = f"{instance.num_jobs} jobs x {instance.num_machines} machines"
+    if not instance.is_classical:
+        size += f", {instance.num_operations} operations"
+    return f"instance   {instance.name} ({size}){known}"
+
+
+def _solve_blocking_command(args: argparse.Namespace, options: SolveOptions) -> int:
+    """``jssp solve --problem isbjssp``: every option is checked before the instance is read."""
+    from jssp import blocking  # the blocking kernels load only for this problem
+
+    if args.csv is not None:
+        raise OptionError("csv", "applies to --problem jssp only; the isbjssp schedule is written by --output")
+    rate = 0.0 if args.shutdown_rate is None else args.shutdown_rate
+    if not (math.isfinite(rate) and 0.0 <= rate < 1.0):
+        raise OptionError("shutdown_rate", f"must be a probability in [0, 1), got {rate:g}")
+    if args.downtime is not None and args.downtime < 1:
+        raise OptionError("downtime", f"must be at least 1, got {args.downtime}")
+    method = args.method.strip().lower()
+    if method not in blocking.BLOCKING_METHODS:
+        raise KeyError(
+            f"unknown method {method!r} for --problem isbjssp; available: {', '.join(blocking.BLOCKING_METHODS)}"
+        )
+    if method == "cpsat" and rate > 0:
+        raise OptionError("method", "cpsat solves --problem isbjssp only at --shutdown-rate 0 (no shutdowns)")
+    mode = args.interruption_mode or "resume"
+    interruptions = blocking.Interruptions(rate=rate, downtime=args.downtime, seed=options.seed, mode=mode)
+
+    instance = read_instance(args.file, instance=args.instance)
+    blocking.warm_up()
+    schedule = blocking.solve(instance, method, interruptions, options)
+    downtime = interruptions.resolved_downtime(instance)
+    bound = blocking.known_blocking_bound(instance)
+    _, lower_bound = benchmarks.known_bounds(instance)  # a job-shop bound holds with blocking and shutdowns too
+    if bound is not None and bound.proven_optimal:
+        lower_bound = max(lower_bound, bound.best_known)  # so does the optimum without shutdowns
+    lower_bound = max(lower_bound, schedule.lower_bound or 0)
+    print(_instance_line(instance, benchmarks.identify(instance)))
+    print(
+        f"problem    isbjssp: blocking with swaps, shutdown rate {rate:g}, downtime {downtime}, {mode}, "
+        f"seed {options.seed} (availability {blocking.availability(rate, downtime):.1%})"
+    )
+    print(f"method     {method}" + (f" ({schedule.status})" if schedule.status else ""))
+    print(f"makespan   {schedule.makespan}")
+    print(f"shutdowns  {sum(len(rows) for rows in schedule.down_intervals)} start before the makespan")
+    print(f"lower bd   {lower_bound}")
+    if bound is not None:
+        proven = ", proven optimal" if bound.proven_optimal else ""
+        print(f"best p=0   {bound.best_known} (without shutdowns{proven})")
+        gap = benchmarks.gap_percent(schedule.makespan, bound.best_known)
+        print(f"gap        {gap:.2f} % to the best without shutdowns")
+    print(f"time       {schedule.seconds:.3f} s")
+    if args.output:
+        schedule.write_json(args.output)
+    if args.gantt:
+        from jssp.blocking.gantt import plot_blocking_gantt  # matplotlib loads only when a chart is asked for
+
+        plot_blocking_gantt(schedule, args.gantt, best_known=bound.best_known if bound else None)
     return 0
 
 
