@@ -170,7 +170,11 @@ def _solve_blocking_command(args: argparse.Namespace, options: SolveOptions) -> 
 
     instance = read_instance(args.file, instance=args.instance)
     blocking.warm_up()
-    schedule = blocking.solve(instance, method, interruptions, options)
+    try:
+        schedule = blocking.solve(instance, method, interruptions, options)
+    except blocking.JammedError as error:  # the settings leave the shop no practical way to finish
+        print(f"jssp: error: {error}", file=sys.stderr)
+        return 1
     downtime = interruptions.resolved_downtime(instance)
     bound = blocking.known_blocking_bound(instance)
     _, lower_bound = benchmarks.known_bounds(instance)  # a job-shop bound holds with blocking and shutdowns too

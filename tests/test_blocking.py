@@ -14,6 +14,7 @@ from jssp.blocking import (
     Calendar,
     DeadlockError,
     Interruptions,
+    JammedError,
     availability,
     blocking_bounds,
     default_downtime,
@@ -59,6 +60,16 @@ def test_swap_waits_for_a_machine_that_is_down() -> None:
     assert operation_times(schedule, 0, 1) == (6, 8, [[6, 8]])
     assert operation_times(schedule, 1, 0) == (0, 6, [[0, 3]])
     assert schedule.makespan == 8
+
+
+def test_a_swap_that_never_finds_its_machines_up_together_is_jammed() -> None:
+    # Machines 0 and 1 take turns being down from 3 to 123: the swap due at 3 waits until 123.
+    turns = [[(start, start + 2) for start in range(3, 123, 4)], [(start, start + 2) for start in range(5, 123, 4)]]
+    state = BlockingState(SWAP_EXAMPLE, Calendar.fixed(turns), patience=100)
+    state.run_rule("spt")
+    assert state.now == 125 and state.schedule().find_violations(turns) == []
+    with pytest.raises(JammedError, match="no job moved or finished during the last 5 shutdowns and repairs"):
+        BlockingState(SWAP_EXAMPLE, Calendar.fixed(turns), patience=5).run_rule("spt")
 
 
 def test_interrupted_operation_resumes_or_restarts() -> None:

@@ -73,6 +73,17 @@ def test_bad_blocking_option_is_named_before_anything_is_solved(
     assert captured.err.count("\n") == 1
 
 
+def test_a_jammed_shop_ends_with_one_line_and_status_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Restarted from scratch after each shutdown, 1000 units of work need 1000 units of up time in a row.
+    path = tmp_path / "long.txt"
+    path.write_text("1 1\n0 1000\n")
+    argv = ["solve", str(path), "--problem", "isbjssp", "--shutdown-rate", "0.05", "--interruption-mode", "restart"]
+    assert main(argv) == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith("jssp: error: long: no job moved or finished during the last 10000 shutdowns")
+    assert captured.err.count("\n") == 1
+
+
 def test_a_blocking_rule_solve_imports_neither_ortools_nor_matplotlib_nor_torch() -> None:
     code = (
         "import sys; from jssp.cli import main; "

@@ -17,7 +17,7 @@ this package; instances, parsing and benchmarks are shared with the classical jo
 from jssp.blocking.calendar import Calendar, Interruptions, availability, default_downtime
 from jssp.blocking.methods import BLOCKING_METHODS, blocking_bounds, known_blocking_bound, solve
 from jssp.blocking.schedule import BlockingSchedule
-from jssp.blocking.simulator import BlockingState, DeadlockError, StallError, simulate, warm_up
+from jssp.blocking.simulator import BlockingState, DeadlockError, JammedError, StallError, simulate, warm_up
 from jssp.blocking.validation import InfeasibleBlockingScheduleError
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "Calendar",
     "DeadlockError",
     "InfeasibleBlockingScheduleError",
+    "JammedError",
     "Interruptions",
     "StallError",
     "availability",

@@ -70,16 +70,20 @@ NUM_MOVES = 3  # operations entered (every transfer into a machine)
 NUM_DECISIONS = 4  # choices among several candidates (by the policy or the compiled rule)
 EVENTS_PENDING = 5  # 1 until the events at time NOW have been applied
 NEEDED_TIME = 6  # the event time past the calendar horizon, when the kernel returned NEED_CALENDAR
-NUM_COUNTERS = 7
+IDLE_EVENTS = 7  # events since a job last moved or finished processing
+NUM_COUNTERS = 8
 
 # Statuses returned by _advance.
 DONE = 0
 DECIDE = 1  # mask holds the candidate jobs; call again with the chosen one
 NEED_CALENDAR = 2  # draw the calendar beyond counters[NEEDED_TIME] and call again
 STALLED = 3  # unfinished jobs, nothing processing, no machine down: a deadlock
+JAMMED = 4  # more than max_idle_events events in a row without a job moving or finishing
 
 ASK = -1
 """Rule id that makes the kernel stop at every question instead of answering it."""
+DEFAULT_PATIENCE = 10_000
+"""Events per machine (shutdowns, repairs) in a row without a job moving or finishing before :class:`JammedError`."""
 
 
 class StallError(RuntimeError):
@@ -88,6 +92,15 @@ class StallError(RuntimeError):
 
 class DeadlockError(StallError):
     """Without swaps, blocked jobs wait for each other in a cycle and no event can free them."""
+
+
+class JammedError(StallError):
+    """No job moved or finished over many shutdowns and repairs: the shop is jammed for any practical purpose.
+
+    A cycle of blocked jobs swaps only when all its machines are up at once, and an operation in
+    ``restart`` mode completes only in an up period at least as long as it; at low availability
+    either can take longer than any schedule worth simulating.
+    """
 
 
 @numba.njit(cache=True)
@@ -99,6 +112,7 @@ def _end_processing(
     job_state[REMAINING, job] = 0
     job_state[SEGMENT_START, job] = -1
     job_state[READY, job] = now
+    counters[IDLE_EVENTS] = 0
     if job_state[NEXT_OP, job] == lengths[job]:
         machine = job_state[HELD_MACHINE, job]
         leave[job, lengths[job] - 1] = now
@@ -131,6 +145,7 @@ def _enter(
     job_state[NEXT_OP, job] = op + 1
     job_state[WORK_LEFT, job] -= durations[job, op]
     counters[NUM_MOVES] += 1
+    counters[IDLE_EVENTS] = 0
     if durations[job, op] > 0:
         job_state[REMAINING, job] = durations[job, op]
         job_state[SEGMENT_START, job] = now
@@ -354,7 +369,7 @@ def _next_event(job_state: np.ndarray, machine_state: np.ndarray, down_starts: n
 def _advance(
     machines: np.ndarray, durations: np.ndarray, lengths: np.ndarray, totals: np.ndarray,
     down_starts: np.ndarray, down_ends: np.ndarray, down_counts: np.ndarray, horizon: int,
-    restart: bool, swaps: bool, rule: int, choice: int,
+    restart: bool, swaps: bool, max_idle_events: int, rule: int, choice: int,
     job_state: np.ndarray, machine_state: np.ndarray, enter: np.ndarray, leave: np.ndarray,
     segments: np.ndarray, counters: np.ndarray, mask: np.ndarray,
 ) -> int:  # fmt: skip
@@ -365,10 +380,11 @@ def _advance(
         rule: a rule id of :data:`jssp.rules._RULE_IDS` to answer every question in the kernel, or
             :data:`ASK` to stop at each one.
         horizon: events after this time are not simulated (the calendar is not known beyond it).
+        max_idle_events: events in a row without a job moving or finishing after which it gives up.
 
     Returns:
         :data:`DONE`, :data:`DECIDE` (``mask`` holds the candidates), :data:`NEED_CALENDAR`
-        (``counters[NEEDED_TIME]`` is the event time past the horizon) or :data:`STALLED`.
+        (``counters[NEEDED_TIME]`` is the event time past the horizon), :data:`STALLED` or :data:`JAMMED`.
     """
     num_jobs = job_state.shape[1]
     scratch = np.empty((5, max(num_jobs, machine_state.shape[1])), dtype=np.int64)
@@ -404,8 +420,11 @@ def _advance(
             counters[NEEDED_TIME] = time
             return NEED_CALENDAR
         counters[NOW] = time
+        counters[IDLE_EVENTS] += 1
         may_move = _apply_events(durations, lengths, down_starts, down_ends, down_counts, restart, job_state,
                                  machine_state, leave, segments, counters, time)  # fmt: skip
+        if counters[IDLE_EVENTS] > max_idle_events:
+            return JAMMED
 
 
 Policy = Callable[["BlockingState"], int]
@@ -426,6 +445,8 @@ class BlockingState:
         instance: the instance simulated.
         mode: ``"resume"`` or ``"restart"`` (what a shutdown does to the operation in process).
         swaps: whether cycles of two or more blocked jobs swap.
+        patience: the simulation raises :class:`JammedError` after ``patience * num_machines``
+            events in a row in which no job moved or finished processing.
         job_state: per job, the rows :data:`NEXT_OP`, :data:`HELD_MACHINE`, :data:`REMAINING`,
             :data:`SEGMENT_START`, :data:`READY`, :data:`WORK_LEFT` (see the module constants).
         machine_state: per machine, the rows :data:`HOLDER`, :data:`DOWN`, :data:`NEXT_INTERVAL`
@@ -439,9 +460,18 @@ class BlockingState:
         segments (recorded so far): ``(num_segments, 4)`` rows ``(job, op, start, end)``.
     """
 
-    def __init__(self, instance: Instance, calendar: Calendar, mode: str = "resume", swaps: bool = True) -> None:
+    def __init__(
+        self,
+        instance: Instance,
+        calendar: Calendar,
+        mode: str = "resume",
+        swaps: bool = True,
+        patience: int = DEFAULT_PATIENCE,
+    ) -> None:
         if mode not in MODES:
             raise ValueError(f"interruption mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if patience < 1:
+            raise ValueError(f"patience must be at least 1, got {patience}")
         if calendar.num_machines != instance.num_machines:
             raise ValueError(
                 f"calendar has {calendar.num_machines} machines, instance {instance.name} {instance.num_machines}"
@@ -449,6 +479,7 @@ class BlockingState:
         self.instance = instance
         self.mode = mode
         self.swaps = swaps
+        self.patience = patience
         self._calendar = calendar
         self._machines, self._durations, self._lengths = instance.machines, instance.durations, instance.lengths
         self._totals = instance.durations.sum(axis=1)
@@ -485,7 +516,7 @@ class BlockingState:
             status = _advance(
                 self._machines, self._durations, self._lengths, self._totals,
                 self._down_starts, self._down_ends, self._down_counts, self._calendar.horizon,
-                self.mode == "restart", self.swaps, rule, choice,
+                self.mode == "restart", self.swaps, self.patience * self.instance.num_machines, rule, choice,
                 self.job_state, self.machine_state, self.enter, self.leave, self._segments, self._counters, self.mask,
             )  # fmt: skip
             choice = -1  # applied by the call that returned
@@ -494,6 +525,16 @@ class BlockingState:
                 self._calendar.extend(max(needed, 2 * self._calendar.horizon))
                 self._load_calendar()
                 continue
+            if status == JAMMED:
+                calendar = self._calendar
+                settings = (
+                    "" if calendar.rate is None else f" (shutdown rate {calendar.rate:g}, downtime {calendar.downtime})"
+                )
+                raise JammedError(
+                    f"{self.instance.name}: no job moved or finished during the last {self.patience} shutdowns and "
+                    f"repairs per machine, up to time {self.now}{settings}; a cycle of blocked jobs waits for all "
+                    "its machines to be up at once"
+                )
             if status == STALLED:
                 error = StallError if self.swaps else DeadlockError
                 unfinished = np.flatnonzero(self.job_state[NEXT_OP] < self._lengths).tolist()
