@@ -50,7 +50,8 @@ def dispatch(
         interruptions: shutdown settings; default: none (the deterministic blocking job shop).
         seed: seed of the ``random`` rule (the calendar's seed is ``interruptions.seed``).
         swaps: whether cycles of blocked jobs swap (without, they deadlock).
-        calendar: a calendar to use instead of drawing one from ``interruptions`` (tests, replays).
+        calendar: a calendar to use instead of drawing one from ``interruptions`` (tests, replays); the
+            schedule's ``interruptions`` record still names ``interruptions``, its mode applies.
     """
     if rule not in RULE_NAMES:
         raise ValueError(f"unknown rule {rule!r}; choose one of {', '.join(RULE_NAMES)}")
