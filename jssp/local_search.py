@@ -54,18 +54,22 @@ class _Graph(NamedTuple):
 
 
 class _Solution(NamedTuple):
-    """Machine orders with the longest paths into and out of every operation.
+    """Machine orders with the longest paths into and out of every operation, and a topological order.
 
     Shapes:
         order: ``(num_operations,)`` node ids, machine after machine, each machine's in processing order;
         position, heads, tails: ``(num_jobs * width,)``: index in ``order``, earliest start, and longest
-        path from the operation's end to the end of the schedule.
+        path from the operation's end to the end of the schedule;
+        topo: ``(num_operations,)`` node ids in an order where every arc goes forward (kept close to
+        start-time order), and rank: ``(num_jobs * width,)`` the index of each node in it.
     """
 
     order: npt.NDArray[np.int64]
     position: npt.NDArray[np.int64]
     heads: npt.NDArray[np.int64]
     tails: npt.NDArray[np.int64]
+    topo: npt.NDArray[np.int64]
+    rank: npt.NDArray[np.int64]
 
 
 def _graph(instance: Instance) -> _Graph:
@@ -78,7 +82,11 @@ def _graph(instance: Instance) -> _Graph:
 def _solution(order: npt.NDArray[np.int64], num_cells: int) -> _Solution:
     position = np.full(num_cells, -1, dtype=np.int64)
     position[order] = np.arange(len(order))
-    return _Solution(order, position, np.zeros(num_cells, dtype=np.int64), np.zeros(num_cells, dtype=np.int64))
+
+    def zeros(size: int) -> npt.NDArray[np.int64]:
+        return np.zeros(size, dtype=np.int64)
+
+    return _Solution(order, position, zeros(num_cells), zeros(num_cells), zeros(len(order)), zeros(num_cells))
 
 
 def operation_index(instance: Instance) -> npt.NDArray[np.int64]:
@@ -674,17 +682,86 @@ def _workspace(num_operations: int, num_cells: int, exact: bool) -> _Workspace:
 
 @numba.njit(cache=True)
 def _refresh(graph: _Graph, solution: _Solution, workspace: _Workspace) -> int:
-    """Recompute heads and tails of ``solution``; returns the makespan (-1 on a cycle)."""
-    return _longest_paths(
-        graph,
+    """Recompute heads, tails and the topological order of ``solution`` from scratch; returns the
+    makespan (-1 on a cycle). The order is Kahn's, sorted by start time (ties kept), so that the
+    window :func:`_swap` repairs is about the operations running while the first one does."""
+    topo, rank = solution.topo, solution.rank
+    makespan = _longest_paths(
+        graph, solution.order, solution.position, solution.heads, solution.tails, True, workspace.indegree, topo
+    )
+    if makespan >= 0:
+        starts = workspace.queue
+        for index in range(topo.shape[0]):
+            starts[index] = solution.heads[topo[index]]
+        topo[:] = topo[np.argsort(starts, kind="mergesort")]
+        for index in range(topo.shape[0]):
+            rank[topo[index]] = index
+    return makespan
+
+
+@numba.njit(cache=True)
+def _swap(graph: _Graph, solution: _Solution, workspace: _Workspace, index: int, stamp: int) -> tuple[bool, int, int]:
+    """Swap ``order[index]`` (x) and ``order[index + 1]`` (y) and repair the topological order; heads and
+    tails are left to :func:`_sweep`. Returns whether the swap was made (not when it would close a
+    cycle) and the range of ranks it changed: heads may change from the first on, tails up to the last.
+
+    Only the arc between x and y turns round, so the old order fails only inside the window of ranks
+    from x to y: the operations there that x reaches (in one forward pass, as every other arc goes
+    forward) move, in order, after the others (Pearce & Kelly 2006 repair a topological order the
+    same way). ``stamp`` must differ from every earlier call's.
+    """
+    order, position, topo, rank = solution.order, solution.position, solution.topo, solution.rank
+    x, y = order[index], order[index + 1]
+    order[index], order[index + 1] = y, x
+    position[y], position[x] = index, index + 1
+    low, high = rank[x], rank[y]
+    marks, reached = workspace.stamp, workspace.stack
+    marks[x] = stamp
+    for place in range(low + 1, high + 1):
+        node = topo[place]
+        for other in (_job_predecessor(graph, node), _machine_predecessor(graph, order, position, node)):
+            if other >= 0 and marks[other] == stamp:
+                marks[node] = stamp
+    if marks[y] == stamp:  # x reaches y another way: the swap would close a cycle
+        order[index], order[index + 1] = x, y
+        position[x], position[y] = index, index + 1
+        return False, low, low
+    count = 0
+    place = low
+    for current in range(low, high + 1):
+        node = topo[current]
+        if marks[node] == stamp:
+            reached[count] = node
+            count += 1
+        else:
+            topo[place] = node
+            rank[node] = place
+            place += 1
+    for offset in range(count):
+        topo[place + offset] = reached[offset]
+        rank[reached[offset]] = place + offset
+    return True, low, high
+
+
+@numba.njit(cache=True)
+def _sweep(graph: _Graph, solution: _Solution, low: int, high: int) -> int:
+    """Recompute heads from rank ``low`` on and tails up to rank ``high`` along the topological order
+    (the others cannot have changed); returns the makespan."""
+    order, position, heads, tails, topo = (
         solution.order,
         solution.position,
         solution.heads,
         solution.tails,
-        True,
-        workspace.indegree,
-        workspace.queue,
+        solution.topo,
     )
+    for place in range(low, topo.shape[0]):
+        node = topo[place]
+        heads[node] = _head_from_predecessors(graph, order, position, heads, node)
+    for place in range(high, -1, -1):
+        node = topo[place]
+        tails[node] = _tail_from_successors(graph, order, position, tails, node)
+    node = _makespan_node(graph, heads)
+    return heads[node] + graph.duration[node]
 
 
 @numba.njit(cache=True)
@@ -781,10 +858,10 @@ def tabu_search(
     iteration limit, an empty neighbourhood (the critical path is one block, so the schedule is
     optimal), or ``lower_bound``.
 
-    On large instances one iteration costs a pass over every operation while one move shortens one
+    On large instances one iteration costs a pass over many operations while one move shortens one
     of many long paths, so with ``batch_moves`` (by default from :data:`BATCH_MOVES_FROM`
-    operations on) a descent that applies many moves per pass comes first
-    (:func:`_batch_descent`); tabu search goes on from where it stops.
+    operations on; not with ``exact``) an iteration first tries to take every improving move at once
+    (:func:`_batch_step`).
 
     The clock starts when the function is called, so reading the start solution counts, and is
     checked inside the iterations; the best solution is rebuilt once at the end. Under
@@ -801,9 +878,7 @@ def tabu_search(
 
 
 BATCH_MOVES_FROM = 250_000
-"""Operations from which :func:`tabu_search` starts with the batch descent (below, one move per
-pass does as well: tai_100_100_1, tai_1000_100_1 and tai_100_1000_1 end within 0.4 % of each other
-at 30 s)."""
+"""Operations from which :func:`tabu_search` takes batches of moves by default."""
 
 # Slots of the counters array of _tabu_iterations.
 (
@@ -817,15 +892,18 @@ at 30 s)."""
     _LOG_LENGTH,
     _SNAPSHOT,
     _TABU_USED,
+    _TABU_INSERTED,
     _STAMP,
-) = range(11)
-_NUM_COUNTERS = 11
+) = range(12)
+_NUM_COUNTERS = 12
 # Work units (recomputed operations, path steps, scored moves) between two looks at the clock:
 # well under a millisecond of kernel time.
 _CLOCK_EVERY = 1 << 14
 # Swaps the log of the best solution holds before the search keeps a copy instead (then at most one
 # copy per that many iterations, so the copies cost O(1) per iteration on average).
 _MIN_LOG_CAPACITY = 1 << 16
+# Room in the tabu table for this many moves per iteration when batches of moves are taken.
+_BATCH_TABU_FACTOR = 256
 
 
 class _Memory(NamedTuple):
@@ -873,7 +951,11 @@ def _search(
         raise ValueError(f"{instance.name}: the machine orders of the initial schedule are cyclic")
     # Rebuilding the best schedule at the end costs about one evaluation: keep that much in hand.
     finish = 2 * (time.perf_counter() - evaluated)
-    table_size = 1 << max(6, int(4 * (3 * tenure // 2 + 2)).bit_length())
+    if batch_moves is None:
+        batch_moves = num_operations >= BATCH_MOVES_FROM
+    batch_moves = batch_moves and not exact
+    live = (3 * tenure // 2 + 2) * (_BATCH_TABU_FACTOR if batch_moves else 1)  # at most, tabu at once
+    table_size = 1 << max(6, int(4 * live).bit_length())
     log_capacity = min(restart_after + 16, max(num_operations, _MIN_LOG_CAPACITY))
     memory = _Memory(
         np.full(table_size, -1, dtype=np.int64),
@@ -886,10 +968,6 @@ def _search(
     _seed_kernels(seed)
     iterations = 2**62 if max_iterations is None else max_iterations
     deadline = began + time_limit - finish
-    if batch_moves is None:
-        batch_moves = num_operations >= BATCH_MOVES_FROM
-    if batch_moves:
-        _batch_descent(graph, solution, memory, workspace, lower_bound, iterations, deadline)
     _tabu_iterations(
         graph,
         solution,
@@ -898,8 +976,9 @@ def _search(
         tenure,
         restart_after,
         lower_bound,
-        iterations - int(memory.counters[_ITERATION]),
+        iterations,
         exact,
+        batch_moves,
         deadline,
     )
     _restore_best(graph, solution, memory, workspace)
@@ -940,10 +1019,12 @@ def _tabu_iterations(
     lower_bound: int,
     num_iterations: int,
     exact: bool,
+    batch: bool,
     deadline: float,
 ) -> None:
     """Run up to ``num_iterations`` iterations of :func:`tabu_search`, or until ``deadline`` (a
-    ``time.perf_counter`` value), updating its arrays in place.
+    ``time.perf_counter`` value), updating its arrays in place; with ``batch``, an iteration first
+    tries :func:`_batch_step`.
 
     ``memory.counters`` holds iteration, best makespan, iteration of the last improvement,
     improvements, moves evaluated, a stop flag (set on an empty neighbourhood, when every move
@@ -969,7 +1050,7 @@ def _tabu_iterations(
             _restore_best(graph, solution, memory, workspace)
             work += 4 * order.shape[0] + _perturb(graph, solution, memory, workspace)
             memory.tabu_keys[:] = -1
-            counters[_TABU_USED] = 0
+            counters[_TABU_USED] = counters[_TABU_INSERTED] = 0
             counters[_LAST_IMPROVEMENT] = iteration
         count = _n5_kernel(graph, solution, workspace.path, moves)
         work += 2 * num_jobs + count
@@ -1012,6 +1093,13 @@ def _tabu_iterations(
             if exact and _now() >= deadline:  # an exact iteration can be long: give it up whole
                 counters[_ITERATION] -= 1
                 return
+        stale_low, stale_high = 1 << 62, -1
+        if batch:
+            taken, stale_low, stale_high = _batch_step(graph, solution, memory, workspace, count, tenure)
+            work += 3 * order.shape[0]
+            if taken:
+                _note_improvement(memory)
+                continue
         if chosen < 0:
             if feasible == 0:
                 counters[_STOPPED] = 1
@@ -1025,96 +1113,128 @@ def _tabu_iterations(
                     pick -= 1
         first = moves[chosen]
         before, after = order[first], order[first + 1]
-        work += _apply(graph, solution, memory, workspace, first)
+        work += _apply(graph, solution, memory, workspace, first, stale_low, stale_high)
         until = iteration + np.random.randint(tenure, 3 * tenure // 2 + 1)
         _make_tabu(memory, before * num_cells + after, until, iteration)
-        if counters[_MAKESPAN] < counters[_BEST]:
-            counters[_BEST] = counters[_MAKESPAN]
-            counters[_IMPROVEMENTS] += 1
-            counters[_LAST_IMPROVEMENT] = iteration
-            counters[_LOG_LENGTH] = 0  # the current solution is the best
-            counters[_SNAPSHOT] = 0
+        _note_improvement(memory)
+
+
+@numba.njit(cache=True, inline="always")
+def _note_improvement(memory: _Memory) -> None:
+    """Make the current solution the best one if it is better."""
+    counters = memory.counters
+    if counters[_MAKESPAN] < counters[_BEST]:
+        counters[_BEST] = counters[_MAKESPAN]
+        counters[_IMPROVEMENTS] += 1
+        counters[_LAST_IMPROVEMENT] = counters[_ITERATION]
+        counters[_LOG_LENGTH] = 0  # the current solution is the best
+        counters[_SNAPSHOT] = 0
 
 
 @numba.njit(cache=True)
-def _batch_descent(
+def _apply(
     graph: _Graph,
     solution: _Solution,
     memory: _Memory,
     workspace: _Workspace,
-    lower_bound: int,
-    num_iterations: int,
-    deadline: float,
-) -> None:
-    """Descent by batches of N5 moves: take every move of the critical path whose estimate beats the
-    makespan (at most one per pair of operations), apply them all and keep them if the makespan
-    dropped; else retry with the better-estimated half, down to one move. Stops when no batch
-    improves, at ``lower_bound``, after ``num_iterations`` passes or at ``deadline``.
-
-    Each move alone shortens every longest path through its pair; together they can lengthen a path
-    that runs through several pairs, hence the check and the halving. The solution stays the best
-    one throughout, so nothing is logged.
-    """
-    counters = memory.counters
-    moves, batch, values = workspace.moves, workspace.stack, workspace.values
-    while counters[_ITERATION] < num_iterations and _now() < deadline:
-        makespan = counters[_MAKESPAN]
-        if makespan <= lower_bound:
-            counters[_STOPPED] = 1
-            return
-        count = _n5_kernel(graph, solution, workspace.path, moves)
-        size = 0
-        for index in range(count):
-            first = moves[index]
-            if size > 0 and first - batch[size - 1] <= 1 and batch[size - 1] - first <= 1:
-                continue  # shares an operation with the move before it
-            counters[_MOVES_EVALUATED] += 1
-            value = _estimate(graph, solution, first)
-            counters[_STAMP] += 1
-            if value < makespan and not _closes_cycle(graph, solution, workspace, first, counters[_STAMP]):
-                batch[size], values[size] = first, value
-                size += 1
-        if size == 0:
-            return
-        ranked = batch[:size][np.argsort(values[:size], kind="mergesort")]
-        while True:
-            counters[_ITERATION] += 1
-            for index in range(size):
-                _swap_positions(solution, ranked[index])
-            value = _refresh(graph, solution, workspace)
-            if 0 <= value < makespan:
-                counters[_MAKESPAN] = counters[_BEST] = value
-                counters[_IMPROVEMENTS] += 1
-                counters[_LAST_IMPROVEMENT] = counters[_ITERATION]
-                break
-            for index in range(size - 1, -1, -1):
-                _swap_positions(solution, ranked[index])
-            if size == 1 or counters[_ITERATION] >= num_iterations:
-                _refresh(graph, solution, workspace)
-                return
-            size //= 2
+    first: int,
+    stale_low: int = 1 << 62,
+    stale_high: int = -1,
+) -> int:
+    """Swap ``order[first]`` and ``order[first + 1]`` (:func:`_record_swap`) and update heads, tails and
+    the current makespan, also over the ranks where earlier swaps left them stale (heads from
+    ``stale_low`` on, tails up to ``stale_high``); returns the work."""
+    made, low, high = _record_swap(graph, solution, memory, workspace, first)
+    low, high = (min(low, stale_low), max(high, stale_high)) if made else (stale_low, stale_high)
+    if low < solution.order.shape[0] or high >= 0:
+        memory.counters[_MAKESPAN] = _sweep(graph, solution, min(low, solution.order.shape[0]), high)
+    return (solution.order.shape[0] - low) + high + (high - low)  # the sweeps and the window
 
 
 @numba.njit(cache=True)
-def _apply(graph: _Graph, solution: _Solution, memory: _Memory, workspace: _Workspace, first: int) -> int:
-    """Record the swap of ``order[first]`` and ``order[first + 1]``, make it, and update the current
-    makespan; returns the work."""
+def _record_swap(
+    graph: _Graph, solution: _Solution, memory: _Memory, workspace: _Workspace, first: int
+) -> tuple[bool, int, int]:
+    """:func:`_swap` with the record of the best solution kept (the swap logged, or the best copied
+    once the log is full); heads and tails are left stale."""
     counters = memory.counters
-    work = 0
-    if counters[_SNAPSHOT] == 0:
-        if counters[_LOG_LENGTH] == memory.log.shape[0]:  # keep the best as a copy from now on
-            _undo_log(solution, memory)
-            memory.best_order[:] = solution.order
-            for index in range(counters[_LOG_LENGTH]):
-                _swap_positions(solution, memory.log[index])
-            counters[_SNAPSHOT] = 1
-            work += 2 * solution.order.shape[0]
-        else:
-            memory.log[counters[_LOG_LENGTH]] = first
-            counters[_LOG_LENGTH] += 1
-    _swap_positions(solution, first)
-    counters[_MAKESPAN] = _refresh(graph, solution, workspace)
-    return work + 2 * solution.order.shape[0]
+    if counters[_SNAPSHOT] == 0 and counters[_LOG_LENGTH] == memory.log.shape[0]:
+        _undo_log(solution, memory)  # keep the best as a copy from now on
+        memory.best_order[:] = solution.order
+        for index in range(counters[_LOG_LENGTH]):
+            _swap_positions(solution, memory.log[index])
+        counters[_SNAPSHOT] = 1
+    counters[_STAMP] += 1
+    made, low, high = _swap(graph, solution, workspace, first, counters[_STAMP])
+    if made and counters[_SNAPSHOT] == 0:
+        memory.log[counters[_LOG_LENGTH]] = first
+        counters[_LOG_LENGTH] += 1
+    return made, low, high
+
+
+@numba.njit(cache=True)
+def _batch_step(
+    graph: _Graph, solution: _Solution, memory: _Memory, workspace: _Workspace, count: int, tenure: int
+) -> tuple[bool, int, int]:
+    """Try to take many of the ``count`` scored moves at once; returns whether it did and, when it did
+    not, the ranks where heads (from the first) and tails (up to the second) are left stale.
+
+    The candidates are the allowed moves (not tabu, or beating the best makespan) whose estimate
+    beats the current makespan, at most one per pair of operations. They are made together and kept
+    if the makespan dropped, each made tabu; else the better-estimated half is tried, down to two.
+    Each move alone shortens every longest path through its pair; together they can lengthen a path
+    that runs through several pairs, hence the check. On large instances, where one pass over the
+    operations costs what a whole iteration costs and a move shortens one of many long paths, this
+    makes far more progress per pass than one move.
+    """
+    counters = memory.counters
+    order, moves, values, batch = solution.order, workspace.moves, workspace.values, workspace.path
+    num_cells = graph.machine.shape[0]
+    iteration, makespan = counters[_ITERATION], counters[_MAKESPAN]
+    size = 0
+    for index in range(count):
+        value = values[index]
+        first = moves[index]
+        if value < 0 or value >= makespan:
+            continue
+        if value >= counters[_BEST] and _is_tabu(memory, order[first + 1] * num_cells + order[first], iteration):
+            continue
+        if size > 0 and abs(first - moves[batch[size - 1]]) <= 1:  # shares an operation with the move before
+            if value < values[batch[size - 1]]:
+                batch[size - 1] = index
+            continue
+        batch[size] = index
+        size += 1
+    if size < 2:
+        return False, 1 << 62, -1
+    ranked = moves[batch[:size][np.argsort(values[batch[:size]], kind="mergesort")]]
+    pairs = np.empty((size, 2), dtype=np.int64)  # the operations each move puts first and second
+    made = np.zeros(size, dtype=np.bool_)
+    low, high = order.shape[0], 0
+    while size >= 2:
+        for index in range(size):
+            pairs[index, 0], pairs[index, 1] = order[ranked[index] + 1], order[ranked[index]]
+            made[index], first, last = _record_swap(graph, solution, memory, workspace, ranked[index])
+            low, high = min(low, first), max(high, last)
+        value = _sweep(graph, solution, low, high)
+        if value < makespan:
+            counters[_MAKESPAN] = value
+            for index in range(size):
+                if made[index]:
+                    until = iteration + np.random.randint(tenure, 3 * tenure // 2 + 1)
+                    _make_tabu(memory, pairs[index, 1] * num_cells + pairs[index, 0], until, iteration)
+            return True, 1 << 62, -1
+        # Undo; the next try (or the caller's move) sweeps over these ranks too.
+        low, high = order.shape[0], 0
+        for index in range(size - 1, -1, -1):
+            if made[index]:
+                counters[_STAMP] += 1
+                _, first, last = _swap(graph, solution, workspace, ranked[index], counters[_STAMP])
+                low, high = min(low, first), max(high, last)
+                if counters[_SNAPSHOT] == 0:
+                    counters[_LOG_LENGTH] -= 1
+        size //= 2
+    return False, low, high
 
 
 @numba.njit(cache=True, inline="always")
@@ -1182,7 +1302,9 @@ def _make_tabu(memory: _Memory, key: int, until: int, iteration: int) -> None:
     """Forbid ``key`` until iteration ``until`` (replacing an earlier entry of the same key).
 
     Expired entries are reused but never emptied, so probe chains stay intact; when half the
-    table is in use it is rebuilt from the live entries.
+    table is in use it is rebuilt from the live entries (at most once per quarter of the table's
+    insertions). A table three quarters full of live entries (only batches of moves fill it so)
+    forgets new ones rather than grow.
     """
     keys, untils, counters = memory.tabu_keys, memory.tabu_until, memory.counters
     mask = keys.shape[0] - 1
@@ -1196,10 +1318,14 @@ def _make_tabu(memory: _Memory, key: int, until: int, iteration: int) -> None:
             free = slot
         slot = (slot + 1) & mask
     if free < 0:
+        if 4 * counters[_TABU_USED] >= 3 * keys.shape[0]:
+            return
         free = slot
         counters[_TABU_USED] += 1
     keys[free], untils[free] = key, until
-    if 2 * counters[_TABU_USED] > keys.shape[0]:
+    counters[_TABU_INSERTED] += 1
+    if 2 * counters[_TABU_USED] > keys.shape[0] and 4 * counters[_TABU_INSERTED] >= keys.shape[0]:
+        counters[_TABU_INSERTED] = 0
         live_keys = keys.copy()
         live_untils = untils.copy()
         keys[:] = -1

@@ -262,8 +262,45 @@ def test_tabu_time_limit_covers_the_start_schedule() -> None:
     assert result.iterations > 0 and result.schedule.makespan <= initial.makespan
 
 
+@pytest.mark.parametrize("shape", ["mixed", "long-reentrant"])
+def test_swaps_keep_heads_tails_and_the_topological_order_exact(shape: str) -> None:
+    # The search repairs its topological order and sweeps heads and tails over the ranks a swap
+    # can change; after every swap they must equal a recomputation from scratch.
+    instance = general_instance(shape, 9)
+    graph = local_search._graph(instance)
+    solution = local_search._solution(
+        local_search._schedule_order(dispatch(instance, "random", seed=3)), instance.machines.size
+    )
+    workspace = local_search._workspace(instance.num_operations, instance.machines.size, exact=False)
+    local_search._refresh(graph, solution, workspace)
+    rng = np.random.default_rng(0)
+    for step in range(60):
+        count = local_search._n5_kernel(graph, solution, workspace.path, workspace.moves)
+        if count == 0:
+            break
+        first = int(workspace.moves[rng.integers(count)])
+        made, low, high = local_search._swap(graph, solution, workspace, first, 10**9 + step)
+        assert made
+        makespan = local_search._sweep(graph, solution, low, high)
+        topo, rank = solution.topo, solution.rank
+        np.testing.assert_array_equal(rank[topo], np.arange(instance.num_operations))
+        schedule = Schedule(instance, local_search._start_times(instance, solution.heads))
+        reference, starts, tails = longest_paths(instance, schedule.machine_sequences())
+        assert makespan == reference
+        np.testing.assert_array_equal(local_search._start_times(instance, solution.heads), starts)
+        np.testing.assert_array_equal(local_search._start_times(instance, solution.tails), tails)
+        # every arc goes forward in the order
+        nodes = np.flatnonzero(instance.valid.ravel())
+        job_arcs = nodes[np.isin(nodes + 1, nodes) & ((nodes + 1) % instance.width != 0)]
+        assert (rank[job_arcs] < rank[job_arcs + 1]).all()
+        order = solution.order
+        inner = np.flatnonzero(np.diff(graph.machine[order]) == 0)
+        assert (rank[order[inner]] < rank[order[inner + 1]]).all()
+    assert step > 10
+
+
 @pytest.mark.parametrize("shape", ["mixed", "many-short", "long-reentrant"])
-def test_batch_descent_then_tabu_is_feasible_deterministic_and_never_worse(shape: str) -> None:
+def test_batch_steps_are_feasible_deterministic_and_never_worse(shape: str) -> None:
     instance = general_instance(shape, 21)
     start = dispatch(instance, "fifo")
     first, second = (
@@ -276,14 +313,14 @@ def test_batch_descent_then_tabu_is_feasible_deterministic_and_never_worse(shape
     assert first.iterations == 300 or first.schedule.makespan == instance.trivial_lower_bound()
 
 
-def test_batch_descent_alone_improves_a_large_random_instance() -> None:
+def test_batch_steps_make_more_progress_per_iteration_on_a_large_instance() -> None:
     instance = random_instance(100, 30, seed=4)
     start = dispatch(instance, "spt")
-    descent = tabu_search(instance, start, time_limit=math.inf, max_iterations=40, batch_moves=True)
+    batches = tabu_search(instance, start, time_limit=math.inf, max_iterations=40, batch_moves=True)
     single = tabu_search(instance, start, time_limit=math.inf, max_iterations=40, batch_moves=False)
-    descent.schedule.check()
-    assert descent.improvements > 0
-    assert descent.schedule.makespan < single.schedule.makespan < start.makespan
+    batches.schedule.check()
+    assert batches.improvements > 0
+    assert batches.schedule.makespan < single.schedule.makespan < start.makespan
 
 
 def test_the_start_is_the_best_rule_schedule_within_the_budget() -> None:
