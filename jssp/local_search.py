@@ -9,8 +9,9 @@ kernels hold it as one array of node ids (``job * width + op``), machine after m
 The semi-active schedule of a solution is the longest path in the disjunctive graph with those
 machine arcs fixed; the makespan is the longest path's length and the critical path the
 operations on it. Hot loops are numba kernels with plain-Python twins (``*_reference``) that the
-tests compare against. What the tabu search keeps is linear in the number of operations, and an
-iteration costs what its move changes: heads and tails are updated incrementally, not recomputed.
+tests compare against. What the tabu search keeps is linear in the number of operations; it keeps
+a topological order too, so that after a swap it recomputes heads only from the swapped pair on and
+tails only up to it, in one sweep each, and reads the clock inside its kernel.
 """
 
 from __future__ import annotations
