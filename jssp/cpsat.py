@@ -34,8 +34,8 @@ class _OutOfTimeError(Exception):
     """Building the model used up the time limit."""
 
 
-# CP-SAT stops a few seconds after its limit on models of a million intervals (its workers finish
-# their current step): it gets this much less time per operation.
+# CP-SAT's workers finish their current step after the time limit, which takes longer the larger the
+# model: CP-SAT gets this much less time per operation.
 _STOP_SECONDS_PER_OPERATION = 1e-5
 
 

@@ -198,7 +198,7 @@ START_RULES = (
 START_SHARE = 0.1
 """Share of the time limit ``tabu`` may spend building start schedules."""
 _ACTIVE_OVER_NON_DELAY = 20
-"""How much slower the active scheme can be than the non-delay one (15x on 1000 jobs)."""
+"""How much slower than the non-delay scheme the active one is assumed to be before it has run."""
 
 
 def best_rule_start(instance: Instance, budget: float) -> Schedule:
@@ -206,9 +206,9 @@ def best_rule_start(instance: Instance, budget: float) -> Schedule:
 
     The first pair always runs. A later one runs when the time it should take (its scheme's last
     run, or for the first active run :data:`_ACTIVE_OVER_NON_DELAY` times the non-delay one) fits
-    in what is left; ties go to the earlier pair. The start matters at scale: on tai_100_1000_1,
-    tabu search reaches 0.03 % above the best known makespan in 30 s from fdd-mwkr's active
-    schedule (2.85 %) and 3.5 % from its non-delay one (4.67 %).
+    in what is left; ties go to the earlier pair. On large instances tabu search moves away from
+    its start slowly, so the start matters, and which rule and scheme give the best one depends on
+    the instance's shape.
     """
     began = time.perf_counter()
     best: Schedule | None = None
@@ -240,7 +240,7 @@ def _tabu_solver(instance: Instance, options: SolveOptions) -> Schedule:
 HYBRID_TABU_SHARE = 0.3
 """Share of the time left after construction that ``hybrid`` gives tabu search; CP-SAT gets the rest."""
 _CPSAT_SECONDS_PER_OPERATION = 5e-5
-"""About what building the CP-SAT model takes per operation (on one core of a laptop-class CPU)."""
+"""Assumed time to build the CP-SAT model, per operation: an upper estimate, to tell whether CP-SAT can run."""
 
 
 def improve_hybrid(instance: Instance, start: Schedule, options: SolveOptions, began: float) -> Schedule:
