@@ -14,12 +14,10 @@ from agents.improvement_inference import improve
 from agents.improvement_policy import ImprovementPolicy
 from agents.inference import greedy_schedule, resolve_device, sampled_schedule, single_thread
 from agents.policy import JobShopPolicy
-from jssp.cpsat import solve_cpsat
 from jssp.dispatch import warm_up
 from jssp.instance import Instance
-from jssp.local_search import tabu_search
 from jssp.schedule import Schedule
-from jssp.solvers import SolveOptions, Solver, register, register_family
+from jssp.solvers import SolveOptions, Solver, improve_hybrid, register, register_family
 
 
 @functools.cache
@@ -45,35 +43,17 @@ def solve_gnn_sample(instance: Instance, options: SolveOptions) -> Schedule:
     return sampled_schedule(policy, instance, options.samples, temperature, options.seed, scheme=_scheme(policy))
 
 
-HYBRID_TABU_SHARE = 0.3
-"""Share of the time left after construction that ``hybrid`` gives tabu search; CP-SAT gets the rest."""
-
-
 def solve_hybrid(instance: Instance, options: SolveOptions) -> Schedule:
     """Learned construction, then tabu search, then CP-SAT warm-started from the best schedule.
 
     All three stages share ``options.time_limit``: construction runs first (greedy, a few
-    seconds at most on TA 100x20), tabu search gets ``HYBRID_TABU_SHARE`` of what is left,
-    CP-SAT the remainder minus a small margin. CP-SAT never returns worse than its hint.
+    seconds at most on TA 100x20), then :func:`jssp.solvers.improve_hybrid` splits what is left
+    between tabu search and CP-SAT.
     """
     began = time.perf_counter()
     start = solve_gnn(instance, options)
-    remaining = options.time_limit - (time.perf_counter() - began)
-    improved = start
-    lower_bound = instance.trivial_lower_bound()
-    if remaining > 0:
-        improved = tabu_search(
-            instance, start, time_limit=HYBRID_TABU_SHARE * remaining, seed=options.seed, lower_bound=lower_bound
-        ).schedule
-    final = improved
-    remaining = options.time_limit - (time.perf_counter() - began) - 0.2
-    if remaining > 0.05 and improved.makespan > lower_bound:  # at the bound the schedule is optimal
-        final = solve_cpsat(
-            instance, time_limit=remaining, num_workers=options.cpsat_workers, seed=options.seed, hint=improved
-        )
-    final.info["stages"] = {"gnn": start.makespan, "tabu": improved.makespan, "cpsat": final.makespan}
-    final.seconds = time.perf_counter() - began
-    return final
+    start.method = "gnn"  # the name of its stage in info["stages"]
+    return improve_hybrid(instance, start, options, began)
 
 
 @functools.cache
