@@ -6,6 +6,7 @@ function (its fields carry the same names), and the web server builds and checks
 from its form fields. So ``--cpsat-workers`` is CP-SAT search threads wherever it appears,
 ``--workers`` is always parallel solver processes (``evaluate.py``, ``jssp serve``), and a value out
 of range gives the same :class:`~jssp.solvers.OptionError` naming the flag, before anything is solved.
+The problem options (``--problem``, ``--shutdown-rate``, ...) follow the same names and checks.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from jssp.dispatch import SCHEMES
 from jssp.solvers import OptionError, SolveOptions
 
 SOLVE_OPTION_NAMES = tuple(field.name for field in dataclasses.fields(SolveOptions))
-"""Field names of :class:`SolveOptions`; an argparse namespace or config holding them all can build one."""
+"""Field names of :class:`SolveOptions`; an argparse namespace or config holding them can build one."""
+PROBLEM_OPTION_NAMES = ("problem", "shutdown_rate", "downtime", "interruption_mode")
+"""The fields that choose the problem and its shutdowns: ``jssp solve`` has them in its own argument group, and
+``evaluate.py`` takes a list of shutdown rates instead of one."""
 
 _DEFAULTS = SolveOptions()
 _HELP = {
@@ -35,9 +39,12 @@ _HELP = {
 
 
 def add_solve_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add one flag per :class:`SolveOptions` field (``--time-limit``, ``--cpsat-workers``, ...), defaults from it."""
+    """Add one flag per method option of :class:`SolveOptions` (``--time-limit``, ``--cpsat-workers``, ...),
+    defaults from it; the problem's flags (:data:`PROBLEM_OPTION_NAMES`) are the caller's."""
     group = parser.add_argument_group("method options")
     for field in dataclasses.fields(SolveOptions):
+        if field.name in PROBLEM_OPTION_NAMES:
+            continue
         flag = "--" + field.name.replace("_", "-")
         default = getattr(_DEFAULTS, field.name)
         if field.name == "scheme":
@@ -51,10 +58,16 @@ def add_solve_arguments(parser: argparse.ArgumentParser) -> None:
 def solve_options_from(settings: object) -> SolveOptions:
     """The checked :class:`SolveOptions` of an argparse namespace or config dataclass with its field names.
 
+    A problem option the settings lack, or hold as None (a flag not given), takes its default.
+
     Raises:
         OptionError: naming the first option out of range.
     """
-    options = SolveOptions(**{name: getattr(settings, name) for name in SOLVE_OPTION_NAMES})
+    values = {name: getattr(settings, name) for name in SOLVE_OPTION_NAMES if name not in PROBLEM_OPTION_NAMES}
+    for name in PROBLEM_OPTION_NAMES:
+        value = getattr(settings, name, None)
+        values[name] = getattr(_DEFAULTS, name) if value is None else value
+    options = SolveOptions(**values)
     options.check()
     return options
 

@@ -1,7 +1,11 @@
 """The registry of named solving methods: every solver maps an instance to a schedule.
 
-Methods are lowercase strings (``spt``, ``mwkr``, ``fdd-mwkr``, ``random``, ``cpsat``). Other
-packages add methods through the ``jssp.methods`` entry-point group (``agents`` registers
+Methods are lowercase strings (``spt``, ``mwkr``, ``fdd-mwkr``, ``random``, ``cpsat``), registered
+per problem (:data:`PROBLEMS`): the classical job shop ``jssp``, and ``isbjssp``, the blocking job
+shop with swaps and machine shutdowns of :mod:`jssp.blocking`. ``SolveOptions.problem`` says which
+problem :func:`solve` solves; a problem's module registers its methods and its validator
+(:func:`register_problem`) when it is first asked for, so the classical path never loads it.
+Other packages add methods through the ``jssp.methods`` entry-point group (``agents`` registers
 ``gnn`` and ``gnn-sample`` that way), so this core never imports them; :func:`load_plugins`
 runs those registrations, and ``evaluate.py`` and ``jssp solve`` then treat all methods alike.
 A family of methods that differ by a number in their name (``ls-500``, ``ls-5000``) registers
@@ -10,11 +14,13 @@ once by prefix with :func:`register_family`.
 
 from __future__ import annotations
 
+import importlib
 import math
 import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from jssp.dispatch import SCHEMES
 from jssp.instance import Instance
@@ -23,6 +29,10 @@ from jssp.schedule import Schedule
 
 MAX_SEED = 2**31 - 1
 """Largest seed: CP-SAT's random seed is a 32-bit integer."""
+PROBLEMS = ("jssp", "isbjssp")
+"""``jssp``: the classical job shop; ``isbjssp``: blocking (no buffers) with swaps and machine shutdowns."""
+INTERRUPTION_MODES = ("resume", "restart")
+"""What a shutdown does to the operation in process (``isbjssp``; as :data:`jssp.blocking.calendar.MODES`)."""
 _DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 
@@ -68,6 +78,14 @@ class SolveOptions:
     temperature: float | None = None
     """Sampling methods: softmax temperature; ``None`` takes the checkpoint's tuned ``sample_temperature``
     (see ``agents.tune_sampling``), or 1.0 when it has none."""
+    problem: str = "jssp"
+    """Problem solved (:data:`PROBLEMS`); ``isbjssp`` draws its shutdown calendar from ``seed`` too."""
+    shutdown_rate: float = 0.0
+    """``isbjssp``: chance that a unit of a machine's up time ends with a shutdown (0: machines never stop)."""
+    downtime: int | None = None
+    """``isbjssp``: length of a shutdown; ``None``: the instance's mean processing time."""
+    interruption_mode: str = "resume"
+    """``isbjssp``: after a shutdown the interrupted operation resumes where it stopped, or restarts from scratch."""
 
     def check(self) -> None:
         """Raise :class:`OptionError` naming the first option out of range."""
@@ -88,44 +106,84 @@ class SolveOptions:
             raise OptionError("samples", f"must be at least 1, got {self.samples}")
         if self.temperature is not None and not (math.isfinite(self.temperature) and self.temperature > 0):
             raise OptionError("temperature", f"must be a finite number above 0, got {self.temperature:g}")
+        if self.problem not in PROBLEMS:
+            raise OptionError("problem", f"must be one of {', '.join(PROBLEMS)}, got {self.problem!r}")
+        if self.problem != "isbjssp":
+            defaults = SolveOptions()
+            for name in ("shutdown_rate", "downtime", "interruption_mode"):
+                if getattr(self, name) != getattr(defaults, name):
+                    raise OptionError(name, "applies to --problem isbjssp only")
+        if not (math.isfinite(self.shutdown_rate) and 0.0 <= self.shutdown_rate < 1.0):
+            raise OptionError("shutdown_rate", f"must be a probability in [0, 1), got {self.shutdown_rate:g}")
+        if self.downtime is not None and self.downtime < 1:
+            raise OptionError("downtime", f"must be at least 1, got {self.downtime}")
+        if self.interruption_mode not in INTERRUPTION_MODES:
+            modes = ", ".join(INTERRUPTION_MODES)
+            raise OptionError("interruption_mode", f"must be one of {modes}, got {self.interruption_mode!r}")
 
 
-Solver = Callable[[Instance, SolveOptions], Schedule]
+Solver = Callable[[Instance, SolveOptions], Any]
+"""Maps an instance to a schedule of its problem: a :class:`~jssp.schedule.Schedule` for ``jssp``, a
+:class:`~jssp.blocking.schedule.BlockingSchedule` for ``isbjssp``."""
 SolverFactory = Callable[[str], Solver]
 """Builds the solver of one method of a family from its full name (``"ls-500"``); ValueError if malformed."""
-_REGISTRY: dict[str, Solver] = {}
-_FAMILIES: dict[str, tuple[SolverFactory, str]] = {}  # prefix -> (factory, placeholder of the suffix)
+Validator = Callable[[Instance, Any, SolveOptions], None]
+"""Raises if a schedule of the problem is infeasible for the instance under the options (its calendar, say)."""
+_REGISTRY: dict[tuple[str, str], Solver] = {}  # (problem, method) -> solver
+_FAMILIES: dict[tuple[str, str], tuple[SolverFactory, str]] = {}  # (problem, prefix) -> (factory, placeholder)
+_VALIDATORS: dict[str, Validator] = {"jssp": lambda instance, schedule, options: schedule.check()}
+_PROBLEM_MODULES = {"isbjssp": "jssp.blocking.methods"}
+"""Modules that register a problem's methods and validator when imported; loaded on the problem's first use."""
 
 
-def register(name: str, solver: Solver) -> None:
-    """Make ``solver`` available under the lowercase method ``name``."""
+def _check_problem(problem: str) -> None:
+    """Load ``problem``'s module if its validator is not registered yet; ValueError for an unknown problem."""
+    if problem in _VALIDATORS:
+        return
+    if problem not in _PROBLEM_MODULES:
+        raise ValueError(f"unknown problem {problem!r}; choose one of {', '.join(PROBLEMS)}")
+    importlib.import_module(_PROBLEM_MODULES[problem])
+
+
+def register_problem(problem: str, validate: Validator) -> None:
+    """Make ``problem`` solvable: :func:`solve` passes each of its schedules to ``validate``."""
+    _VALIDATORS[problem] = validate
+
+
+def register(name: str, solver: Solver, problem: str = "jssp") -> None:
+    """Make ``solver`` available under the lowercase method ``name`` for ``problem``."""
     if name != name.lower() or not name:
         raise ValueError(f"method names are lowercase, got {name!r}")
-    _REGISTRY[name] = solver
+    _REGISTRY[(problem, name)] = solver
 
 
-def register_family(prefix: str, factory: SolverFactory, placeholder: str) -> None:
-    """Make every method named ``prefix + suffix`` available (``ls-500``, ``ls-5000``).
+def register_family(prefix: str, factory: SolverFactory, placeholder: str, problem: str = "jssp") -> None:
+    """Make every method named ``prefix + suffix`` available (``ls-500``, ``ls-5000``) for ``problem``.
 
     Args:
         prefix: lowercase start of the names, e.g. ``"ls-"``.
         factory: builds the solver of one name; raises ValueError when the suffix is malformed.
         placeholder: what the suffix stands for, shown by :func:`method_names` (``"ls-<steps>"``).
+        problem: the problem the methods solve.
     """
     if prefix != prefix.lower() or not prefix:
         raise ValueError(f"method prefixes are lowercase, got {prefix!r}")
-    _FAMILIES[prefix] = (factory, placeholder)
+    _FAMILIES[(problem, prefix)] = (factory, placeholder)
 
 
-def method_names() -> list[str]:
-    """Registered methods, then one ``prefix<placeholder>`` entry per family."""
-    return [*_REGISTRY, *(f"{prefix}<{placeholder}>" for prefix, (_, placeholder) in _FAMILIES.items())]
+def method_names(problem: str = "jssp") -> list[str]:
+    """Registered methods of ``problem``, then one ``prefix<placeholder>`` entry per family."""
+    _check_problem(problem)
+    return [
+        *(name for (owner, name) in _REGISTRY if owner == problem),
+        *(f"{prefix}<{placeholder}>" for (owner, prefix), (_, placeholder) in _FAMILIES.items() if owner == problem),
+    ]
 
 
-def has_method(name: str) -> bool:
-    """Whether ``name`` is a registered method or a well-formed member of a family."""
+def has_method(name: str, problem: str = "jssp") -> bool:
+    """Whether ``name`` is a registered method of ``problem`` or a well-formed member of one of its families."""
     try:
-        get_solver(name)
+        get_solver(name, problem)
     except KeyError:
         return False
     return True
@@ -139,42 +197,52 @@ def load_plugins() -> None:
         entry_point.load()()
 
 
-def ensure_methods(names: Iterable[str]) -> None:
-    """Load plugins if any of ``names`` is not a built-in method (importing torch only when needed)."""
-    if not all(has_method(name) for name in names):
+def ensure_methods(names: Iterable[str], problem: str = "jssp") -> None:
+    """Load plugins if any of ``names`` is not a built-in method of ``problem`` (importing torch only when needed)."""
+    if not all(has_method(name, problem) for name in names):
         load_plugins()
 
 
-def get_solver(name: str) -> Solver:
-    """The solver registered as ``name``, or built by the family whose prefix starts it (longest
-    prefix first); KeyError naming the available methods otherwise."""
-    if name in _REGISTRY:
-        return _REGISTRY[name]
-    for prefix in sorted(_FAMILIES, key=len, reverse=True):
+def get_solver(name: str, problem: str = "jssp") -> Solver:
+    """The solver registered as ``name`` for ``problem``, or built by the family whose prefix starts it
+    (longest prefix first); KeyError naming the available methods otherwise."""
+    _check_problem(problem)
+    if (problem, name) in _REGISTRY:
+        return _REGISTRY[(problem, name)]
+    prefixes = [prefix for (owner, prefix) in _FAMILIES if owner == problem]
+    for prefix in sorted(prefixes, key=len, reverse=True):
         if name.startswith(prefix):
-            factory, placeholder = _FAMILIES[prefix]
+            factory, placeholder = _FAMILIES[(problem, prefix)]
             try:
                 return factory(name)
             except ValueError as error:
                 raise KeyError(f"method {name!r} is not of the form {prefix}<{placeholder}>: {error}") from None
-    raise KeyError(f"unknown method {name!r}; available: {', '.join(method_names())}")
+    where = "" if problem == "jssp" else f" for --problem {problem}"
+    raise KeyError(f"unknown method {name!r}{where}; available: {', '.join(method_names(problem))}")
 
 
-def solve(instance: Instance, method: str, options: SolveOptions | None = None) -> Schedule:
-    """Run one method, stamp its name and wall time on the schedule, and validate it.
+def solve(instance: Instance, method: str, options: SolveOptions | None = None) -> Any:
+    """Run one method on ``options.problem``, stamp its name and wall time on the schedule, and validate it.
+
+    Returns:
+        A :class:`~jssp.schedule.Schedule` for ``jssp``; for ``isbjssp`` a
+        :class:`~jssp.blocking.schedule.BlockingSchedule`, validated against the shutdown calendar
+        drawn from the options.
 
     Raises:
         OptionError: if an option is out of range.
-        jssp.validation.InfeasibleScheduleError: if the method returned an infeasible schedule.
+        KeyError: for a method unknown to the problem.
+        jssp.validation.InfeasibleScheduleError, jssp.blocking.InfeasibleBlockingScheduleError: if the
+            method returned an infeasible schedule.
     """
     options = options or SolveOptions()
     options.check()
-    solver = get_solver(method)
+    solver = get_solver(method, options.problem)
     began = time.perf_counter()
     schedule = solver(instance, options)
     schedule.seconds = time.perf_counter() - began
     schedule.method = method
-    schedule.check()
+    _VALIDATORS[options.problem](instance, schedule, options)
     return schedule
 
 

@@ -15,7 +15,14 @@ this package; instances, parsing and benchmarks are shared with the classical jo
 """
 
 from jssp.blocking.calendar import Calendar, Interruptions, availability, default_downtime
-from jssp.blocking.methods import BLOCKING_METHODS, blocking_bounds, known_blocking_bound, solve
+from jssp.blocking.methods import (
+    BLOCKING_METHODS,
+    RATE_ZERO_METHODS,
+    blocking_bounds,
+    interruptions_of,
+    known_blocking_bound,
+    solve,
+)
 from jssp.blocking.schedule import BlockingSchedule
 from jssp.blocking.simulator import BlockingState, DeadlockError, JammedError, StallError, simulate, warm_up
 from jssp.blocking.validation import InfeasibleBlockingScheduleError
@@ -29,10 +36,12 @@ __all__ = [
     "InfeasibleBlockingScheduleError",
     "JammedError",
     "Interruptions",
+    "RATE_ZERO_METHODS",
     "StallError",
     "availability",
     "blocking_bounds",
     "default_downtime",
+    "interruptions_of",
     "known_blocking_bound",
     "simulate",
     "solve",

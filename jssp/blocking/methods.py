@@ -1,7 +1,9 @@
 """Solving the blocking job shop with shutdowns by method name, and its reference values.
 
 Every schedule :func:`solve` returns has passed the independent validator against the calendar it
-was made on.
+was made on. Importing this module registers the ``isbjssp`` problem in :mod:`jssp.solvers`: its
+methods, and :func:`check_on_calendar` as the validator of every schedule ``jssp.solvers.solve``
+returns for it.
 """
 
 from __future__ import annotations
@@ -12,15 +14,18 @@ import time
 from dataclasses import dataclass
 
 from jssp import benchmarks
-from jssp.blocking.calendar import Interruptions
+from jssp.blocking.calendar import Calendar, Interruptions
 from jssp.blocking.rules import dispatch
 from jssp.blocking.schedule import BlockingSchedule
+from jssp.blocking.validation import InfeasibleBlockingScheduleError
 from jssp.instance import Instance
 from jssp.rules import RULE_NAMES, RULES
-from jssp.solvers import SolveOptions
+from jssp.solvers import SolveOptions, Solver, register, register_problem
 
 BLOCKING_METHODS = (*RULE_NAMES, "cpsat")
 """Methods of the blocking problem: every dispatching rule, and CP-SAT at shutdown rate 0."""
+RATE_ZERO_METHODS = ("cpsat",)
+"""Methods that solve the blocking problem only without shutdowns (shutdown rate 0)."""
 BOUNDS_FILE = "blocking_bounds.csv"
 
 
@@ -83,6 +88,13 @@ def known_blocking_bound(instance: Instance) -> BlockingBound | None:
     return blocking_bounds().get(info.name) if info else None
 
 
+def interruptions_of(options: SolveOptions) -> Interruptions:
+    """The shutdown settings of ``options``: its rate, downtime and mode, and ``seed`` as the calendar's seed."""
+    return Interruptions(
+        rate=options.shutdown_rate, downtime=options.downtime, seed=options.seed, mode=options.interruption_mode
+    )
+
+
 def solve(
     instance: Instance,
     method: str,
@@ -90,6 +102,9 @@ def solve(
     options: SolveOptions | None = None,
 ) -> BlockingSchedule:
     """Run one method on the blocking job shop with shutdowns; the schedule is validated.
+
+    ``jssp.solvers.solve`` with ``SolveOptions(problem="isbjssp", ...)`` runs the same methods
+    through the method registry, where plugins may add more.
 
     Args:
         method: one of :data:`BLOCKING_METHODS`.
@@ -109,23 +124,64 @@ def solve(
     if method not in BLOCKING_METHODS:
         raise KeyError(f"unknown method {method!r} for the blocking problem; available: {', '.join(BLOCKING_METHODS)}")
     began = time.perf_counter()
+    calendar = interruptions.calendar(instance)
+    schedule = _make_schedule(instance, method, interruptions, options, calendar)
+    schedule.method = method
+    schedule.seconds = time.perf_counter() - began
+    expected = None if method == "cpsat" else calendar.down_intervals(schedule.makespan)
+    schedule.check(expected_down_intervals=expected)
+    return schedule
+
+
+def _make_schedule(
+    instance: Instance, method: str, interruptions: Interruptions, options: SolveOptions, calendar: Calendar
+) -> BlockingSchedule:
+    """The schedule of ``method``, not yet validated."""
     if method == "cpsat":
         if interruptions.rate > 0:
             raise ValueError("cpsat solves the blocking problem only without shutdowns (shutdown rate 0)")
         from jssp.blocking.cpsat import solve_blocking_cpsat  # OR-Tools loads only for this method
 
+        began = time.perf_counter()
         hint = min((dispatch(instance, rule) for rule in RULES), key=lambda schedule: schedule.makespan)
         remaining = max(0.0, options.time_limit - (time.perf_counter() - began))
         schedule = solve_blocking_cpsat(
             instance, time_limit=remaining, num_workers=options.cpsat_workers, seed=options.seed, hint=hint
         )
         schedule.info["hint"] = {"method": hint.method, "makespan": hint.makespan}
-        expected = None
-    else:
-        calendar = interruptions.calendar(instance)
-        schedule = dispatch(instance, method, interruptions, seed=options.seed, calendar=calendar)
-        expected = calendar.down_intervals(schedule.makespan)
-    schedule.method = method
-    schedule.seconds = time.perf_counter() - began
-    schedule.check(expected_down_intervals=expected)
-    return schedule
+        return schedule
+    return dispatch(instance, method, interruptions, seed=options.seed, calendar=calendar)
+
+
+# ---------------------------------------------------------------- the method registry (jssp.solvers)
+
+
+def check_on_calendar(instance: Instance, schedule: BlockingSchedule, options: SolveOptions) -> None:
+    """Validator of the ``isbjssp`` problem: ``schedule`` must schedule ``instance`` feasibly on the calendar
+    drawn from ``options`` (its down intervals exactly the calendar's up to the makespan) in its mode.
+
+    Raises:
+        InfeasibleBlockingScheduleError: naming the first rule broken.
+    """
+    interruptions = interruptions_of(options)
+    if schedule.instance != instance:
+        raise InfeasibleBlockingScheduleError(f"the schedule is for {schedule.instance.name}, not {instance.name}")
+    if interruptions.rate > 0 and schedule.mode != interruptions.mode:
+        raise InfeasibleBlockingScheduleError(
+            f"the schedule was made in {schedule.mode} mode, the shutdowns ask for {interruptions.mode}"
+        )
+    calendar = interruptions.calendar(instance)
+    schedule.check(expected_down_intervals=calendar.down_intervals(schedule.makespan))
+
+
+def _registry_solver(method: str) -> Solver:
+    def solver(instance: Instance, options: SolveOptions) -> BlockingSchedule:
+        interruptions = interruptions_of(options)
+        return _make_schedule(instance, method, interruptions, options, interruptions.calendar(instance))
+
+    return solver
+
+
+register_problem("isbjssp", check_on_calendar)
+for _method in BLOCKING_METHODS:
+    register(_method, _registry_solver(_method), problem="isbjssp")
