@@ -9,6 +9,14 @@ infeasible. Each row is appended to ``results.csv`` as its solve finishes, and `
 continues a killed evaluation. With no arguments it runs a small embedded default (a few
 FT/LA/TA instances, every rule, CP-SAT, tabu search, the shipped ``gnn-default`` policy and the
 hybrid, 3 s each).
+
+    python evaluate.py --problem isbjssp --instances la ft orb abz --shutdown-rates 0 0.001 0.01 --seeds 30 \
+        --methods fifo,spt,mwkr --out DIR
+
+evaluates the blocking job shop with machine shutdowns (:mod:`jssp.blocking`) instead: every
+method on the same calendar per (instance, rate, seed), each schedule validated against it; rows
+per (instance, rate, seed, method); tables per rate of makespans, gaps to the best value without
+shutdowns and paired wins against each rule (:mod:`jssp.blocking.report`). CP-SAT runs at rate 0 only.
 """
 
 from __future__ import annotations
@@ -18,23 +26,30 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import tyro
 
 from jssp.dispatch import warm_up
 from jssp.evaluation import (
+    RESULT_COLUMNS,
     OutputFolderError,
-    append_result,
+    append_results,
     make_tasks,
     prepare_output,
+    read_results_csv,
     resolve_instances,
+    run_one_task,
     run_tasks,
     summary_tables,
 )
 from jssp.files import write_atomically
 from jssp.options import check_processes, solve_options_from
 from jssp.rules import RULE_NAMES
-from jssp.solvers import OptionError, ensure_methods, load_plugins
+from jssp.solvers import PROBLEMS, OptionError, SolveOptions, ensure_methods, get_solver, load_plugins
+
+DEFAULT_METHODS = {"jssp": (*RULE_NAMES, "cpsat", "tabu", "gnn", "hybrid"), "isbjssp": RULE_NAMES}
+"""Methods evaluated when ``--methods`` is not given, per problem."""
 
 
 @dataclass(frozen=True)
@@ -43,8 +58,19 @@ class EvaluateConfig:
 
     instances: tuple[str, ...] = ("ft06", "la01-la05", "ta01-ta02")
     """Benchmark names (ta01), families (ta), size groups (ta:15x15), ranges (ta01-ta10), 'all', or files."""
-    methods: str = ",".join((*RULE_NAMES, "cpsat", "tabu", "gnn", "hybrid"))
-    """Comma-separated method names (rules, cpsat, tabu, and learned methods once registered)."""
+    methods: str | None = None
+    """Comma-separated method names (rules, cpsat, tabu, and learned methods once registered); default: every
+    rule, cpsat, tabu, gnn and hybrid for jssp, every rule for isbjssp."""
+    problem: str = "jssp"
+    """jssp: the classical job shop; isbjssp: blocking (no buffers) with swaps and machine shutdowns."""
+    shutdown_rates: tuple[float, ...] = (0.0,)
+    """isbjssp: shutdown rates (chance per unit of up time that a machine stops); every one is evaluated."""
+    seeds: int = 1
+    """isbjssp: shutdown calendars per (instance, rate), drawn with seeds --seed .. --seed + seeds - 1."""
+    downtime: int | None = None
+    """isbjssp: length of a shutdown (default: the instance's mean processing time)."""
+    interruption_mode: str = "resume"
+    """isbjssp: an interrupted operation resumes where it stopped, or restarts."""
     time_limit: float = 3.0
     """Seconds per solve for time-limited methods (cpsat, tabu, hybrid)."""
     workers: int = 1
@@ -52,7 +78,7 @@ class EvaluateConfig:
     cpsat_workers: int = 2
     """CP-SAT search threads of one solve (cpsat, hybrid)."""
     seed: int = 0
-    """Seed of randomised methods."""
+    """Seed of randomised methods (isbjssp: the first calendar's seed, which seeds them too)."""
     device: str = "auto"
     """Torch device of learned methods: auto (GPU if present), cpu or cuda."""
     checkpoint: str = "gnn-default"
@@ -83,57 +109,125 @@ def _worker_initializer() -> None:
     warm_up_search()
 
 
+_PROBLEM_DEFAULTS = {"problem": "jssp", "shutdown_rates": (0.0,), "seeds": 1, "interruption_mode": "resume"}
+"""Settings added with the blocking problem, as every evaluation made before them had them (resumable)."""
+
+
+def _check_problem_settings(cfg: EvaluateConfig) -> list[int]:
+    """Raise OptionError for a setting of the wrong problem or out of range; returns the calendar seeds."""
+    if cfg.problem not in PROBLEMS:
+        raise OptionError("problem", f"must be one of {', '.join(PROBLEMS)}, got {cfg.problem!r}")
+    if cfg.problem != "isbjssp":
+        for name in ("shutdown_rates", "seeds"):
+            if getattr(cfg, name) != _PROBLEM_DEFAULTS[name]:
+                raise OptionError(name, "applies to --problem isbjssp only")
+        return [cfg.seed]
+    if not cfg.shutdown_rates:
+        raise OptionError("shutdown_rates", "needs at least one rate")
+    for rate in cfg.shutdown_rates:  # the checks of --shutdown-rate
+        SolveOptions(problem="isbjssp", shutdown_rate=rate).check()
+    if cfg.seeds < 1:
+        raise OptionError("seeds", f"must be at least 1, got {cfg.seeds}")
+    seeds = list(range(cfg.seed, cfg.seed + cfg.seeds))
+    SolveOptions(seed=seeds[-1]).check()
+    return seeds
+
+
 def main(cfg: EvaluateConfig) -> int:
-    # ------------------------------------------------------------------ instances and methods
-    methods = [method.strip().lower() for method in cfg.methods.split(",") if method.strip()]
-    ensure_methods(methods)
-    instances = resolve_instances(cfg.instances)
-    tasks = make_tasks(instances, methods)
+    # ------------------------------------------------------------------ settings, instances and methods
     try:  # the checks and flag names of jssp solve (jssp.options)
         check_processes(cfg.workers)
+        seeds = _check_problem_settings(cfg)
         options = solve_options_from(cfg)
     except OptionError as error:
         print(f"evaluate.py: error: {error}", file=sys.stderr)
         return 2
-    config = {**dataclasses.asdict(cfg), "out": str(cfg.out), "checkpoints": _checkpoint_hashes(methods, cfg)}
+    methods_text = cfg.methods if cfg.methods is not None else ",".join(DEFAULT_METHODS[cfg.problem])
+    methods = [method.strip().lower() for method in methods_text.split(",") if method.strip()]
+    ensure_methods(methods, cfg.problem)
     try:
-        done = prepare_output(cfg.out, config, cfg.resume)
+        for method in methods:
+            get_solver(method, cfg.problem)
+    except KeyError as error:
+        print(f"evaluate.py: error: {error.args[0]}", file=sys.stderr)
+        return 2
+    instances = resolve_instances(cfg.instances)
+    blocking = cfg.problem == "isbjssp"
+    if blocking:  # the blocking kernels load only for this problem
+        from jssp.blocking import evaluation as blocking_evaluation
+        from jssp.blocking import report as blocking_report
+        from jssp.blocking import warm_up as warm_up_blocking
+
+    config = {**dataclasses.asdict(cfg), "methods": methods_text, "out": str(cfg.out)}
+    config["checkpoints"] = _checkpoint_hashes(methods, cfg)
+    read_rows = blocking_evaluation.read_blocking_results if blocking else read_results_csv
+    try:
+        done = prepare_output(cfg.out, config, cfg.resume, read_rows=read_rows, defaults=_PROBLEM_DEFAULTS)
     except OutputFolderError as error:
         print(f"evaluate.py: error: {error}", file=sys.stderr)
         return 2
-    finished = {(row["instance"], row["method"]) for row in done}
-    todo = [task for task in tasks if (task.instance.name, task.method) not in finished]
-    print(
-        f"{len(instances)} instances x {len(methods)} methods = {len(tasks)} solves"
-        + (f" ({len(tasks) - len(todo)} already in results.csv)" if finished else "")
-        + f" -> {cfg.out}",
-        file=sys.stderr,
-    )
 
-    # ------------------------------------------------------------------ solve (each row appended as it finishes)
+    # ------------------------------------------------------------------ tasks (the solves not in results.csv yet)
+    tasks: list[Any]
+    if blocking:
+        warm_up_blocking()
+        finished = {blocking_evaluation.result_key(row) for row in done}
+        tasks, skipped = blocking_evaluation.make_blocking_tasks(
+            instances, methods, cfg.shutdown_rates, seeds, done=finished
+        )
+        if skipped:
+            print(f"cpsat runs at shutdown rate 0 only: {skipped} solves at rates above 0 left out", file=sys.stderr)
+        grid = f"{len(instances)} instances x {len(cfg.shutdown_rates)} rates x {len(seeds)} seeds x {len(methods)}"
+        todo = sum(len(task.methods) for task in tasks)
+    else:
+        done_pairs = {(row["instance"], row["method"]) for row in done}
+        tasks = [task for task in make_tasks(instances, methods) if (task.instance.name, task.method) not in done_pairs]
+        grid = f"{len(instances)} instances x {len(methods)}"
+        todo = len(tasks)
+    already = f" ({len(done)} already in results.csv)" if done else ""
+    print(f"{grid} methods = {len(done) + todo} solves{already} -> {cfg.out}", file=sys.stderr)
+
+    # ------------------------------------------------------------------ solve (rows appended as each task finishes)
     began = time.perf_counter()
     schedules_dir = cfg.out / "schedules" if cfg.save_schedules else None
     results = cfg.out / "results.csv"
+    columns = blocking_evaluation.RESULT_COLUMNS if blocking else RESULT_COLUMNS
     new_rows = run_tasks(
-        todo,
+        tasks,
         options,
         schedules_dir,
         workers=cfg.workers,
         progress=cfg.progress,
         initializer=_worker_initializer,
-        on_row=lambda row: append_result(results, row),
+        on_rows=lambda rows: append_results(results, rows, columns),
+        runner=blocking_evaluation.run_blocking_task if blocking else run_one_task,
     )
     rows = done + new_rows
 
     # ------------------------------------------------------------------ report
-    summary = summary_tables(rows)
+    if blocking:
+        summary = blocking_report.summary_tables(rows, notes=_blocking_notes(cfg, len(instances), seeds))
+    else:
+        summary = summary_tables(rows)
     write_atomically(cfg.out / "summary.md", summary)
     print(summary)
     failures = [row for row in rows if not row["feasible"]]
     for row in failures:
-        print(f"FAILED {row['instance']} {row['method']}: {row.get('error', 'infeasible')}", file=sys.stderr)
+        where = f" rate {row['rate']:g} seed {row['seed']}" if blocking else ""
+        print(f"FAILED {row['instance']}{where} {row['method']}: {row.get('error', 'infeasible')}", file=sys.stderr)
     print(f"{len(rows) - len(failures)}/{len(rows)} feasible in {time.perf_counter() - began:.1f} s", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _blocking_notes(cfg: EvaluateConfig, num_instances: int, seeds: list[int]) -> list[str]:
+    """The settings line under the title of a blocking summary."""
+    downtime = "the instance's mean processing time" if cfg.downtime is None else str(cfg.downtime)
+    rates = ", ".join(f"{rate:g}" for rate in cfg.shutdown_rates)
+    return [
+        f"{num_instances} instances ({' '.join(cfg.instances)}), shutdown rates {rates}, {len(seeds)} calendars "
+        f"per (instance, rate) (seeds {seeds[0]}..{seeds[-1]}), downtime {downtime}, {cfg.interruption_mode} "
+        f"after a shutdown; CP-SAT {cfg.time_limit:g} s with {cfg.cpsat_workers} threads where present."
+    ]
 
 
 def _checkpoint_hashes(methods: list[str], cfg: EvaluateConfig) -> dict[str, str]:

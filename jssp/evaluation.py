@@ -1,6 +1,9 @@
 """Benchmark evaluation: run methods on instances, validate, record gaps, summarise.
 
-``evaluate.py`` is the command line over this module; tests call it in-process.
+``evaluate.py`` is the command line over this module; tests call it in-process. The running of
+tasks in processes, the appending of rows as they finish and the resuming of an output folder
+serve every problem; the blocking job shop's tasks, rows and tables are in
+:mod:`jssp.blocking.evaluation` and :mod:`jssp.blocking.report`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from tqdm import tqdm
 
 from jssp import benchmarks
 from jssp.dispatch import warm_up
-from jssp.files import append_csv_row, read_csv_rows, setting_differences, truncate_csv, write_atomically
+from jssp.files import append_csv_rows, read_csv_rows, setting_differences, truncate_csv, write_atomically
 from jssp.instance import Instance
 from jssp.parsing import read_instance
 from jssp.solvers import SolveOptions, get_solver, solve
@@ -136,50 +139,64 @@ def run_task(task: Task, options: SolveOptions, schedules_dir: Path | None) -> d
     return row
 
 
+def run_one_task(task: Task, options: SolveOptions, schedules_dir: Path | None) -> list[dict[str, Any]]:
+    """:func:`run_task` as a list of rows, the shape :func:`run_tasks` expects of a runner."""
+    return [run_task(task, options, schedules_dir)]
+
+
+Runner = Callable[[Any, SolveOptions, Path | None], list[dict[str, Any]]]
+"""Solves one task and returns its results.csv rows (module-level, so that worker processes can run it)."""
+
+
 def run_tasks(
-    tasks: Sequence[Task],
+    tasks: Sequence[Any],
     options: SolveOptions,
     schedules_dir: Path | None = None,
     workers: int = 1,
     progress: bool = True,
     initializer: Callable[[], None] | None = None,
-    on_row: Callable[[dict[str, Any]], None] | None = None,
+    on_rows: Callable[[list[dict[str, Any]]], None] | None = None,
+    runner: Runner = run_one_task,
 ) -> list[dict[str, Any]]:
     """Run every task, in ``workers`` processes when more than one; rows come back in task order.
 
     Args:
+        tasks: what ``runner`` solves; each has an ``instance`` and a ``method`` (shown by the progress bar).
         initializer: called once in each worker process (e.g. to register learned methods).
-        on_row: called in this process with each row as soon as its solve finishes (e.g. to append
-            it to ``results.csv``, so that a killed evaluation keeps every finished solve).
+        on_rows: called in this process with each task's rows as soon as it finishes (e.g. to append
+            them to ``results.csv``, so that a killed evaluation keeps every finished solve).
+        runner: solves one task (default: one classical solve, :func:`run_task`).
     """
     if schedules_dir is not None:
         schedules_dir.mkdir(parents=True, exist_ok=True)
     warm_up()
-    rows: list[dict[str, Any] | None] = [None] * len(tasks)
-    bar = tqdm(total=len(tasks), desc="solving", unit="solve", disable=not progress, dynamic_ncols=True)
+    rows: list[list[dict[str, Any]]] = [[] for _ in tasks]
+    bar = tqdm(total=len(tasks), desc="solving", unit="task", disable=not progress, dynamic_ncols=True)
     if workers <= 1:
         for index, task in enumerate(tasks):
             bar.set_postfix_str(f"{task.instance.name} {task.method}", refresh=False)
-            rows[index] = row = run_task(task, options, schedules_dir)
-            if on_row is not None:
-                on_row(row)
+            rows[index] = runner(task, options, schedules_dir)
+            if on_rows is not None:
+                on_rows(rows[index])
             bar.update()
     else:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, mp_context=context, initializer=initializer or warm_up) as pool:
-            futures = {pool.submit(run_task, task, options, schedules_dir): index for index, task in enumerate(tasks)}
+            futures = {pool.submit(runner, task, options, schedules_dir): index for index, task in enumerate(tasks)}
             for future in as_completed(futures):
-                rows[futures[future]] = row = future.result()
-                if on_row is not None:
-                    on_row(row)
+                rows[futures[future]] = future.result()
+                if on_rows is not None:
+                    on_rows(rows[futures[future]])
                 bar.update()
     bar.close()
-    return [row for row in rows if row is not None]
+    return [row for task_rows in rows for row in task_rows]
 
 
-def append_result(path: Path, row: dict[str, Any]) -> None:
-    """Append one solve's row to a results.csv (flushed to disk: a kill keeps every finished solve)."""
-    append_csv_row(path, {column: "" if row.get(column) is None else row[column] for column in RESULT_COLUMNS})
+def append_results(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str] = RESULT_COLUMNS) -> None:
+    """Append rows to a results.csv with one flushed write (a kill keeps every finished solve)."""
+    append_csv_rows(
+        path, [{column: "" if row.get(column) is None else row[column] for column in columns} for row in rows]
+    )
 
 
 RESUME_INDEPENDENT = frozenset({"resume", "progress", "workers"})
@@ -190,26 +207,37 @@ class OutputFolderError(ValueError):
     """An output folder that cannot be resumed as asked (made with other settings)."""
 
 
-def prepare_output(out: Path, config: dict[str, Any], resume: bool) -> list[dict[str, Any]]:
+def prepare_output(
+    out: Path,
+    config: dict[str, Any],
+    resume: bool,
+    read_rows: Callable[[Path], list[dict[str, Any]]] | None = None,
+    defaults: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
     """Make ``out`` ready for an evaluation with ``config``; returns the rows already done there.
 
     With ``resume``, the rows of ``out/results.csv`` are kept (and their solves skipped) if the
     folder was made with the same settings, else :class:`OutputFolderError` says which differ.
     Without it, results of an earlier evaluation in ``out`` are removed first, so the folder never
     mixes two evaluations.
+
+    Args:
+        read_rows: parses the results.csv (default :func:`read_results_csv`, the classical columns).
+        defaults: settings a saved config may lack because it predates them, with the value they
+            had then (so that an older folder can still be resumed).
     """
     config = json.loads(json.dumps(config, default=str))  # as it reads back (tuples as lists, paths as text)
     config_path = out / "config.json"
     results = out / "results.csv"
     if resume and config_path.exists():
-        saved = json.loads(config_path.read_text())
+        saved = {**json.loads(json.dumps(defaults or {})), **json.loads(config_path.read_text())}
         differences = setting_differences(saved, config, set(RESUME_INDEPENDENT))
         if differences:
             raise OutputFolderError(
                 f"{out} holds an evaluation made with other settings ({'; '.join(differences)}): "
                 "resume it with the same settings, or choose another --out"
             )
-        done = read_results_csv(results) if results.exists() else []
+        done = (read_rows or read_results_csv)(results) if results.exists() else []
     else:
         if results.exists() or (out / "schedules").exists():
             print(f"replacing the earlier evaluation in {out} (use --resume to continue it)", file=sys.stderr)

@@ -78,25 +78,33 @@ def recover_folder(folder: Path) -> None:
 
 
 def append_csv_row(path: Path, row: Mapping[str, object]) -> None:
-    """Append ``row`` to a CSV log, flushed to disk before returning.
+    """Append ``row`` to a CSV log, flushed to disk before returning (see :func:`append_csv_rows`)."""
+    append_csv_rows(path, [row])
 
-    A new file gets the header first. When ``row`` brings columns the file does not have yet,
+
+def append_csv_rows(path: Path, rows: Sequence[Mapping[str, object]]) -> None:
+    """Append ``rows`` to a CSV log with one write, flushed to disk before returning.
+
+    A new file gets the header first. When the rows bring columns the file does not have yet,
     the file is rewritten atomically with the wider header (earlier rows get blanks there).
     """
+    if not rows:
+        return
     path = Path(path)
+    columns = list(dict.fromkeys(key for row in rows for key in row))
     if not path.exists() or path.stat().st_size == 0:
-        _write_rows(path, list(row), [row])
+        _write_rows(path, columns, rows)
         return
     with open(path, newline="") as stream:
         header = next(csv.reader(stream), [])
-    if not set(row) <= set(header):
-        rows = read_csv_rows(path)
-        _write_rows(path, [*header, *(key for key in row if key not in header)], [*rows, row])
+    if not set(columns) <= set(header):
+        earlier = read_csv_rows(path)
+        _write_rows(path, [*header, *(key for key in columns if key not in header)], [*earlier, *rows])
         return
-    line = io.StringIO()
-    csv.DictWriter(line, fieldnames=header, extrasaction="raise", lineterminator="\n").writerow(row)
+    lines = io.StringIO()
+    csv.DictWriter(lines, fieldnames=header, extrasaction="raise", lineterminator="\n").writerows(rows)
     with open(path, "a", newline="") as stream:
-        stream.write(line.getvalue())
+        stream.write(lines.getvalue())
         stream.flush()
         os.fsync(stream.fileno())
 

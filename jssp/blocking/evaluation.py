@@ -1,0 +1,189 @@
+"""Evaluating methods on the blocking job shop with shutdowns over a grid of rates and seeds.
+
+A task is one calendar, (instance, shutdown rate, seed), and the methods that run on it. The
+calendar is drawn from those three and the downtime alone, never from what a method does, so
+every method of a task meets the same shutdowns and results pair across methods by (instance,
+rate, seed). Each solve goes through :func:`jssp.solvers.solve` with ``problem="isbjssp"``, which
+validates its schedule against that calendar; a method registered for the problem by a plugin
+(a learned dispatcher) is evaluated the same way. ``evaluate.py --problem isbjssp`` is the
+command line; :mod:`jssp.blocking.report` makes the tables.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import traceback
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jssp import benchmarks
+from jssp.blocking.calendar import default_downtime
+from jssp.blocking.methods import RATE_ZERO_METHODS, known_blocking_bound
+from jssp.files import read_csv_rows
+from jssp.instance import Instance
+from jssp.solvers import SolveOptions, get_solver, solve
+
+RESULT_COLUMNS = (
+    "instance",
+    "family",
+    "num_jobs",
+    "num_machines",
+    "rate",
+    "downtime",
+    "seed",
+    "method",
+    "makespan",
+    "best_p0",
+    "gap_pct",
+    "shutdowns",
+    "seconds",
+    "feasible",
+)
+"""Columns of a blocking results.csv: ``best_p0`` is the instance's best makespan without shutdowns
+(``instances/blocking_bounds.csv``), ``gap_pct`` the gap to it, ``shutdowns`` the down intervals that
+started before the makespan, ``downtime`` the length of a shutdown on this instance."""
+
+ResultKey = tuple[str, float, int, str]
+"""(instance, rate, seed, method): one solve of a blocking evaluation."""
+
+
+@dataclass(frozen=True)
+class BlockingTask:
+    """One calendar, (instance, rate, seed), and the methods to run on it."""
+
+    instance: Instance
+    rate: float
+    seed: int
+    methods: tuple[str, ...]
+    family: str
+    best_p0: int | None
+
+    @property
+    def method(self) -> str:
+        """The methods, as the progress bar shows them."""
+        return ",".join(self.methods)
+
+
+def make_blocking_tasks(
+    instances: Iterable[Instance],
+    methods: Sequence[str],
+    rates: Sequence[float],
+    seeds: Sequence[int],
+    done: Collection[ResultKey] = (),
+) -> tuple[list[BlockingTask], int]:
+    """Every (instance, rate, seed) with the methods still to run there.
+
+    Methods of :data:`~jssp.blocking.methods.RATE_ZERO_METHODS` (CP-SAT) run at rate 0 only.
+
+    Args:
+        done: solves already in results.csv (a resumed evaluation); they are left out.
+
+    Returns:
+        The tasks, and how many solves of rate-0-only methods at rates above 0 were left out.
+
+    Raises:
+        KeyError: for a method unknown to the blocking problem (before anything runs).
+    """
+    for method in methods:
+        get_solver(method, "isbjssp")
+    tasks: list[BlockingTask] = []
+    skipped = 0
+    for instance in instances:
+        info = benchmarks.identify(instance)
+        bound = known_blocking_bound(instance)
+        family = info.family if info else "custom"
+        for rate in rates:
+            for seed in seeds:
+                todo = []
+                for method in methods:
+                    if rate > 0 and method in RATE_ZERO_METHODS:
+                        skipped += 1
+                    elif (instance.name, float(rate), int(seed), method) not in done:
+                        todo.append(method)
+                if todo:
+                    best = bound.best_known if bound else None
+                    tasks.append(BlockingTask(instance, float(rate), int(seed), tuple(todo), family, best))
+    return tasks, skipped
+
+
+def run_blocking_task(task: BlockingTask, options: SolveOptions, schedules_dir: Path | None) -> list[dict[str, Any]]:
+    """Solve the task's calendar with each of its methods; one results.csv row per method.
+
+    ``options`` gives everything but the problem, the rate and the seed, which come from the task
+    (the seed draws the calendar and seeds randomised methods). A failure (an infeasible schedule,
+    a jammed shop) gives a row with ``feasible=False`` and an ``error`` entry, not an exception.
+    """
+    instance = task.instance
+    options = dataclasses.replace(options, problem="isbjssp", shutdown_rate=task.rate, seed=task.seed)
+    downtime = default_downtime(instance) if options.downtime is None else options.downtime
+    rows = []
+    for method in task.methods:
+        row: dict[str, Any] = {
+            "instance": instance.name,
+            "family": task.family,
+            "num_jobs": instance.num_jobs,
+            "num_machines": instance.num_machines,
+            "rate": task.rate,
+            "downtime": downtime,
+            "seed": task.seed,
+            "method": method,
+            "makespan": None,
+            "best_p0": task.best_p0,
+            "gap_pct": None,
+            "shutdowns": None,
+            "seconds": None,
+            "feasible": False,
+        }
+        try:
+            schedule = solve(instance, method, options)
+        except Exception as error:  # noqa: BLE001 - reported in the row and printed by the caller
+            row["error"] = f"{type(error).__name__}: {error}"
+            row["traceback"] = traceback.format_exc()
+            rows.append(row)
+            continue
+        gap = benchmarks.gap_percent(schedule.makespan, task.best_p0)
+        row.update(
+            makespan=schedule.makespan,
+            gap_pct=None if gap is None else round(gap, 3),
+            shutdowns=sum(len(intervals) for intervals in schedule.down_intervals),
+            seconds=round(schedule.seconds, 4),
+            feasible=True,
+        )
+        if schedules_dir is not None:
+            stem = "__".join(re.sub(r"[^A-Za-z0-9_.-]", "_", part) for part in (instance.name, method))
+            schedule.write_json(schedules_dir / f"{stem}__p{task.rate:g}__s{task.seed}.json")
+        rows.append(row)
+    return rows
+
+
+def read_blocking_results(path: Path) -> list[dict[str, Any]]:
+    """Rows of a blocking results.csv with numbers parsed back (None for blanks); a row cut short is dropped."""
+
+    def integer(text: str) -> int | None:
+        return int(text) if text not in ("", "None") else None
+
+    return [
+        {
+            **raw,
+            "num_jobs": int(raw["num_jobs"]),
+            "num_machines": int(raw["num_machines"]),
+            "rate": float(raw["rate"]),
+            "downtime": integer(raw["downtime"]),
+            "seed": int(raw["seed"]),
+            "makespan": integer(raw["makespan"]),
+            "best_p0": integer(raw["best_p0"]),
+            "gap_pct": float(raw["gap_pct"]) if raw["gap_pct"] not in ("", "None") else None,
+            "shutdowns": integer(raw["shutdowns"]),
+            "seconds": float(raw["seconds"]) if raw["seconds"] not in ("", "None") else None,
+            "feasible": raw["feasible"] == "True",
+        }
+        for raw in read_csv_rows(path)
+    ]
+
+
+def result_key(row: dict[str, Any]) -> ResultKey:
+    """The (instance, rate, seed, method) of a results row."""
+    return (row["instance"], float(row["rate"]), int(row["seed"]), row["method"])
