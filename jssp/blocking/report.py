@@ -86,14 +86,22 @@ def method_stats(rows: Sequence[Row], method: str) -> MethodStats:
 
 def paired_wins(rows: Sequence[Row], method: str, baseline: str) -> Wins:
     """Wins and ties of ``method`` against ``baseline`` over the calendars (instance, seed) both solved."""
-    by_calendar: dict[tuple[str, int], dict[str, float]] = defaultdict(dict)
+    makespans = _makespans(rows)
+    return _wins(makespans.get(method, {}), makespans.get(baseline, {}))
+
+
+def _makespans(rows: Iterable[Row]) -> dict[str, dict[tuple[str, int], float]]:
+    """Per method, the makespan of each feasible solve by calendar (instance, seed)."""
+    result: dict[str, dict[tuple[str, int], float]] = defaultdict(dict)
     for row in rows:
-        if row["feasible"] and row["method"] in (method, baseline):
-            by_calendar[(row["instance"], int(row["seed"]))][row["method"]] = row["makespan"]
-    pairs = [values for values in by_calendar.values() if method in values and baseline in values]
-    wins = sum(values[method] < values[baseline] for values in pairs)
-    ties = sum(values[method] == values[baseline] for values in pairs)
-    return Wins(wins, ties, len(pairs))
+        if row["feasible"]:
+            result[row["method"]][(row["instance"], int(row["seed"]))] = row["makespan"]
+    return result
+
+
+def _wins(method: dict[tuple[str, int], float], baseline: dict[tuple[str, int], float]) -> Wins:
+    pairs = [(value, baseline[key]) for key, value in method.items() if key in baseline]
+    return Wins(sum(a < b for a, b in pairs), sum(a == b for a, b in pairs), len(pairs))
 
 
 def best_method(rows: Sequence[Row], among: Iterable[str]) -> str | None:
@@ -129,6 +137,7 @@ def group_table(rows: Sequence[Row], methods: Sequence[str], baselines: Sequence
     baselines = [method for method in baselines if method in present]
     stats = [method_stats(rows, method) for method in methods]
     best = best_method(rows, methods)
+    makespans = _makespans(rows)
     header = "| method | runs | makespan mean ± std | gap % | " + " | ".join(f"vs {name}" for name in baselines) + " |"
     lines = [header, "|---|---:|---:|---:|" + "---:|" * len(baselines)]
     for item in stats:
@@ -137,7 +146,7 @@ def group_table(rows: Sequence[Row], methods: Sequence[str], baselines: Sequence
             makespan = f"**{makespan}**"
         cells = []
         for baseline in baselines:
-            wins = paired_wins(rows, item.method, baseline)
+            wins = _wins(makespans[item.method], makespans[baseline])
             same = baseline == item.method or not wins.pairs
             cells.append("–" if same else f"{100 * wins.win_share:.0f} / {100 * wins.tie_share:.0f}")
         runs = f"{item.runs}" + (f" ({item.failures} failed)" if item.failures else "")
