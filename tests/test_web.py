@@ -16,6 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from jssp import benchmarks
+from jssp.blocking import Interruptions
+from jssp.blocking.validation import find_document_violations
 from jssp.generators import random_general_instance
 from jssp.instance import Instance
 from jssp.parsing import (
@@ -399,3 +401,106 @@ def test_gzip_content_above_the_upload_limit_gives_413(client: TestClient) -> No
     status, document = _upload(client, "bomb.txt.gz", bomb)
     assert status == 413
     assert document["detail"] == f"bomb.txt.gz: decompresses to more than the {MAX_UPLOAD_BYTES} bytes allowed"
+
+
+# ---------------------------------------------------------------- the blocking job shop with shutdowns (isbjssp)
+
+
+def test_methods_are_listed_per_problem(client: TestClient) -> None:
+    problems = client.get("/api/methods").json()["problems"]
+    assert set(problems) == {"jssp", "isbjssp"} and {"tabu", "sleepy"} <= set(problems["jssp"])
+    assert problems["isbjssp"] == ["spt", "lpt", "mwkr", "lwkr", "mor", "lor", "mopnr", "fifo", "fdd-mwkr", "random",
+                                   "cpsat"]  # fmt: skip
+
+
+def test_isbjssp_solve_returns_a_schedule_valid_on_its_calendar_and_a_chart(client: TestClient) -> None:
+    ft06 = (INSTANCES / "ft06.txt").read_bytes()
+    fields = {"problem": "isbjssp", "shutdown_rate": "0.01", "seed": "3", "method": "mwkr"}
+    status, document = _upload(client, "ft06.txt", ft06, **fields)
+    assert status == 200, document
+    assert document["format"] == "jssp-isbjssp-schedule/1" and document["method"] == "mwkr"
+    assert document["makespan"] == 78 and document["interruptions"] == {
+        "rate": 0.01, "downtime": 5, "seed": 3, "mode": "resume"
+    }  # fmt: skip
+    assert document["best_known"] == 63 and document["lower_bound"] == 63 and document["benchmark"] == "ft06"
+    assert document["gap_pct"] == pytest.approx(100 * 15 / 63)
+    instance = read_instance(INSTANCES / "ft06.txt")
+    calendar = Interruptions(rate=0.01, seed=3).calendar(instance)
+    assert find_document_violations(instance, document, calendar.down_intervals(78)) == []
+    assert any(len(operation["segments"]) > 1 for operation in document["operations"])  # an interrupted one
+    response = client.post("/api/gantt.png", json=document)
+    assert response.status_code == 200 and response.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert response.headers["content-disposition"] == 'attachment; filename="ft06-mwkr-gantt.png"'
+
+
+def test_isbjssp_settings_as_query_parameters_and_cpsat_without_shutdowns(client: TestClient) -> None:
+    query = "problem=isbjssp&shutdown_rate=0.05&downtime=3&interruption_mode=restart&method=random&seed=7"
+    response = client.post(f"/api/solve?{query}", content=TINY, headers={"Content-Type": "text/plain"})
+    assert response.status_code == 200, response.text
+    document = response.json()
+    assert document["interruptions"] == {"rate": 0.05, "downtime": 3, "seed": 7, "mode": "restart"}
+    assert document["best_known"] is None and document["gap_pct"] is None and document["lower_bound"] == 6
+    assert all(len(operation["segments"]) == 1 for operation in document["operations"])  # restart: one segment
+    status, document = _upload(
+        client, "ft06.txt", (INSTANCES / "ft06.txt").read_bytes(), problem="isbjssp", method="cpsat", time_limit="20"
+    )
+    assert status == 200 and document["makespan"] == 63 and document["gap_pct"] == 0.0
+    assert document["down_intervals"] == [[] for _ in range(6)]
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"problem": "fjsp"}, "problem must be one of jssp, isbjssp, got 'fjsp'"),
+        ({"shutdown_rate": "0.01"}, "shutdown_rate applies to --problem isbjssp only"),
+        ({"problem": "isbjssp", "shutdown_rate": "often"}, "shutdown_rate 'often' is not a number"),
+        ({"problem": "isbjssp", "shutdown_rate": "1"}, "shutdown_rate must be a probability in [0, 1), got 1"),
+        ({"problem": "isbjssp", "shutdown_rate": "nan"}, "shutdown_rate must be a probability in [0, 1), got nan"),
+        ({"problem": "isbjssp", "downtime": "0"}, "downtime must be at least 1, got 0"),
+        ({"problem": "isbjssp", "downtime": "2.5"}, "downtime '2.5' is not an integer"),
+        ({"problem": "isbjssp", "interruption_mode": "pause"}, "interruption_mode must be one of resume, restart"),
+        ({"problem": "isbjssp", "method": "tabu"}, "unknown method 'tabu' for --problem isbjssp; available: spt"),
+        (
+            {"problem": "isbjssp", "method": "cpsat", "shutdown_rate": "0.01"},
+            "cpsat solves problem isbjssp only at shutdown_rate 0",
+        ),
+    ],
+)
+def test_bad_isbjssp_parameters_give_422(client: TestClient, fields: dict[str, str], expected: str) -> None:
+    status, document = _upload(client, "tiny.txt", TINY.encode(), **fields)
+    assert status == 422 and document["detail"].startswith(expected) and len(document["detail"]) < 200
+
+
+def test_a_jammed_shop_gives_422(client: TestClient) -> None:
+    # Restarted from scratch after each shutdown, 1000 units of work need 1000 units of up time in a row.
+    fields = {"problem": "isbjssp", "shutdown_rate": "0.05", "interruption_mode": "restart"}
+    status, document = _upload(client, "long.txt", b"1 1\n0 1000\n", **fields)
+    assert status == 422 and document["detail"].startswith("mwkr: long: no job moved or finished")
+
+
+def test_gantt_png_refuses_a_tampered_isbjssp_schedule(client: TestClient) -> None:
+    fields = {"problem": "isbjssp", "shutdown_rate": "0.01", "seed": "3"}
+    status, document = _upload(client, "ft06.txt", (INSTANCES / "ft06.txt").read_bytes(), **fields)
+    assert status == 200
+    machine, (start, end) = next((m, rows[0]) for m, rows in enumerate(document["down_intervals"]) if rows)
+    record = next(op for op in document["operations"] if op["machine"] == machine)
+    for tamper, message in [
+        ("shift", "schedule: ft06: "),
+        ("segments", "schedule: operations[{index}].segments must be a list of [start, end] non-negative integers"),
+        ("down", "schedule: down_intervals must list the intervals of each of the 6 machines"),
+        ("mode", "schedule: interruptions must be an object whose mode is resume or restart"),
+    ]:
+        broken = json.loads(json.dumps(document))
+        index = document["operations"].index(record)
+        if tamper == "shift":  # processing moved into the machine's down interval
+            broken["operations"][index]["segments"] = [[start, start + sum(b - a for a, b in record["segments"])]]
+        elif tamper == "segments":
+            broken["operations"][index]["segments"] = [[3, "x"]]
+        elif tamper == "down":
+            broken["down_intervals"] = broken["down_intervals"][:-1]
+        else:
+            broken["interruptions"]["mode"] = "pause"
+        response = client.post("/api/gantt.png", json=broken)
+        assert response.status_code == 422, tamper
+        assert response.json()["detail"].startswith(message.format(index=index)), response.json()["detail"]
+    assert end > start

@@ -170,3 +170,59 @@ def test_collection_offers_its_instances_and_general_routes_are_charted(page: Pa
         "Only the 100 busiest of 120 machines are shown (most processing time); the downloads hold every operation."
     )
     assert script_errors == []
+
+
+def test_blocking_problem_with_shutdowns_is_solved_and_charted(page: Page, tmp_path: Path) -> None:
+    from jssp.blocking import Interruptions
+    from jssp.blocking import solve as blocking_solve
+    from jssp.blocking.validation import find_document_violations
+
+    script_errors: list[str] = []
+    page.on("pageerror", lambda error: script_errors.append(str(error)))
+    page.goto("/")
+    expect(page.locator("#method option[value=tabu]")).to_have_count(1)
+    expect(page.locator("#shutdown-fields")).to_be_hidden()
+    page.select_option("#problem", "isbjssp")
+    expect(page.locator("#shutdown-fields")).to_be_visible()
+    expect(page.locator("#method option[value=tabu]")).to_have_count(0)  # the blocking problem's methods only
+    expect(page.locator("#method")).to_have_value("mwkr")
+    page.set_input_files("#file", FT06)
+    page.fill("#shutdown-rate", "0.01")
+    page.fill("#seed", "3")
+    page.click("#solve")
+
+    instance = read_instance(FT06)
+    expected = blocking_solve(instance, "mwkr", Interruptions(rate=0.01, seed=3))
+    expect(page.locator("#makespan")).to_have_text(str(expected.makespan))
+    expect(page.locator("#best-known-label")).to_have_text("Best without shutdowns")
+    expect(page.locator("#best-known")).to_have_text("63")
+    expect(page.locator("#gap")).to_have_text(f"{100 * (expected.makespan - 63) / 63:.2f} %")
+    expect(page.locator("#result-subtitle")).to_contain_text("blocking with swaps, shutdown rate 0.01, downtime 5")
+    expect(page.locator("#download-csv")).to_be_hidden()
+
+    # Processing segments, blocked time and down intervals are drawn as distinct elements.
+    expect(page.locator("#gantt svg rect.op")).to_have_count(len(expected.segments))
+    blocked = int((expected.leave > expected.processing_end)[instance.valid].sum())
+    expect(page.locator("#gantt svg rect.blocked")).to_have_count(blocked)
+    expect(page.locator("#gantt svg rect.down")).to_have_count(sum(len(rows) for rows in expected.down_intervals))
+    title = page.locator("#gantt svg rect.blocked").first.locator("title").text_content() or ""
+    assert "enter " in title and "processing " in title and "waiting for its next machine" in title
+    expect(page.locator("#legend")).to_contain_text("machine down")
+
+    with page.expect_download() as json_download:
+        page.click("#download-json")
+    document = json.loads(Path(json_download.value.path()).read_text())
+    assert document["format"] == "jssp-isbjssp-schedule/1" and "best_known" not in document
+    calendar = Interruptions(rate=0.01, seed=3).calendar(instance)
+    assert find_document_violations(instance, document, calendar.down_intervals(document["makespan"])) == []
+    with page.expect_download() as png_download:
+        page.click("#download-png")
+    assert Path(png_download.value.path()).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+    screenshot = Path(os.environ.get("JSSP_WEB_BLOCKING_SCREENSHOT", tmp_path / "web-blocking.png"))
+    page.screenshot(path=screenshot, full_page=True)
+
+    page.select_option("#problem", "jssp")  # back: the classical methods and no shutdown settings
+    expect(page.locator("#method option[value=tabu]")).to_have_count(1)
+    expect(page.locator("#shutdown-fields")).to_be_hidden()
+    assert script_errors == []

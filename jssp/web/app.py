@@ -3,9 +3,11 @@
 Endpoints (details in ``docs/web.md``; OpenAPI at ``/docs``):
 
 * ``GET /`` the page (``static/``: plain HTML, CSS and JavaScript, nothing loaded from elsewhere);
-* ``GET /api/methods`` the methods and the limits the page needs;
-* ``POST /api/solve`` an instance in, a ``jssp-schedule/1`` document plus ``gap_pct`` out;
-* ``POST /api/gantt.png`` a ``jssp-schedule/1`` document in, its Gantt chart PNG out.
+* ``GET /api/methods`` the methods (per problem) and the limits the page needs;
+* ``POST /api/solve`` an instance in, a ``jssp-schedule/1`` document plus ``gap_pct`` out; with
+  ``problem=isbjssp`` (and ``shutdown_rate``, ``downtime``, ``interruption_mode``) the blocking job
+  shop with machine shutdowns, a ``jssp-isbjssp-schedule/1`` document out;
+* ``POST /api/gantt.png`` a ``jssp-schedule/1`` or ``jssp-isbjssp-schedule/1`` document in, its Gantt chart PNG out.
 
 The PNG is drawn from a schedule the client sends back rather than from a server-side cache of
 recent results: the server keeps no state between requests (nothing to expire, no memory that
@@ -28,9 +30,10 @@ import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -50,13 +53,18 @@ from jssp.parsing import (
     parse_instance,
 )
 from jssp.schedule import SCHEDULE_FORMAT, Schedule
-from jssp.solvers import OptionError, SolveOptions
+from jssp.solvers import PROBLEMS, OptionError, SolveOptions
 from jssp.validation import InfeasibleScheduleError
 from jssp.web.pool import PoolBusyError, SolverPool, TaskError, TaskTimeoutError
-from jssp.web.tasks import gantt_png_task, solve_task
+from jssp.web.tasks import blocking_gantt_png_task, gantt_png_task, solve_task
+
+if TYPE_CHECKING:
+    from jssp.blocking.schedule import BlockingSchedule
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 DEFAULT_METHOD = "mwkr"
+BLOCKING_SCHEDULE_FORMAT = "jssp-isbjssp-schedule/1"  # as jssp.blocking.schedule.SCHEDULE_FORMAT
+_FORM_FIELDS = ("method", "time_limit", "seed", "instance", "problem", "shutdown_rate", "downtime", "interruption_mode")
 UPLOAD_SOURCE = "upload"  # how errors name an instance sent as text or JSON rather than as a file
 
 _MULTIPART_OVERHEAD_BYTES = 64 * 1024  # boundaries, part headers and the small form fields
@@ -171,10 +179,13 @@ async def _index() -> FileResponse:
 
 
 async def _methods(request: Request) -> dict[str, Any]:
-    """The solving methods offered, the default one, and the limits the page enforces before sending."""
+    """The solving methods offered (``methods``: the classical problem's; ``problems``: per problem), the
+    default one, and the limits the page enforces before sending."""
     config: ServeConfig = request.app.state.config
+    pool: SolverPool = request.app.state.pool
     return {
-        "methods": request.app.state.pool.methods,
+        "methods": pool.methods,
+        "problems": {problem: pool.methods_for(problem) for problem in PROBLEMS},
         "default_method": DEFAULT_METHOD,
         "time_limit": {"default": config.default_time_limit, "max": config.max_time_limit},
         "max_upload_bytes": config.max_upload_bytes,
@@ -188,6 +199,14 @@ async def _solve(
     time_limit: float | None = Query(None, description="Seconds for time-limited methods (cpsat, tabu)."),
     seed: int | None = Query(None, description="Seed of randomised methods (random, cpsat, tabu); default 0."),
     instance: str | None = Query(None, description="Which instance of a file that holds several (OR-Library)."),
+    problem: str | None = Query(
+        None, description="jssp (default): the classical job shop; isbjssp: blocking, swaps and machine shutdowns."
+    ),
+    shutdown_rate: float | None = Query(
+        None, description="isbjssp: chance per unit of up time that a machine shuts down; default 0."
+    ),
+    downtime: int | None = Query(None, description="isbjssp: length of a shutdown; default the mean processing time."),
+    interruption_mode: str | None = Query(None, description="isbjssp: resume (default) or restart after a shutdown."),
 ) -> JSONResponse:
     """Solve the instance in the body and return its schedule.
 
@@ -202,6 +221,12 @@ async def _solve(
     best of the benchmark's proven bound, the trivial bound and the solver's bound) plus ``gap_pct``
     (null unless the instance is a known benchmark, in any layout and under any name) and
     ``benchmark`` (that benchmark's name, or null).
+
+    With ``problem=isbjssp`` the instance is solved as the blocking job shop with swaps and machine
+    shutdowns (``shutdown_rate``, ``downtime``, ``interruption_mode``; ``seed`` draws the calendar)
+    and the reply is the ``jssp-isbjssp-schedule/1`` document of ``jssp solve --problem isbjssp
+    --output``, validated against its calendar, plus ``benchmark``, ``best_known`` (the benchmark's
+    best makespan without shutdowns), ``gap_pct`` (to it) and ``lower_bound``.
     """
     config: ServeConfig = request.app.state.config
     fields = {
@@ -209,6 +234,10 @@ async def _solve(
         "time_limit": None if time_limit is None else str(time_limit),
         "seed": None if seed is None else str(seed),
         "instance": instance,
+        "problem": problem,
+        "shutdown_rate": None if shutdown_rate is None else str(shutdown_rate),
+        "downtime": None if downtime is None else str(downtime),
+        "interruption_mode": interruption_mode,
     }
     upload, form_fields = await _read_instance_body(request, config)
     fields.update({key: value for key, value in form_fields.items() if value is not None})
@@ -229,21 +258,43 @@ async def _solve(
     _check_operations(parsed, upload.source, config)
 
     timeout = options.time_limit + config.grace_seconds
-    schedule: Schedule = await _run_in_pool(
-        request, solve_task, (parsed, chosen_method, options), timeout, what=chosen_method
-    )
-    lower_bound = max(lower_bound, schedule.lower_bound or 0)
-    document = schedule.to_dict(best_known=best_known, lower_bound=lower_bound)
-    document["gap_pct"] = benchmarks.gap_percent(schedule.makespan, best_known)
+    schedule = await _run_in_pool(request, solve_task, (parsed, chosen_method, options), timeout, what=chosen_method)
+    if options.problem == "isbjssp":
+        document = await asyncio.to_thread(_blocking_document, schedule, lower_bound)
+    else:
+        lower_bound = max(lower_bound, schedule.lower_bound or 0)
+        document = schedule.to_dict(best_known=best_known, lower_bound=lower_bound)
+        document["gap_pct"] = benchmarks.gap_percent(schedule.makespan, best_known)
     document["benchmark"] = benchmark
     return JSONResponse(document)
 
 
+def _blocking_document(schedule: BlockingSchedule, lower_bound: int) -> dict[str, Any]:
+    """The ``jssp-isbjssp-schedule/1`` document of a blocking schedule, with the reference value at rate 0.
+
+    A job-shop lower bound holds with blocking and shutdowns too, and so does a proven optimum
+    without shutdowns (as ``jssp solve --problem isbjssp`` reports them).
+    """
+    from jssp.blocking import known_blocking_bound
+
+    bound = known_blocking_bound(schedule.instance)
+    if bound is not None and bound.proven_optimal:
+        lower_bound = max(lower_bound, bound.best_known)
+    document = schedule.to_dict()
+    document["best_known"] = bound.best_known if bound else None
+    document["lower_bound"] = max(lower_bound, schedule.lower_bound or 0)
+    document["gap_pct"] = benchmarks.gap_percent(schedule.makespan, document["best_known"])
+    return document
+
+
 async def _gantt_png(request: Request) -> Response:
-    """Draw a ``jssp-schedule/1`` document (as returned by ``/api/solve``) as a Gantt chart PNG.
+    """Draw a ``jssp-schedule/1`` or ``jssp-isbjssp-schedule/1`` document (as returned by ``/api/solve``)
+    as a Gantt chart PNG.
 
     The schedule is rebuilt from its ``operations`` and validated first; the best-known makespan
-    line is drawn when the instance is a known benchmark.
+    line is drawn when the instance is a known benchmark (for a blocking schedule: its best
+    makespan without shutdowns). A blocking chart draws processing, blocked time and down
+    intervals distinctly.
     """
     config: ServeConfig = request.app.state.config
     limit = config.max_upload_bytes + _SCHEDULE_BYTES_PER_OPERATION * config.max_operations
@@ -254,14 +305,26 @@ async def _gantt_png(request: Request) -> Response:
         raise HTTPException(422, f"schedule: {error}") from None
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
         raise HTTPException(422, f"schedule: not a JSON document ({error})") from None
+    blocking = isinstance(document, dict) and document.get("format") == BLOCKING_SCHEDULE_FORMAT
     try:
-        schedule = _schedule_from_document(document, config.max_operations)
+        if blocking:
+            schedule: Any = await asyncio.to_thread(_blocking_schedule_from_document, document, config.max_operations)
+        else:
+            schedule = _schedule_from_document(document, config.max_operations)
     except _TooLargeError as error:
         raise HTTPException(413, str(error)) from None
-    except (ValueError, InstanceError, InfeasibleScheduleError) as error:
+    except (ValueError, InstanceError, InfeasibleScheduleError) as error:  # the blocking validator's too
         raise HTTPException(422, f"schedule: {error}") from None
-    best_known, _ = await asyncio.to_thread(benchmarks.known_bounds, schedule.instance)
-    png: bytes = await _run_in_pool(request, gantt_png_task, (schedule, best_known), _GANTT_TIMEOUT_S, what="chart")
+    if blocking:
+        from jssp.blocking import known_blocking_bound
+
+        bound = await asyncio.to_thread(known_blocking_bound, schedule.instance)
+        best_known = bound.best_known if bound else None
+        task: Callable[..., bytes] = blocking_gantt_png_task
+    else:
+        best_known, _ = await asyncio.to_thread(benchmarks.known_bounds, schedule.instance)
+        task = gantt_png_task
+    png: bytes = await _run_in_pool(request, task, (schedule, best_known), _GANTT_TIMEOUT_S, what="chart")
     stem = _safe_name(f"{schedule.instance.name}-{schedule.method}-gantt") or "gantt"
     return Response(png, media_type="image/png", headers={"Content-Disposition": f'attachment; filename="{stem}.png"'})
 
@@ -331,8 +394,9 @@ async def _read_form(request: Request, body: bytes, config: ServeConfig) -> tupl
         return {"type": "http.request", "body": body, "more_body": False}
 
     form_request = Request(request.scope, replay)
-    async with form_request.form(max_files=1, max_fields=8, max_part_size=config.max_upload_bytes) as form:
-        fields = {key: _form_text(form.get(key), key) for key in ("method", "time_limit", "seed", "instance")}
+    max_fields = len(_FORM_FIELDS) + 4  # and file, text, room for a stray one
+    async with form_request.form(max_files=1, max_fields=max_fields, max_part_size=config.max_upload_bytes) as form:
+        fields = {key: _form_text(form.get(key), key) for key in _FORM_FIELDS}
         file, text = form.get("file"), form.get("text")
         if isinstance(file, UploadFile) and (file.filename or file.size):
             data = await file.read(config.max_upload_bytes + 1)
@@ -403,7 +467,31 @@ def _solve_options(fields: dict[str, str | None], config: ServeConfig) -> tuple[
             raise HTTPException(422, f"seed: {error}") from None
         except ValueError:
             raise HTTPException(422, f"seed {_shown(fields['seed'])!r} is not an integer") from None
-    options = SolveOptions(time_limit=time_limit, seed=seed, cpsat_workers=config.cpsat_workers)
+    problem = (fields.get("problem") or "jssp").strip().lower()
+    shutdown_rate = 0.0
+    if fields.get("shutdown_rate") not in (None, ""):
+        try:
+            shutdown_rate = float(fields["shutdown_rate"])  # type: ignore[arg-type]
+        except ValueError:
+            raise HTTPException(422, f"shutdown_rate {_shown(fields['shutdown_rate'])!r} is not a number") from None
+    downtime = None
+    if fields.get("downtime") not in (None, ""):
+        try:
+            downtime = bounded_integer(fields["downtime"].strip())  # type: ignore[union-attr]
+        except IntegerTooLargeError as error:
+            raise HTTPException(422, f"downtime: {error}") from None
+        except ValueError:
+            raise HTTPException(422, f"downtime {_shown(fields['downtime'])!r} is not an integer") from None
+    mode = (fields.get("interruption_mode") or "resume").strip().lower()
+    options = SolveOptions(
+        time_limit=time_limit,
+        seed=seed,
+        cpsat_workers=config.cpsat_workers,
+        problem=problem,
+        shutdown_rate=shutdown_rate,
+        downtime=downtime,
+        interruption_mode=mode,
+    )
     try:
         options.check()
     except OptionError as error:
@@ -445,6 +533,73 @@ def _schedule_from_document(document: Any, max_operations: int) -> Schedule:
     """
     if not isinstance(document, dict) or document.get("format") != SCHEDULE_FORMAT:
         raise ValueError(f"not a {SCHEDULE_FORMAT} document")
+    # table: (num_operations, 5) job, op, machine, start, duration of each record
+    header, table = _operation_table(document, _OPERATION_KEYS, max_operations)
+    instance, starts = _instance_from_table(header, table)
+    method = document.get("method")
+    schedule = Schedule(instance, starts, method=_safe_name(method) if isinstance(method, str) else "")
+    schedule.check()
+    return schedule
+
+
+def _blocking_schedule_from_document(document: dict[str, Any], max_operations: int) -> BlockingSchedule:
+    """Rebuild instance and schedule from a ``jssp-isbjssp-schedule/1`` document and validate it.
+
+    Each operation's duration is the total length of its processing segments. The validator of
+    :mod:`jssp.blocking.validation` checks every rule against the document's own down intervals
+    (the calendar the schedule was made on is not known here).
+
+    Raises:
+        _TooLargeError: more operations than ``max_operations``.
+        ValueError, InstanceError: anything inconsistent (the blocking validator's error included).
+    """
+    from jssp.blocking.schedule import BlockingSchedule
+
+    # table: (num_operations, 5) job, op, machine, enter, duration (total of the segments) of each record
+    header, table = _operation_table(document, _BLOCKING_OPERATION_KEYS, max_operations)
+    operations = document["operations"]
+    for index, record in enumerate(operations):
+        segments = record.get("segments")
+        if not isinstance(segments, list) or not all(
+            isinstance(segment, list) and len(segment) == 2 and all(_as_count(value) is not None for value in segment)
+            for segment in segments
+        ):
+            raise ValueError(f"operations[{index}].segments must be a list of [start, end] non-negative integers")
+        table[index, 4] = sum(end - start for start, end in segments)
+    if (table[:, 4] < 0).any():
+        raise ValueError(f"operations[{int(np.argmax(table[:, 4] < 0))}]: a segment ends before it starts")
+    instance, _ = _instance_from_table(header, table)
+    down_intervals, interruptions = document.get("down_intervals"), document.get("interruptions")
+    if not isinstance(down_intervals, list) or len(down_intervals) != instance.num_machines:
+        raise ValueError(f"down_intervals must list the intervals of each of the {instance.num_machines} machines")
+    if not all(
+        isinstance(machine, list)
+        and all(
+            isinstance(row, list) and len(row) == 2 and all(_as_count(v) is not None for v in row) for row in machine
+        )
+        for machine in down_intervals
+    ):
+        raise ValueError("down_intervals must hold [start, end] pairs of non-negative integers")
+    if not isinstance(interruptions, dict) or interruptions.get("mode", "resume") not in ("resume", "restart"):
+        raise ValueError("interruptions must be an object whose mode is resume or restart")
+    try:
+        schedule = BlockingSchedule.from_dict(document, instance)
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"malformed field {error}") from None
+    method = document.get("method")
+    schedule.method = _safe_name(method) if isinstance(method, str) else ""
+    schedule.check()
+    return schedule
+
+
+def _operation_table(
+    document: dict[str, Any], keys: tuple[str, ...], max_operations: int
+) -> tuple[tuple[str, int, int], npt.NDArray[np.int64]]:
+    """The instance header (name, jobs, machines) and one row of ``keys`` values per operation record.
+
+    Shapes:
+        table: ``(num_operations, len(keys))``; the first three keys are job, op and machine.
+    """
     header, operations = document.get("instance"), document.get("operations")
     if not isinstance(header, dict) or not isinstance(operations, list):
         raise ValueError("needs the fields 'instance' and 'operations'")
@@ -457,16 +612,29 @@ def _schedule_from_document(document: Any, max_operations: int) -> Schedule:
         )
     if len(operations) < num_jobs:
         raise ValueError(f"{len(operations)} operations for {num_jobs} jobs; every job has at least one")
-    # table: (num_operations, 5) job, op, machine, start, duration of each record
-    table = np.empty((len(operations), len(_OPERATION_KEYS)), dtype=np.int64)
+    table = np.zeros((len(operations), len(keys)), dtype=np.int64)
     for index, record in enumerate(operations):
-        values = [_as_count(record.get(key)) if isinstance(record, dict) else None for key in _OPERATION_KEYS]
+        values = [_as_count(record.get(key)) if isinstance(record, dict) else None for key in keys]
         counts = [value for value in values if value is not None]
         if len(counts) < len(values):
-            raise ValueError(f"operations[{index}] needs non-negative integers {', '.join(_OPERATION_KEYS)}")
+            raise ValueError(f"operations[{index}] needs non-negative integers {', '.join(keys)}")
         if counts[0] >= num_jobs:
             raise ValueError(f"operations[{index}]: job {counts[0]} is outside 0..{num_jobs - 1}")
-        table[index] = counts
+        table[index, : len(counts)] = counts
+    name = header.get("name")
+    label = _safe_name(name) if isinstance(name, str) else "schedule"
+    return (label, num_jobs, num_machines), table
+
+
+def _instance_from_table(
+    header: tuple[str, int, int], table: npt.NDArray[np.int64]
+) -> tuple[Instance, npt.NDArray[np.int64]]:
+    """The instance of an operation table (columns job, op, machine, a time, duration) and that time per cell.
+
+    Shapes:
+        times: ``(num_jobs, width)``, -1 in padding.
+    """
+    name, num_jobs, num_machines = header
     jobs, ops = table[:, 0], table[:, 1]
     lengths = np.bincount(jobs, minlength=num_jobs)
     if (lengths == 0).any():
@@ -478,28 +646,23 @@ def _schedule_from_document(document: Any, max_operations: int) -> Schedule:
     cells = jobs * width + ops
     first = np.unique(cells, return_index=True)[1]
     wrong = np.flatnonzero(ops >= lengths[jobs])
-    if wrong.size == 0 and first.size < len(operations):
-        wrong = np.setdiff1d(np.arange(len(operations)), first)
+    if wrong.size == 0 and first.size < len(table):
+        wrong = np.setdiff1d(np.arange(len(table)), first)
     if wrong.size:
         index = int(wrong[0])
         raise ValueError(
             f"operations[{index}]: job {jobs[index]} operation {ops[index]} is out of range or given twice"
         )
-    # machines, durations, starts: (num_jobs, width), padded after each job's last operation
+    # machines, durations, times: (num_jobs, width), padded after each job's last operation
     machines = np.full((num_jobs, width), PAD, dtype=np.int64)
     durations = np.zeros((num_jobs, width), dtype=np.int64)
-    starts = np.full((num_jobs, width), -1, dtype=np.int64)
-    machines[jobs, ops], starts[jobs, ops], durations[jobs, ops] = table[:, 2], table[:, 3], table[:, 4]
-    name = header.get("name")
-    label = _safe_name(name) if isinstance(name, str) else "schedule"
-    instance = Instance(machines, durations, name=label, num_machines=num_machines)
-    method = document.get("method")
-    schedule = Schedule(instance, starts, method=_safe_name(method) if isinstance(method, str) else "")
-    schedule.check()
-    return schedule
+    times = np.full((num_jobs, width), -1, dtype=np.int64)
+    machines[jobs, ops], times[jobs, ops], durations[jobs, ops] = table[:, 2], table[:, 3], table[:, 4]
+    return Instance(machines, durations, name=name, num_machines=num_machines), times
 
 
 _OPERATION_KEYS = ("job", "op", "machine", "start", "duration")
+_BLOCKING_OPERATION_KEYS = ("job", "op", "machine", "enter", "leave")  # the duration replaces leave in the table
 
 
 def _is_int(value: Any) -> bool:

@@ -55,15 +55,17 @@ class TaskTimeoutError(Exception):
 def _worker_main(connection: Connection, learned: bool, setup: Callable[[], None] | None) -> None:
     """Body of a worker process: load the methods, say which exist, then run tasks until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle; it stops us
+    from jssp.blocking import warm_up as warm_up_blocking
     from jssp.dispatch import warm_up
-    from jssp.solvers import load_plugins, method_names
+    from jssp.solvers import PROBLEMS, load_plugins, method_names
 
     warm_up()
+    warm_up_blocking()
     if learned:
         load_plugins()
     if setup is not None:
         setup()
-    connection.send(("ready", method_names()))
+    connection.send(("ready", {problem: method_names(problem) for problem in PROBLEMS}))
     while True:
         try:
             message = connection.recv()
@@ -117,7 +119,7 @@ class SolverPool:
         self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
         self._workers: set[_Worker] = set()
         self._background: set[asyncio.Task[None]] = set()
-        self._methods: list[str] = []
+        self._methods: dict[str, list[str]] = {}  # per problem
         self._closed = False
         # Blocking pipe and process calls run here, not in the event loop's default executor: each
         # worker slot blocks at most one thread at a time (a pending reply, or a restart), so the
@@ -126,8 +128,12 @@ class SolverPool:
 
     @property
     def methods(self) -> list[str]:
-        """Method names the workers offer (known once :meth:`start` has returned)."""
-        return list(self._methods)
+        """Method names the workers offer for the classical problem (known once :meth:`start` has returned)."""
+        return self.methods_for("jssp")
+
+    def methods_for(self, problem: str) -> list[str]:
+        """Method names the workers offer for ``problem`` (see ``jssp.solvers.PROBLEMS``)."""
+        return list(self._methods.get(problem, []))
 
     def pids(self) -> list[int]:
         """Process ids of the live workers."""

@@ -3,8 +3,11 @@
 "use strict";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
-// Keys the API adds to the jssp-schedule/1 document; the JSON download leaves them out.
+// Keys the API adds to the schedule documents; the JSON download leaves them out.
 const WEB_ONLY_KEYS = ["gap_pct", "benchmark"];
+// A blocking schedule (problem isbjssp): enter, processing segments and leave per operation, down intervals.
+const BLOCKING_FORMAT = "jssp-isbjssp-schedule/1";
+const BLOCKING_WEB_ONLY_KEYS = ["gap_pct", "benchmark", "best_known", "lower_bound"];
 const CSV_COLUMNS = ["job", "op", "machine", "start", "duration", "end"];
 const MAX_LEGEND_JOBS = 40;
 const MAX_GANTT_MACHINES = 100;  // as jssp.gantt.MAX_GANTT_MACHINES: beyond it, the busiest machines get a lane
@@ -24,6 +27,7 @@ const state = { limits: null, result: null, solving: false };
 
 async function init() {
   $("solve-form").addEventListener("submit", onSolve);
+  $("problem").addEventListener("change", onProblemChosen);
   $("file").addEventListener("change", onFileChosen);
   $("text").addEventListener("input", () => {
     if ($("text").value) clearFile();
@@ -48,8 +52,7 @@ async function init() {
   try {
     const info = await getJson("/api/methods");
     state.limits = info;
-    const select = $("method");
-    for (const name of info.methods) select.add(new Option(name, name, false, name === info.default_method));
+    onProblemChosen();
     const limit = $("time-limit");
     limit.max = String(info.time_limit.max);
     limit.value = String(info.time_limit.default);
@@ -59,6 +62,18 @@ async function init() {
   } catch (error) {
     showError(`cannot load the list of methods: ${error.message}`);
   }
+}
+
+// The problem decides the methods offered (the server lists them per problem) and whether the
+// shutdown settings apply; the chosen method stays when the other problem has it too.
+function onProblemChosen() {
+  const problem = $("problem").value;
+  $("shutdown-fields").hidden = problem !== "isbjssp";
+  if (!state.limits) return;
+  const methods = (state.limits.problems && state.limits.problems[problem]) || state.limits.methods;
+  const select = $("method");
+  const chosen = methods.includes(select.value) ? select.value : state.limits.default_method;
+  select.replaceChildren(...methods.map((name) => new Option(name, name, false, name === chosen)));
 }
 
 function onFileChosen() {
@@ -111,6 +126,13 @@ async function onSolve(event) {
   form.append("method", method);
   form.append("time_limit", $("time-limit").value);
   form.append("seed", $("seed").value);
+  const problem = $("problem").value;
+  form.append("problem", problem);
+  if (problem === "isbjssp") {
+    form.append("shutdown_rate", $("shutdown-rate").value);
+    if ($("downtime").value) form.append("downtime", $("downtime").value);
+    form.append("interruption_mode", $("interruption-mode").value);
+  }
   if (!$("instance-field").hidden && $("instance").value) form.append("instance", $("instance").value);
 
   setSolving(true, method);
@@ -151,14 +173,28 @@ function setSolving(solving, method) {
   }
 }
 
+function isBlocking(result) {
+  return result.format === BLOCKING_FORMAT;
+}
+
 function showResult(result, roundTripSeconds) {
   state.result = result;
   const instance = result.instance;
+  const blocking = isBlocking(result);
   $("result-title").textContent = `${instance.name} · ${result.method}`;
   const known = result.benchmark ? ` · known benchmark ${result.benchmark}` : " · not a known benchmark";
   const status = result.status ? ` · ${result.status.toLowerCase()}` : "";
+  let problem = "";
+  if (blocking) {
+    const shutdowns = result.interruptions;
+    const count = result.down_intervals.reduce((total, rows) => total + rows.length, 0);
+    problem = ` · blocking with swaps, shutdown rate ${shutdowns.rate}, downtime ${shutdowns.downtime}, `
+      + `seed ${shutdowns.seed}, ${shutdowns.mode} · ${count} shutdown${count === 1 ? "" : "s"} before the makespan`;
+  }
   $("result-subtitle").textContent = `${instance.num_jobs} jobs × ${instance.num_machines} machines`
-    + `${known}${status}`;
+    + `${problem}${known}${status}`;
+  $("best-known-label").textContent = blocking ? "Best without shutdowns" : "Best known";
+  $("download-csv").hidden = blocking;  // the CSV has the columns of a classical schedule
   $("makespan").textContent = String(result.makespan);
   $("lower-bound").textContent = result.lower_bound === null ? "—" : String(result.lower_bound);
   if (result.lower_bound === result.makespan) $("lower-bound").append(small("optimal"));
@@ -169,7 +205,7 @@ function showResult(result, roundTripSeconds) {
     + "Hover a bar for its operation.";
   $("result").hidden = false;
   drawGantt(result);
-  drawLegend(result.instance.num_jobs);
+  drawLegend(result.instance.num_jobs, blocking);
 }
 
 // ------------------------------------------------------------------ Gantt chart (SVG)
@@ -181,8 +217,13 @@ function shownMachines(result) {
   const machines = Array.from({ length: count }, (_, machine) => machine);
   if (count <= MAX_GANTT_MACHINES) return machines;
   const loads = new Array(count).fill(0);
-  for (const op of result.operations) loads[op.machine] += op.duration;
+  for (const op of result.operations) loads[op.machine] += operationDuration(op);
   return machines.sort((a, b) => loads[b] - loads[a] || a - b).slice(0, MAX_GANTT_MACHINES).sort((a, b) => a - b);
+}
+
+// A classical operation has its duration; a blocking one, the total length of its processing segments.
+function operationDuration(op) {
+  return op.duration !== undefined ? op.duration : op.segments.reduce((total, [start, end]) => total + end - start, 0);
 }
 
 function drawGantt(result) {
@@ -227,10 +268,40 @@ function drawGantt(result) {
   }
   svg.append(axis);
 
-  // One bar per operation, coloured by job; the <title> is the hover text.
+  const frame = { svg, laneOf, margin, laneHeight, barHeight, scale, x, colors, horizon };
+  if (isBlocking(result)) drawBlockingBars(result, frame);
+  else drawBars(result, frame);
+
+  // Makespan (solid) and best known (dashed); the later line's label goes right, the other's left.
+  const makespanIsLater = result.best_known === null || result.makespan >= result.best_known;
+  svg.append(marker(x(result.makespan), margin.top, bottom, `Cmax = ${result.makespan}`, makespanIsLater, "#c0392b", false));
+  if (result.best_known !== null) {
+    const label = isBlocking(result) ? "best without shutdowns" : "best known";
+    svg.append(marker(x(result.best_known), margin.top, bottom, `${label} = ${result.best_known}`, !makespanIsLater,
+      "#2c3e50", true));
+  }
+
+  // Hovering a bar highlights every operation of its job.
+  svg.addEventListener("mouseover", (event) => {
+    const job = event.target.getAttribute && event.target.getAttribute("data-job");
+    if (job === null || job === undefined) return;
+    container.classList.add("focus");
+    for (const rect of svg.querySelectorAll("[data-job]")) {
+      rect.classList.toggle("hi", rect.getAttribute("data-job") === job);
+    }
+  });
+  svg.addEventListener("mouseleave", () => {
+    container.classList.remove("focus");
+    for (const rect of svg.querySelectorAll(".hi")) rect.classList.remove("hi");
+  });
+  container.replaceChildren(svg);
+}
+
+// One bar per operation, coloured by job; the <title> is the hover text.
+function drawBars(result, frame) {
+  const { svg, laneOf, margin, laneHeight, barHeight, scale, x, colors } = frame;
   const bars = svgElement("g", { class: "bars" });
-  const digits = String(numJobs - 1).length;
-  const labelWidth = digits * 6.5 + 4;
+  const labelWidth = String(result.instance.num_jobs - 1).length * 6.5 + 4;
   for (const op of result.operations) {
     const lane = laneOf.get(op.machine);
     if (lane === undefined) continue;
@@ -243,32 +314,80 @@ function drawGantt(result) {
       + `start ${op.start}, end ${op.end}, duration ${op.duration}`));
     bars.append(rect);
     if (op.duration * scale >= labelWidth && barHeight >= 12) {
-      bars.append(svgElement("text", { class: "label", x: x(op.start + op.duration / 2), y: top + barHeight / 2,
-        "text-anchor": "middle", "dominant-baseline": "central", fill: textColor(colors[op.job]) }, String(op.job)));
+      bars.append(jobLabel(x(op.start + op.duration / 2), top + barHeight / 2, op.job, colors[op.job]));
     }
   }
   svg.append(bars);
+}
 
-  // Makespan (solid) and best known (dashed); the later line's label goes right, the other's left.
-  const makespanIsLater = result.best_known === null || result.makespan >= result.best_known;
-  svg.append(marker(x(result.makespan), margin.top, bottom, `Cmax = ${result.makespan}`, makespanIsLater, "#c0392b", false));
-  if (result.best_known !== null) {
-    svg.append(marker(x(result.best_known), margin.top, bottom, `best known = ${result.best_known}`, !makespanIsLater,
-      "#2c3e50", true));
+// A blocking schedule: each machine's down intervals as grey hatched bands behind the lane; each
+// operation's processing segments as solid bars (class "op"), and the time its job then holds the
+// machine, blocked, as a pale hatched bar of the same colour (class "blocked"), as in jssp.blocking.gantt.
+function drawBlockingBars(result, frame) {
+  const { svg, laneOf, margin, laneHeight, barHeight, scale, x, colors, horizon } = frame;
+  const defs = svgElement("defs", {});
+  defs.append(hatchPattern("down-hatch", 45, "#e6e8eb", "#9aa3ad"));
+  defs.append(hatchPattern("blocked-hatch", 135, "none", "rgba(20, 30, 40, 0.45)"));
+  svg.append(defs);
+
+  const down = svgElement("g", { class: "downtime" });
+  result.down_intervals.forEach((rows, machine) => {
+    const lane = laneOf.get(machine);
+    if (lane === undefined) return;
+    for (const [start, end] of rows) {
+      const clipped = Math.min(end, horizon * 1.02);
+      if (clipped <= start) continue;
+      down.append(svgElement("rect", { class: "down", x: x(start), y: margin.top + lane * laneHeight,
+        width: Math.max((clipped - start) * scale, 0.75), height: laneHeight, fill: "url(#down-hatch)" }));
+    }
+  });
+  svg.append(down);
+
+  const bars = svgElement("g", { class: "bars" });
+  const labelWidth = String(result.instance.num_jobs - 1).length * 6.5 + 4;
+  for (const op of result.operations) {
+    const lane = laneOf.get(op.machine);
+    if (lane === undefined) continue;
+    const top = margin.top + lane * laneHeight + (laneHeight - barHeight) / 2;
+    const processed = op.segments.length ? op.segments[op.segments.length - 1][1] : op.enter;
+    const segments = op.segments.map(([start, end]) => `${start}–${end}`).join(", ") || "none (zero duration)";
+    const hover = `Job ${op.job}, operation ${op.op} (machine ${op.machine})\nenter ${op.enter}, leave ${op.leave}\n`
+      + `processing ${segments}, duration ${operationDuration(op)}`
+      + (op.leave > processed ? `\nblocked ${processed}–${op.leave}, waiting for its next machine` : "");
+    if (op.leave > processed) {
+      const attributes = { x: x(processed), y: top, width: Math.max((op.leave - processed) * scale, 0.75),
+        height: barHeight };
+      const blocked = svgElement("rect", { ...attributes, class: "blocked", fill: colors[op.job],
+        stroke: colors[op.job], "data-job": op.job });
+      blocked.append(svgElement("title", {}, hover));
+      bars.append(blocked, svgElement("rect", { ...attributes, class: "hatch", fill: "url(#blocked-hatch)" }));
+    }
+    let longest = null;
+    for (const [start, end] of op.segments) {
+      const rect = svgElement("rect", { class: "op", x: x(start), y: top, width: Math.max((end - start) * scale, 0.75),
+        height: barHeight, fill: colors[op.job], "data-job": op.job });
+      rect.append(svgElement("title", {}, hover));
+      bars.append(rect);
+      if (longest === null || end - start > longest[1] - longest[0]) longest = [start, end];
+    }
+    if (longest !== null && (longest[1] - longest[0]) * scale >= labelWidth && barHeight >= 12) {
+      bars.append(jobLabel(x((longest[0] + longest[1]) / 2), top + barHeight / 2, op.job, colors[op.job]));
+    }
   }
+  svg.append(bars);
+}
 
-  // Hovering a bar highlights every operation of its job.
-  svg.addEventListener("mouseover", (event) => {
-    const job = event.target.getAttribute && event.target.getAttribute("data-job");
-    if (job === null || job === undefined) return;
-    container.classList.add("focus");
-    for (const rect of svg.querySelectorAll(".op")) rect.classList.toggle("hi", rect.getAttribute("data-job") === job);
-  });
-  svg.addEventListener("mouseleave", () => {
-    container.classList.remove("focus");
-    for (const rect of svg.querySelectorAll(".op.hi")) rect.classList.remove("hi");
-  });
-  container.replaceChildren(svg);
+function hatchPattern(id, angle, background, stroke) {
+  const pattern = svgElement("pattern", { id, width: 5, height: 5, patternUnits: "userSpaceOnUse",
+    patternTransform: `rotate(${angle})` });
+  if (background !== "none") pattern.append(svgElement("rect", { width: 5, height: 5, fill: background }));
+  pattern.append(svgElement("line", { x1: 0, y1: 0, x2: 0, y2: 5, stroke, "stroke-width": 1.4 }));
+  return pattern;
+}
+
+function jobLabel(xCenter, yCenter, job, color) {
+  return svgElement("text", { class: "label", x: xCenter, y: yCenter, "text-anchor": "middle",
+    "dominant-baseline": "central", fill: textColor(color) }, String(job));
 }
 
 function marker(xPosition, top, bottom, label, labelRight, color, dashed) {
@@ -280,9 +399,19 @@ function marker(xPosition, top, bottom, label, labelRight, color, dashed) {
   return group;
 }
 
-function drawLegend(numJobs) {
+function drawLegend(numJobs, blocking) {
   const legend = $("legend");
   legend.replaceChildren();
+  if (blocking) {
+    for (const [kind, text] of [["processing", "processing"], ["blocked", "blocked (holds the machine)"],
+      ["down", "machine down"]]) {
+      const swatch = document.createElement("i");
+      swatch.className = kind;
+      const entry = document.createElement("span");
+      entry.append(swatch, text);
+      legend.append(entry);
+    }
+  }
   if (numJobs > MAX_LEGEND_JOBS) return;
   const colors = jobColors(numJobs);
   for (let job = 0; job < numJobs; job++) {
@@ -338,8 +467,9 @@ function svgElement(name, attributes, text) {
 // ------------------------------------------------------------------ downloads
 
 function scheduleDocument(result) {
+  const webOnly = isBlocking(result) ? BLOCKING_WEB_ONLY_KEYS : WEB_ONLY_KEYS;
   const document_ = {};
-  for (const [key, value] of Object.entries(result)) if (!WEB_ONLY_KEYS.includes(key)) document_[key] = value;
+  for (const [key, value] of Object.entries(result)) if (!webOnly.includes(key)) document_[key] = value;
   return document_;
 }
 
