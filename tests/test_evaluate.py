@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -96,3 +97,27 @@ def test_options_are_built_and_checked_like_those_of_jssp_solve(
         assert main(EvaluateConfig(instances=("ft06",), methods="tabu", out=out, progress=False, **changes)) == 2
         assert capsys.readouterr().err.splitlines()[-1] == f"evaluate.py: error: {message}"
         assert not out.exists()  # nothing was solved or written
+
+
+def test_a_folder_saved_before_the_problem_settings_resumes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = EvaluateConfig(instances=("ft06",), methods="mwkr,spt", out=tmp_path, progress=False)
+    assert main(cfg) == 0
+    saved = json.loads((tmp_path / "config.json").read_text())
+    for name in ("problem", "shutdown_rates", "seeds", "interruption_mode"):  # as an older evaluate.py wrote it
+        del saved[name]
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    capsys.readouterr()
+    assert main(dataclasses.replace(cfg, resume=True)) == 0
+    assert "(2 already in results.csv)" in capsys.readouterr().err
+    assert main(dataclasses.replace(cfg, resume=True, methods="mwkr")) == 2
+    assert "--methods 'mwkr,spt' there, 'mwkr' now" in capsys.readouterr().err
+
+
+def test_default_methods_depend_on_the_problem(tmp_path: Path) -> None:
+    cfg = EvaluateConfig(instances=("ft06",), methods=None, out=tmp_path, progress=False, problem="isbjssp")
+    assert main(cfg) == 0
+    with open(tmp_path / "results.csv", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert [row["method"] for row in rows] == ["spt", "lpt", "mwkr", "lwkr", "mor", "lor", "mopnr", "fifo",
+                                               "fdd-mwkr", "random"]  # fmt: skip
+    assert json.loads((tmp_path / "config.json").read_text())["methods"] == ",".join(row["method"] for row in rows)
