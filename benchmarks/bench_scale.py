@@ -1,6 +1,6 @@
-"""Whole-process time and peak memory of ``jssp solve`` on very large instances, against the targets.
+"""Whole-process time and peak memory of ``jssp solve`` with a rule on very large instances, against the targets.
 
-    .venv/bin/python benchmarks/bench_scale.py [--cases rules gnn tabu cpsat] [--time-limit 10] [--out results/scale]
+    .venv/bin/python benchmarks/bench_scale.py [--out results/scale]
 
 Each case is a fresh ``jssp solve FILE --method M`` process on one of Da Col & Teppan's instances
 (``tai_J_M_K``; the 1000x1000 ones need ``$JSSP_LARGE_INSTANCES``, see ``jssp.benchmarks``). The wall
@@ -9,13 +9,9 @@ the benchmark, solving, validating and writing the schedule JSON. Peak memory is
 maximum resident set size as the OS reports it (``wait4``). Time-limited methods report their
 overrun: wall time minus the limit.
 
-Cases (targets from the large-instance issue):
-
-* ``rules``: mwkr on 1000x1000 (<= 5 s, <= 1.5 GB), with and without writing the JSON;
-* ``gnn``: greedy ``gnn`` on 100x100 (<= 5 s) and 1000x100 (aim <= 60 s);
-* ``tabu``: tabu with ``--time-limit`` on 100x100, 1000x100 and 1000x1000 (returns within the limit
-  plus a small margin);
-* ``cpsat``: CP-SAT with ``--time-limit`` on 100x100 and 1000x100 (may find nothing; must not crash).
+Cases: mwkr on 1000x1000 (target <= 5 s, <= 1.5 GB), with and without writing the JSON, and on
+1000x100. :func:`run_case` is shared with ``bench_gnn_scale.py`` (greedy ``gnn``); the search methods
+have their own script, ``bench_scale_search.py``.
 """
 
 from __future__ import annotations
@@ -45,10 +41,6 @@ JSSP = Path(sys.executable).with_name("jssp")
 class ScaleConfig:
     """Which cases to run and where to write the table."""
 
-    cases: tuple[str, ...] = ("rules", "gnn", "tabu", "cpsat")
-    """Case groups to run: rules, gnn, tabu, cpsat."""
-    time_limit: float = 10.0
-    """--time-limit of tabu and cpsat."""
     out: Path = Path("results/scale")
     """Folder of scale.json and scale.md."""
 
@@ -63,30 +55,11 @@ class Case:
     write_json: bool = False
 
 
-def cases(cfg: ScaleConfig) -> list[Case]:
-    limit = cfg.time_limit
-    table = {
-        "rules": [
-            Case("rules", "tai_1000_1000_1", "mwkr", target="<= 5 s, <= 1.5 GB"),
-            Case("rules", "tai_1000_1000_1", "mwkr", target="(with --output)", write_json=True),
-            Case("rules", "tai_1000_100_1", "mwkr"),
-        ],
-        "gnn": [
-            Case("gnn", "tai_100_100_1", "gnn", target="<= 5 s"),
-            Case("gnn", "tai_1000_100_1", "gnn", target="aim <= 60 s"),
-        ],
-        "tabu": [
-            Case("tabu", name, "tabu", limit, target="limit + small margin")
-            for name in ("tai_100_100_1", "tai_1000_100_1", "tai_1000_1000_1")
-        ],
-        "cpsat": [
-            Case("cpsat", name, "cpsat", limit, target="no crash") for name in ("tai_100_100_1", "tai_1000_100_1")
-        ],
-    }
-    unknown = sorted(set(cfg.cases) - set(table))
-    if unknown:
-        raise SystemExit(f"unknown case group(s) {', '.join(unknown)}; choose from {', '.join(table)}")
-    return [case for group in cfg.cases for case in table[group]]
+CASES = (
+    Case("rules", "tai_1000_1000_1", "mwkr", target="<= 5 s, <= 1.5 GB"),
+    Case("rules", "tai_1000_1000_1", "mwkr", target="(with --output)", write_json=True),
+    Case("rules", "tai_1000_100_1", "mwkr"),
+)
 
 
 def run_case(case: Case) -> dict[str, Any]:
@@ -139,7 +112,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 def main(cfg: ScaleConfig) -> int:
     rows = []
-    for case in cases(cfg):
+    for case in CASES:
         row = run_case(case)
         rows.append(row)
         print(json.dumps(row), flush=True)

@@ -1,6 +1,6 @@
 """Search methods on large instances: whole-process wall time, peak memory, iterations per second.
 
-    .venv/bin/python benchmarks/bench_scale_search.py [--time-limit 30] [--instances-dir DIR]
+    JSSP_LARGE_INSTANCES=DIR .venv/bin/python benchmarks/bench_scale_search.py [--time-limit 30]
 
 Every solve is a fresh process (this script run as ``child``) that reads one instance file, solves
 it with :func:`jssp.solvers.solve` (or, for ``cpsat-hint``, CP-SAT warm-started from the
@@ -8,9 +8,9 @@ it with :func:`jssp.solvers.solve` (or, for ``cpsat-hint``, CP-SAT warm-started 
 validates the schedule and prints one JSON line. The parent measures the child's wall time from
 start to exit (interpreter, imports, kernel loading, reading the file and validation included)
 and its peak resident memory (``os.wait4``). Instances default to Da Col & Teppan's
-``tai_100_100_1``, ``tai_1000_100_1`` and ``tai_1000_1000_1`` (1,000,000 operations) from
-``--instances-dir``, ``$JSSP_LARGE_DIR`` or ``/work/shared/instances/large``. CP-SAT runs on the
-instances of up to ``--cpsat-max-operations`` operations. The table goes to stdout and ``--out``.
+``tai_100_100_1``, ``tai_1000_100_1`` and ``tai_1000_1000_1`` (1,000,000 operations), found through the
+benchmark catalogue (``instances/large``; the 1000x1000 files in ``$JSSP_LARGE_INSTANCES``); a path works
+too. CP-SAT runs on the instances of up to ``--cpsat-max-operations`` operations. The table goes to stdout and ``--out``.
 """
 
 from __future__ import annotations
@@ -21,20 +21,17 @@ import platform
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import tyro
 
+from jssp import benchmarks
 from jssp.files import write_atomically
 
 DEFAULT_INSTANCES = ("tai_100_100_1", "tai_1000_100_1", "tai_1000_1000_1")
 METHODS = ("tabu", "hybrid-stages", "cpsat", "cpsat-hint")
-
-
-def default_instances_dir() -> Path:
-    return Path(os.environ.get("JSSP_LARGE_DIR", "/work/shared/instances/large"))
 
 
 @dataclass(frozen=True)
@@ -42,9 +39,7 @@ class BenchScaleSearchConfig:
     """Instances, methods, limits and output of the scale benchmark."""
 
     instances: tuple[str, ...] = DEFAULT_INSTANCES
-    """Instance names (``NAME.txt.gz`` or ``NAME.txt`` in the instances folder) or paths."""
-    instances_dir: Path = field(default_factory=default_instances_dir)
-    """Folder of the named instances (default ``$JSSP_LARGE_DIR`` or /work/shared/instances/large)."""
+    """Benchmark names (``tai_100_100_1``) or instance file paths."""
     methods: tuple[str, ...] = METHODS
     """Methods to run: tabu, hybrid-stages, cpsat, cpsat-hint."""
     time_limit: float = 30.0
@@ -57,12 +52,9 @@ class BenchScaleSearchConfig:
     """Where the table is written (besides stdout)."""
 
 
-def instance_path(name: str, folder: Path) -> Path:
-    """A name in the instances folder (``.txt.gz`` or ``.txt``), or a path as given."""
-    for candidate in (folder / f"{name}.txt.gz", folder / f"{name}.txt", Path(name)):
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(f"no instance {name!r} in {folder} (set --instances-dir or JSSP_LARGE_DIR)")
+def instance_path(name: str) -> Path:
+    """A path as given, or the file of a catalogued benchmark (see :func:`jssp.benchmarks.instance_path`)."""
+    return Path(name) if Path(name).is_file() else benchmarks.instance_path(name)
 
 
 def solve_file(method: str, path: Path, time_limit: float, cpsat_workers: int) -> dict[str, Any]:
@@ -151,7 +143,7 @@ def table(rows: list[dict[str, Any]], cfg: BenchScaleSearchConfig, load_average:
 
 def main(cfg: BenchScaleSearchConfig) -> int:
     # ------------------------------------------------------------------ instances and runs
-    paths = [instance_path(name, cfg.instances_dir) for name in cfg.instances]
+    paths = [instance_path(name) for name in cfg.instances]
     load_average = os.getloadavg()
     rows = []
     for path in paths:

@@ -4,7 +4,6 @@ of very large instances, training streams with general routes, and the classical
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,6 @@ from jssp.dispatch import DispatchState
 from jssp.env import JobShopEnv
 from jssp.generators import random_general_instance, random_instance
 from jssp.instance import Instance
-from jssp.parsing import parse_instance
 from jssp.rules import dispatch
 from jssp.solvers import SolveOptions, ensure_methods, solve
 from jssp.validation import find_violations
@@ -160,13 +158,8 @@ def _spaces(env: JobShopEnv) -> tuple[Any, Any]:
     return env.observation_space, env.action_space
 
 
-LARGE = Path("/work/shared/instances/large/tai_100_100_1.txt.gz")
-
-
-@pytest.mark.skipif(not LARGE.exists(), reason=f"{LARGE} is not on this machine")
 def test_greedy_decoding_of_a_100x100_instance_stays_close_to_the_exact_decoder() -> None:
-    with gzip.open(LARGE, "rt") as stream:
-        instance = parse_instance(stream.read())
+    instance = benchmarks.load("tai_100_100_1")  # shipped in instances/large
     schedule = greedy_schedule(load_policy("gnn-default"), instance, "active")
     assert schedule.info["graph_refresh"] == GRAPH_REFRESH
     assert find_violations(instance, schedule.start_times, makespan=schedule.makespan) == []
