@@ -10,7 +10,8 @@ start to exit (interpreter, imports, kernel loading, reading the file and valida
 and its peak resident memory (``os.wait4``). Instances default to Da Col & Teppan's
 ``tai_100_100_1``, ``tai_1000_100_1`` and ``tai_1000_1000_1`` (1,000,000 operations), found through the
 benchmark catalogue (``instances/large``; the 1000x1000 files in ``$JSSP_LARGE_INSTANCES``); a path works
-too. CP-SAT runs on the instances of up to ``--cpsat-max-operations`` operations. The table goes to stdout and ``--out``.
+too. CP-SAT runs on the instances of up to ``--cpsat-max-operations`` operations.
+The table goes to stdout and ``--out``.
 """
 
 from __future__ import annotations
