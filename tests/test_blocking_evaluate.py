@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from evaluate import EvaluateConfig, main
@@ -49,7 +50,7 @@ def test_the_problem_is_an_option_and_classical_results_are_unchanged() -> None:
 
 
 def test_methods_are_listed_per_problem() -> None:
-    assert method_names("isbjssp") == [*RULE_NAMES, "cpsat"]
+    assert method_names("isbjssp") == [*RULE_NAMES, "cpsat", "cpsat-clairvoyant"]
     assert "tabu" in method_names() and not has_method("tabu", "isbjssp") and has_method("fdd-mwkr", "isbjssp")
     with pytest.raises(KeyError, match="unknown method 'tabu' for --problem isbjssp; available: spt, lpt"):
         get_solver("tabu", "isbjssp")
@@ -271,3 +272,33 @@ def test_summary_tables_have_a_row_per_method_and_a_column_per_rule() -> None:
     assert "| learned | 5 (1 failed) | 192.8 ± 82.0 | 18.80 | 60 / 20 | 40 / 0 |" in summary
     assert "**ft** (1 instance)" in summary and "**la** (1 instance)" in summary
     assert "| mwkr | 3 | **230.0 ± 0.0** | 15.00 | 67 / 0 | – |" in summary  # ft: mwkr best by mean
+
+
+# ---------------------------------------------------------------- the clairvoyant reference
+
+
+def test_clairvoyant_cpsat_never_runs_across_a_shutdown_and_beats_the_online_rules() -> None:
+    ft06 = benchmarks.load("ft06")
+    options = SolveOptions(problem="isbjssp", shutdown_rate=0.01, seed=3, time_limit=20.0, cpsat_workers=1)
+    schedule = solve(ft06, "cpsat-clairvoyant", options)  # validated against the calendar by solve
+    assert schedule.status == "OPTIMAL" and schedule.makespan == schedule.lower_bound == 65
+    assert schedule.info["hint"] == {"method": "mwkr", "makespan": 78}  # the best rule in restart mode
+    assert 63 <= schedule.makespan < min(solve(ft06, rule, options).makespan for rule in RULE_NAMES) == 78
+    assert len(schedule.segments) == ft06.num_operations  # one uninterrupted segment each
+    calendar = Interruptions(rate=0.01, seed=3).calendar(ft06)
+    intervals = calendar.down_intervals(schedule.makespan)
+    for job, op, start, end in schedule.segments.tolist():
+        rows = intervals[ft06.machines[job, op]]
+        assert not ((rows[:, 0] < end) & (rows[:, 1] > start)).any()
+    assert schedule.find_violations(intervals) == [] and sum(len(rows) for rows in intervals) == 7
+    without = solve(ft06, "cpsat-clairvoyant", SolveOptions(problem="isbjssp", time_limit=20.0, cpsat_workers=1))
+    assert without.makespan == 63 and without.status == "OPTIMAL"
+
+
+def test_down_intervals_of_two_machines_are_merged() -> None:
+    from jssp.blocking.clairvoyant import _union
+
+    first = np.array([[2, 5], [10, 12]])
+    second = np.array([[4, 7], [12, 13], [20, 21]])
+    assert _union([first, second]).tolist() == [[2, 7], [10, 13], [20, 21]]
+    assert _union([first]).tolist() == first.tolist() and len(_union([np.zeros((0, 2), dtype=np.int64)])) == 0

@@ -111,12 +111,14 @@ def solve_blocking_cpsat(
 
 
 def _create_variables(
-    model: cp_model.CpModel, instance: Instance, horizon: int
+    model: cp_model.CpModel, instance: Instance, horizon: int, exact_last: bool = True
 ) -> tuple[Variables, Variables, list[list[cp_model.IntervalVar]]]:
     """Enter and leave times and the occupation interval ``[enter, leave)`` of every operation.
 
-    An occupation lasts at least the duration, exactly the duration for the job's last operation.
-    Domains come from the work before the operation in its job (head) and from it on (tail).
+    An occupation lasts at least the duration, exactly the duration for the job's last operation
+    unless ``exact_last`` is False (the clairvoyant model, where processing may wait for a machine
+    to come back up). Domains come from the work before the operation in its job (head) and from it
+    on (tail).
     """
     durations = instance.durations
     heads = np.cumsum(durations, axis=1) - durations
@@ -130,10 +132,13 @@ def _create_variables(
             duration = int(durations[job, op])
             latest_enter = horizon - int(tails[job, op])
             enter = model.new_int_var(int(heads[job, op]), latest_enter, f"enter_{job}_{op}")
-            if op == length - 1:
+            if op == length - 1 and exact_last:
                 leave = model.new_int_var(int(heads[job, op]) + duration, horizon, f"leave_{job}_{op}")
                 model.add(leave == enter + duration)
                 size = model.new_constant(duration)
+            elif op == length - 1:
+                leave = model.new_int_var(int(heads[job, op]) + duration, horizon, f"leave_{job}_{op}")
+                size = model.new_int_var(duration, horizon, f"occupation_{job}_{op}")
             else:
                 # leave = enter of the next operation, whose own tail must fit before the horizon
                 leave = model.new_int_var(int(heads[job, op]) + duration, latest_enter + duration, f"leave_{job}_{op}")

@@ -22,8 +22,9 @@ from jssp.instance import Instance
 from jssp.rules import RULE_NAMES, RULES
 from jssp.solvers import SolveOptions, Solver, register, register_problem
 
-BLOCKING_METHODS = (*RULE_NAMES, "cpsat")
-"""Methods of the blocking problem: every dispatching rule, and CP-SAT at shutdown rate 0."""
+BLOCKING_METHODS = (*RULE_NAMES, "cpsat", "cpsat-clairvoyant")
+"""Methods of the blocking problem: every dispatching rule, CP-SAT at shutdown rate 0, and the clairvoyant
+reference (CP-SAT that knows the calendar in advance, :mod:`jssp.blocking.clairvoyant`; not an online method)."""
 RATE_ZERO_METHODS = ("cpsat",)
 """Methods that solve the blocking problem only without shutdowns (shutdown rate 0)."""
 BOUNDS_FILE = "blocking_bounds.csv"
@@ -110,7 +111,8 @@ def solve(
         method: one of :data:`BLOCKING_METHODS`.
         interruptions: shutdown settings (default none).
         options: ``seed`` seeds the ``random`` rule and CP-SAT; ``time_limit`` and ``cpsat_workers``
-            apply to CP-SAT, which starts from the best deterministic rule's schedule.
+            apply to CP-SAT, which starts from the best deterministic rule's schedule (in restart mode
+            on the calendar for ``cpsat-clairvoyant``).
 
     Raises:
         KeyError: for an unknown method.
@@ -150,6 +152,12 @@ def _make_schedule(
         )
         schedule.info["hint"] = {"method": hint.method, "makespan": hint.makespan}
         return schedule
+    if method == "cpsat-clairvoyant":
+        from jssp.blocking.clairvoyant import solve_clairvoyant  # OR-Tools loads only for this method
+
+        return solve_clairvoyant(
+            instance, interruptions, options.time_limit, options.cpsat_workers, options.seed, calendar=calendar
+        )
     return dispatch(instance, method, interruptions, seed=options.seed, calendar=calendar)
 
 
