@@ -10,7 +10,10 @@ this package; instances, parsing and benchmarks are shared with the classical jo
 * :mod:`~jssp.blocking.simulator`: :class:`BlockingState`, the compiled event-driven simulator;
 * :mod:`~jssp.blocking.reference`: its plain-Python twin, for tests;
 * :mod:`~jssp.blocking.schedule` and :mod:`~jssp.blocking.validation`: schedules, JSON, the validator;
-* :mod:`~jssp.blocking.rules`, :mod:`~jssp.blocking.cpsat`, :mod:`~jssp.blocking.methods`: solving;
+* :mod:`~jssp.blocking.rules`, :mod:`~jssp.blocking.cpsat`, :mod:`~jssp.blocking.methods`: solving (the
+  methods also register the ``isbjssp`` problem in :mod:`jssp.solvers`);
+* :mod:`~jssp.blocking.clairvoyant`: CP-SAT that knows the calendar, a reference no online method can reach;
+* :mod:`~jssp.blocking.evaluation`, :mod:`~jssp.blocking.report`: ``evaluate.py --problem isbjssp`` and its tables;
 * :mod:`~jssp.blocking.gantt`: charts (imports matplotlib).
 """
 
