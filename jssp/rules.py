@@ -136,6 +136,42 @@ def _heap_pop(keys: np.ndarray, jobs: np.ndarray, size: int) -> int:
 
 
 @numba.njit(cache=True)
+def _episode_state(
+    machines: np.ndarray, durations: np.ndarray, lengths: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Fresh state of a compiled episode: next operation, job and machine ready times, total and remaining work."""
+    num_jobs = machines.shape[0]
+    totals = np.zeros(num_jobs, dtype=np.int64)
+    for job in range(num_jobs):
+        for op in range(lengths[job]):
+            totals[job] += durations[job, op]
+    machine_ready = np.zeros(machines.max() + 1, dtype=np.int64)
+    return np.zeros(num_jobs, dtype=np.int64), np.zeros(num_jobs, dtype=np.int64), machine_ready, totals, totals.copy()
+
+
+@numba.njit(cache=True)
+def _commit(
+    machines: np.ndarray,
+    durations: np.ndarray,
+    job: int,
+    start: int,
+    next_op: np.ndarray,
+    job_ready: np.ndarray,
+    machine_ready: np.ndarray,
+    work_left: np.ndarray,
+    start_times: np.ndarray,
+) -> None:
+    """Start ``job``'s next operation at ``start`` in a compiled episode."""
+    op = next_op[job]
+    end = start + durations[job, op]
+    start_times[job, op] = start
+    job_ready[job] = end
+    machine_ready[machines[job, op]] = end
+    work_left[job] -= durations[job, op]
+    next_op[job] = op + 1
+
+
+@numba.njit(cache=True)
 def _run_rule_non_delay(
     machines: np.ndarray,
     durations: np.ndarray,
@@ -151,14 +187,7 @@ def _run_rule_non_delay(
     it has grown. The legal set, and so every choice, is exactly the scan's.
     """
     num_jobs = machines.shape[0]
-    next_op = np.zeros(num_jobs, dtype=np.int64)
-    job_ready = np.zeros(num_jobs, dtype=np.int64)
-    machine_ready = np.zeros(machines.max() + 1, dtype=np.int64)
-    totals = np.zeros(num_jobs, dtype=np.int64)
-    for job in range(num_jobs):
-        for op in range(lengths[job]):
-            totals[job] += durations[job, op]
-    work_left = totals.copy()
+    next_op, job_ready, machine_ready, totals, work_left = _episode_state(machines, durations, lengths)
     heap_keys = np.zeros(2 * num_jobs + 1, dtype=np.int64)
     heap_jobs = np.zeros(2 * num_jobs + 1, dtype=np.int64)
     size = 0
@@ -195,14 +224,7 @@ def _run_rule_non_delay(
             tied = score == best_score and tie == best_tie
             if index == 0 or better or (tied and job < candidates[best]):
                 best, best_score, best_tie = index, score, tie
-        chosen = candidates[best]
-        op = next_op[chosen]
-        machine = machines[chosen, op]
-        start_times[chosen, op] = now
-        job_ready[chosen] = now + durations[chosen, op]
-        machine_ready[machine] = now + durations[chosen, op]
-        work_left[chosen] -= durations[chosen, op]
-        next_op[chosen] = op + 1
+        _commit(machines, durations, candidates[best], now, next_op, job_ready, machine_ready, work_left, start_times)
         remaining -= 1
         # Candidates that lost their machine (or the chosen job itself) go back to the heap.
         kept = 0
@@ -235,14 +257,7 @@ def _run_rule(
     lowest (ops left, -work left) for ``mopnr``, then the lowest job index.
     """
     num_jobs = machines.shape[0]
-    next_op = np.zeros(num_jobs, dtype=np.int64)
-    job_ready = np.zeros(num_jobs, dtype=np.int64)
-    machine_ready = np.zeros(machines.max() + 1, dtype=np.int64)
-    totals = np.zeros(num_jobs, dtype=np.int64)
-    for job in range(num_jobs):
-        for op in range(lengths[job]):
-            totals[job] += durations[job, op]
-    work_left = totals.copy()
+    next_op, job_ready, machine_ready, totals, work_left = _episode_state(machines, durations, lengths)
     remaining = lengths.sum()
     big = np.iinfo(np.int64).max
     while remaining > 0:
@@ -282,14 +297,8 @@ def _run_rule(
                 chosen = job
                 chosen_score = score
                 chosen_tie = tie
-        op = next_op[chosen]
-        machine = machines[chosen, op]
-        start = max(job_ready[chosen], machine_ready[machine])
-        start_times[chosen, op] = start
-        job_ready[chosen] = start + durations[chosen, op]
-        machine_ready[machine] = start + durations[chosen, op]
-        work_left[chosen] -= durations[chosen, op]
-        next_op[chosen] = op + 1
+        start = max(job_ready[chosen], machine_ready[machines[chosen, next_op[chosen]]])
+        _commit(machines, durations, chosen, start, next_op, job_ready, machine_ready, work_left, start_times)
         remaining -= 1
 
 
