@@ -228,8 +228,10 @@ def _blocking_notes(cfg: EvaluateConfig, num_instances: int, seeds: list[int], m
         f"per (instance, rate) (seeds {seeds[0]}..{seeds[-1]}), downtime {downtime}, {cfg.interruption_mode} "
         "after a shutdown"
     )
-    if "cpsat" in methods:
-        line += f"; cpsat at rate 0 only, {cfg.time_limit:g} s with {cfg.cpsat_workers} threads"
+    searches = [method for method in methods if method.startswith("cpsat")]
+    if searches:
+        line += f"; {', '.join(searches)}: {cfg.time_limit:g} s with {cfg.cpsat_workers} threads"
+        line += " (cpsat at rate 0 only)" if "cpsat" in searches else ""
     return [line + "."]
 
 
