@@ -4,7 +4,7 @@ This package never imports torch; learned policies live in ``agents``.
 """
 
 from jssp.instance import Instance, InstanceError
-from jssp.parsing import InstanceFormatError, parse_instance, read_instance
+from jssp.parsing import InstanceFormatError, list_instances, parse_instance, read_instance
 from jssp.schedule import Schedule
 from jssp.validation import InfeasibleScheduleError, check_schedule, find_violations
 
@@ -16,6 +16,7 @@ __all__ = [
     "Schedule",
     "check_schedule",
     "find_violations",
+    "list_instances",
     "parse_instance",
     "read_instance",
 ]
