@@ -21,7 +21,6 @@ Writes the JSON to ``--out`` and the markdown tables beside it (``.md``).
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import platform
 import statistics
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import tyro
+from report import machine_record, write_report
 
 from jssp import benchmarks
 from jssp.blocking import BlockingState, Interruptions, blocking_bounds, solve, warm_up
@@ -182,20 +182,11 @@ def main(cfg: BenchBlockingConfig) -> int:
     table = markdown(rows, cpsat_rows, cfg, core)
     result = {
         "config": {**dataclasses.asdict(cfg), "out": str(cfg.out)},
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "core": core,
-            "python": platform.python_version(),
-        },
+        "machine": machine_record(core),
         "simulator": rows,
         "cpsat": cpsat_rows,
     }
-    cfg.out.parent.mkdir(parents=True, exist_ok=True)
-    cfg.out.write_text(json.dumps(result, indent=1) + "\n")
-    cfg.out.with_suffix(".md").write_text(table)
-    print(table)
-    print(f"wrote {cfg.out} and {cfg.out.with_suffix('.md')}", file=sys.stderr)
+    write_report(cfg.out, result, table)
     return 0
 
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import json
-import os
 import platform
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import tyro
+from report import machine_record, write_report
 
 from jssp import benchmarks
 from jssp.dispatch import DispatchState
@@ -249,22 +249,13 @@ def main(cfg: BenchEnvConfig) -> int:
     table = markdown_table(rows, peer["job_shop_lib_version"] if peer else None, cfg)
     result = {
         "config": {**dataclasses.asdict(cfg), "peer_venv": str(cfg.peer_venv), "out": str(cfg.out)},
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "cpu_count": os.cpu_count(),
-            "python": platform.python_version(),
-        },
+        "machine": machine_record(),
         "goal_ratio": GOAL_RATIO,
         "rows": rows,
         "ours": ours,
         "peer": peer,
     }
-    cfg.out.parent.mkdir(parents=True, exist_ok=True)
-    cfg.out.write_text(json.dumps(result, indent=1) + "\n")
-    cfg.out.with_suffix(".md").write_text(table)
-    print(table)
-    print(f"wrote {cfg.out} and {cfg.out.with_suffix('.md')}", file=sys.stderr)
+    write_report(cfg.out, result, table)
     return 0
 
 

@@ -12,7 +12,6 @@ Writes the JSON to ``--out`` and the markdown table beside it (``.md``).
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import platform
 import statistics
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import tyro
+from report import machine_record, write_report
 
 from jssp import benchmarks, rules
 from jssp.instance import Instance
@@ -107,20 +107,11 @@ def main(cfg: BenchRulesConfig) -> int:
     table = markdown_table(rows, cfg, shape, core)
     result = {
         "config": {**dataclasses.asdict(cfg), "out": str(cfg.out)},
-        "machine": {
-            "platform": platform.platform(),
-            "processor": platform.processor(),
-            "core": core,
-            "python": platform.python_version(),
-        },
+        "machine": machine_record(core),
         "shape": shape,
         "rows": rows,
     }
-    cfg.out.parent.mkdir(parents=True, exist_ok=True)
-    cfg.out.write_text(json.dumps(result, indent=1) + "\n")
-    cfg.out.with_suffix(".md").write_text(table)
-    print(table)
-    print(f"wrote {cfg.out} and {cfg.out.with_suffix('.md')}", file=sys.stderr)
+    write_report(cfg.out, result, table)
     return 0
 
 
