@@ -824,9 +824,13 @@ class TabuResult:
 @functools.cache
 def warm_up() -> None:
     """Load (or, on the first run after an install or a change, compile) the tabu-search kernels now,
-    so that no timed search pays for it: a 3x3 search of a few iterations runs every kernel."""
+    so that no timed search pays for it: a 3x3 search of a few iterations runs every kernel. The rule
+    episodes that build the starts of the ``tabu`` method are loaded too."""
     from jssp.generators import random_instance
     from jssp.rules import dispatch
+    from jssp.rules import warm_up as warm_up_rules
+
+    warm_up_rules()
 
     instance = random_instance(3, 3, seed=0)
     for exact in (False, True):

@@ -351,3 +351,10 @@ def dispatch_stepwise(instance: Instance, rule: str, scheme: str = "non-delay", 
     while not state.done:
         state.step(choose(state, rule, rng))
     return Schedule(instance, state.start_times.copy(), method=rule)
+
+
+def warm_up() -> None:
+    """Load (or compile) the compiled episodes of every scheme now, so that no timed solve pays for it."""
+    instance = Instance(np.array([[0, 1], [1, 0]]), np.array([[1, 2], [2, 1]]), name="warm-up")
+    for scheme in _SCHEME_IDS:
+        dispatch(instance, "mwkr", scheme=scheme)
