@@ -76,6 +76,15 @@ class Instance:
         object.__setattr__(self, "num_machines", int(self.num_machines))
         self.check()
 
+    def __setstate__(self, state: dict[str, object]) -> None:
+        """Unpickled arrays come back writeable; freeze them again. Besides keeping the instance
+        immutable, this keeps the arrays' numba type (read-only) the one the kernels were warmed up
+        for, so a worker process that receives an instance does not compile every kernel again."""
+        self.__dict__.update(state)
+        for value in (self.machines, self.durations, *self._cache.values()):
+            if isinstance(value, np.ndarray):
+                value.setflags(write=False)
+
     @classmethod
     def from_routes(
         cls,

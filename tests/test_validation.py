@@ -345,3 +345,15 @@ def test_general_schedule_json_round_trip():
     np.testing.assert_array_equal(again.start_times, schedule.start_times)
     with pytest.raises(ValueError, match="one list per job with its 4 operations"):
         Schedule.from_dict({**document, "start_times": [[0, 3, 5], [5, 6]]}, REENTRANT)
+
+
+def test_an_unpickled_instance_stays_read_only():
+    # A worker process receives instances by pickle; writeable arrays there would also be a new numba type,
+    # so every kernel warmed up for read-only arrays would compile again inside the first timed solve.
+    import pickle
+
+    REENTRANT.lengths  # noqa: B018 - fill the cache, which travels too
+    copy = pickle.loads(pickle.dumps(REENTRANT))
+    assert copy == REENTRANT and copy.num_machines == 3
+    for array in (copy.machines, copy.durations, copy.lengths):
+        assert not array.flags.writeable
