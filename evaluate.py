@@ -242,8 +242,10 @@ def _checkpoint_hashes(methods: list[str], cfg: EvaluateConfig) -> dict[str, str
     if not uses_construction:
         return {}
     from agents.checkpoints import checkpoint_sha256  # torch loads only when a learned method runs
+    from agents.methods import checkpoint_for
 
-    hashes = {cfg.checkpoint: checkpoint_sha256(cfg.checkpoint)}
+    checkpoint = checkpoint_for(cfg.problem, cfg.checkpoint)
+    hashes = {checkpoint: checkpoint_sha256(checkpoint)}
     if any(method.startswith("ls-") for method in methods):
         hashes[cfg.improvement_checkpoint] = checkpoint_sha256(cfg.improvement_checkpoint)
     return hashes

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from agents import imitation, improvement_training, ppo, self_labelling
+from agents import blocking_ppo, imitation, improvement_training, ppo, self_labelling
 from agents.harness import RunContext
 
 ALGORITHMS: dict[str, tuple[Callable[..., Any], Callable[[Any], RunContext]]] = {
@@ -13,4 +13,5 @@ ALGORITHMS: dict[str, tuple[Callable[..., Any], Callable[[Any], RunContext]]] = 
     "imitation": (imitation.ImitationConfig, imitation.main),
     "improvement": (improvement_training.ImprovementConfig, improvement_training.main),
     "self-labelling": (self_labelling.SelfLabellingConfig, self_labelling.main),
+    "ppo-isbjssp": (blocking_ppo.BlockingPPOConfig, blocking_ppo.main),
 }

@@ -50,7 +50,7 @@ def architecture_of(
     """The ``architecture`` section of a policy (padding sizes are those of its training spaces;
     ``max_width``, the routes' padding, is recorded where it differs from ``max_machines``)."""
     architecture: dict[str, Any] = {
-        "policy": "improvement" if isinstance(policy, ImprovementPolicy) else "dispatcher",
+        "policy": policy.kind,
         "width": policy.width,
         "num_layers": policy.num_layers,
         "max_jobs": max_jobs,
@@ -182,13 +182,30 @@ def _rebuild(
     device: str | torch.device,
 ) -> PolicyType:
     """The policy of a checkpoint, built for ``env``'s spaces with the saved architecture and weights."""
+    return rebuild_policy(policy_class, env.observation_space, env.action_space, name_or_path, metadata, device)
+
+
+def rebuild_policy(
+    policy_class: type[PolicyType],
+    observation_space: gym.Space[Any],
+    action_space: gym.Space[Any],
+    name_or_path: str | Path,
+    metadata: dict[str, Any],
+    device: str | torch.device,
+) -> PolicyType:
+    """The policy of a checkpoint, built for the given spaces with the saved architecture and weights.
+
+    Raises:
+        ValueError: if the checkpoint holds another kind of policy (``architecture.policy``).
+    """
     architecture = metadata["architecture"]
-    expected = "improvement" if policy_class is ImprovementPolicy else "dispatcher"
-    if architecture["policy"] != expected:
-        raise ValueError(f"checkpoint {name_or_path!r} holds a {architecture['policy']} policy, not a {expected}")
+    if architecture["policy"] != policy_class.kind:
+        raise ValueError(
+            f"checkpoint {name_or_path!r} holds a {architecture['policy']} policy, not a {policy_class.kind}"
+        )
     policy = policy_class(
-        env.observation_space,
-        env.action_space,
+        observation_space,
+        action_space,
         lambda _: 0.0,
         width=architecture["width"],
         num_layers=architecture["num_layers"],

@@ -119,14 +119,18 @@ class RelationalGINLayer(nn.Module):
     Args:
         width: node embedding size.
         num_relations: number of arc types (each aggregated separately).
+        sum_arcs: sum the neighbours of each arc type with a scatter; by default every node is taken
+            to have at most one neighbour per arc type (true of the disjunctive graph's job and
+            machine arcs), and the sum is an index copy.
 
     Shapes:
         input ``h``: ``(num_nodes, width)``; output: same.
     """
 
-    def __init__(self, width: int, num_relations: int = 4) -> None:
+    def __init__(self, width: int, num_relations: int = 4, sum_arcs: bool = False) -> None:
         super().__init__()
         self.num_relations = num_relations
+        self.sum_arcs = sum_arcs
         self.mlp = nn.Sequential(nn.Linear(width * (num_relations + 2), width), nn.ReLU(), nn.Linear(width, width))
         self.norm = nn.LayerNorm(width)
         self.reset_parameters()
@@ -144,7 +148,9 @@ class RelationalGINLayer(nn.Module):
             # Every operation has at most one predecessor and one successor per arc type, so the
             # neighbour sum is a plain index copy (cheaper than a scatter-add; same result).
             aggregated = h.new_zeros(num_nodes, h.shape[1])
-            if source.numel():
+            if source.numel() and self.sum_arcs:
+                aggregated.index_add_(0, target, h[source])
+            elif source.numel():
                 aggregated[target] = h[source]
             parts.append(aggregated)
         weights = graph.unscheduled.to(h.dtype)[:, None]

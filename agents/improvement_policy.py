@@ -72,6 +72,7 @@ class ImprovementPolicy(JobShopPolicy):
 
     features_extractor_type = MoveFeaturesExtractor
     candidate_parts = 3
+    kind = "improvement"
 
     def move_logits(self, observation: dict[str, Tensor]) -> Tensor:
         """Masked logits of every move for a batch of observations of any padding size (inference path).

@@ -1,5 +1,9 @@
 """Registers the learned solving methods (``gnn``, ``gnn-sample``, ``hybrid``, ``ls-<steps>``) with :mod:`jssp.solvers`.
 
+For the blocking job shop with shutdowns (``isbjssp``) it registers ``gnn`` (the greedy learned
+dispatcher, online: it answers the simulator's questions as they come) and ``gnn-sample`` (best of
+``samples`` sampled episodes; a planning method, so at shutdown rate 0 only).
+
 Call :func:`register_learned_methods` once per process (``evaluate.py`` and ``jssp solve`` do);
 policies are loaded lazily, once per (checkpoint, device).
 """
@@ -8,8 +12,9 @@ from __future__ import annotations
 
 import functools
 import time
+from typing import TYPE_CHECKING
 
-from agents.checkpoints import load_improvement_policy, load_policy
+from agents.checkpoints import DEFAULT_CHECKPOINT, load_improvement_policy, load_policy
 from agents.improvement_inference import improve
 from agents.improvement_policy import ImprovementPolicy
 from agents.inference import greedy_schedule, resolve_device, sampled_schedule, single_thread
@@ -18,6 +23,12 @@ from jssp.dispatch import warm_up
 from jssp.instance import Instance
 from jssp.schedule import Schedule
 from jssp.solvers import SolveOptions, Solver, improve_hybrid, register, register_family
+
+if TYPE_CHECKING:  # the blocking package loads on the first isbjssp solve only
+    from jssp.blocking.schedule import BlockingSchedule
+
+DEFAULT_BLOCKING_CHECKPOINT = "gnn-isbjssp"
+"""The shipped dispatcher of ``isbjssp``, used where the options name the classical default."""
 
 
 @functools.cache
@@ -80,10 +91,71 @@ def learned_improvement(name: str) -> Solver:
     return solver
 
 
+def checkpoint_for(problem: str, checkpoint: str) -> str:
+    """The checkpoint a learned method of ``problem`` reads: the given one, or the problem's own default
+    when the options hold the classical default (``gnn-default``)."""
+    if problem == "isbjssp" and checkpoint == DEFAULT_CHECKPOINT:
+        return DEFAULT_BLOCKING_CHECKPOINT
+    return checkpoint
+
+
+@functools.cache
+def cached_blocking_policy(checkpoint: str, device: str) -> JobShopPolicy:
+    from agents.blocking_policy import load_blocking_policy
+
+    single_thread()
+    return load_blocking_policy(checkpoint, resolve_device(device))
+
+
+def solve_blocking_gnn(instance: Instance, options: SolveOptions) -> BlockingSchedule:
+    """The greedy learned dispatcher on the calendar drawn from the options."""
+    from agents.blocking_policy import policy_lookahead, policy_schedule
+    from jssp.blocking import interruptions_of
+    from jssp.blocking.rules import interruptions_record
+
+    policy = cached_blocking_policy(checkpoint_for("isbjssp", options.checkpoint), options.device)
+    interruptions = interruptions_of(options)
+    calendar = interruptions.calendar(instance)
+    record = interruptions_record(instance, interruptions)
+    return policy_schedule(
+        policy, instance, [calendar], interruptions.mode, interruptions=record, lookahead=policy_lookahead(policy)
+    )
+
+
+def solve_blocking_gnn_sample(instance: Instance, options: SolveOptions) -> BlockingSchedule:
+    """Best of ``options.samples`` episodes sampled from the learned dispatcher, without shutdowns."""
+    from agents.blocking_policy import policy_lookahead, policy_schedule
+    from jssp.blocking import interruptions_of
+    from jssp.blocking.rules import interruptions_record
+
+    interruptions = interruptions_of(options)
+    if interruptions.rate > 0:
+        raise ValueError("gnn-sample plans several episodes on one calendar: it runs at shutdown rate 0 only")
+    policy = cached_blocking_policy(checkpoint_for("isbjssp", options.checkpoint), options.device)
+    temperature = options.temperature
+    if temperature is None:
+        temperature = float(policy.metadata["inference"].get("sample_temperature", 1.0))
+    calendars = [interruptions.calendar(instance) for _ in range(options.samples)]
+    record = interruptions_record(instance, interruptions)
+    return policy_schedule(
+        policy,
+        instance,
+        calendars,
+        interruptions.mode,
+        temperature,
+        options.seed,
+        interruptions=record,
+        lookahead=policy_lookahead(policy),
+    )
+
+
 def register_learned_methods() -> None:
-    """Add ``gnn``, ``gnn-sample``, ``hybrid`` and ``ls-<steps>`` to the registry; load the dispatch kernels."""
+    """Add ``gnn``, ``gnn-sample``, ``hybrid`` and ``ls-<steps>`` to the registry (and ``gnn``, ``gnn-sample``
+    for ``isbjssp``); load the dispatch kernels."""
     register("gnn", solve_gnn)
     register("gnn-sample", solve_gnn_sample)
     register("hybrid", solve_hybrid)
     register_family("ls-", learned_improvement, "steps")
+    register("gnn", solve_blocking_gnn, problem="isbjssp")
+    register("gnn-sample", solve_blocking_gnn_sample, problem="isbjssp")
     warm_up()

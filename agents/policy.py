@@ -83,6 +83,8 @@ class JobShopPolicy(MaskableActorCriticPolicy):
     """Encoder of the observations; subclasses swap it for other environments."""
     candidate_parts: int = 2
     """Embeddings per candidate in the extractor's output (see :class:`CandidateScorer`)."""
+    kind: str = "dispatcher"
+    """What the policy does, as ``checkpoint.json`` records it (``architecture.policy``)."""
 
     def __init__(self, *args: Any, width: int = 64, num_layers: int = 3, **kwargs: Any) -> None:
         self.width = width

@@ -14,6 +14,7 @@ load only for the methods and outputs that use them.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 from collections.abc import Sequence
@@ -48,7 +49,8 @@ def _build_parser() -> argparse.ArgumentParser:
     solve_parser.add_argument(
         "--method",
         default="mwkr",
-        help=f"solving method (default mwkr): {', '.join(method_names())}, gnn, gnn-sample, hybrid, ls-<steps>",
+        help=f"solving method (default mwkr): {', '.join(method_names())}, gnn, gnn-sample, hybrid, ls-<steps>; "
+        "with --problem isbjssp: the rules, cpsat, cpsat-clairvoyant, gnn, gnn-sample",
     )
     solve_parser.add_argument("--output", type=Path, help="write the schedule JSON here")
     solve_parser.add_argument("--csv", type=Path, help="write the schedule as CSV here")
@@ -159,19 +161,23 @@ def _solve_blocking_command(args: argparse.Namespace, options: SolveOptions) -> 
     if args.downtime is not None and args.downtime < 1:
         raise OptionError("downtime", f"must be at least 1, got {args.downtime}")
     method = args.method.strip().lower()
-    if method not in blocking.BLOCKING_METHODS:
+    ensure_methods([method], problem="isbjssp")
+    if not has_method(method, problem="isbjssp"):
         raise KeyError(
-            f"unknown method {method!r} for --problem isbjssp; available: {', '.join(blocking.BLOCKING_METHODS)}"
+            f"unknown method {method!r} for --problem isbjssp; available: {', '.join(method_names('isbjssp'))}"
         )
-    if method == "cpsat" and rate > 0:
-        raise OptionError("method", "cpsat solves --problem isbjssp only at --shutdown-rate 0 (no shutdowns)")
+    if method in blocking.RATE_ZERO_METHODS and rate > 0:
+        raise OptionError("method", f"{method} solves --problem isbjssp only at --shutdown-rate 0 (no shutdowns)")
     mode = args.interruption_mode or "resume"
     interruptions = blocking.Interruptions(rate=rate, downtime=args.downtime, seed=options.seed, mode=mode)
+    options = dataclasses.replace(
+        options, problem="isbjssp", shutdown_rate=rate, downtime=args.downtime, interruption_mode=mode
+    )
 
     instance = read_instance(args.file, instance=args.instance)
     blocking.warm_up()
     try:
-        schedule = blocking.solve(instance, method, interruptions, options)
+        schedule = solve(instance, method, options)  # validated against the calendar
     except blocking.JammedError as error:  # the settings leave the shop no practical way to finish
         print(f"jssp: error: {error}", file=sys.stderr)
         return 1

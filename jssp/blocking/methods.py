@@ -22,11 +22,13 @@ from jssp.instance import Instance
 from jssp.rules import RULE_NAMES, RULES
 from jssp.solvers import SolveOptions, Solver, register, register_problem
 
-BLOCKING_METHODS = (*RULE_NAMES, "cpsat", "cpsat-clairvoyant")
-"""Methods of the blocking problem: every dispatching rule, CP-SAT at shutdown rate 0, and the clairvoyant
+BLOCKING_METHODS = (*RULE_NAMES, "lookahead-lor", "cpsat", "cpsat-clairvoyant")
+"""Methods of the blocking problem: every dispatching rule, the one-step lookahead over ``lor`` continuations on
+the calendar known so far (:mod:`jssp.blocking.lookahead`, online), CP-SAT at shutdown rate 0, and the clairvoyant
 reference (CP-SAT that knows the calendar in advance, :mod:`jssp.blocking.clairvoyant`; not an online method)."""
-RATE_ZERO_METHODS = ("cpsat",)
-"""Methods that solve the blocking problem only without shutdowns (shutdown rate 0)."""
+RATE_ZERO_METHODS = ("cpsat", "gnn-sample")
+"""Methods that solve the blocking problem only without shutdowns (shutdown rate 0): CP-SAT, and the best of
+several sampled episodes of the learned dispatcher (registered by ``agents``), which plan on one calendar."""
 BOUNDS_FILE = "blocking_bounds.csv"
 
 
@@ -158,6 +160,10 @@ def _make_schedule(
         return solve_clairvoyant(
             instance, interruptions, options.time_limit, options.cpsat_workers, options.seed, calendar=calendar
         )
+    if method == "lookahead-lor":
+        from jssp.blocking.lookahead import lookahead_schedule
+
+        return lookahead_schedule(instance, interruptions, calendar, rule="lor")
     return dispatch(instance, method, interruptions, seed=options.seed, calendar=calendar)
 
 

@@ -544,6 +544,32 @@ class BlockingState:
                 )
             return int(status)
 
+    def clone(self, calendar: Calendar | None = None) -> BlockingState:
+        """An independent copy of the simulation at this question, on the same calendar or on ``calendar``.
+
+        A copy on another calendar that agrees with this one up to now (its down intervals that
+        have started by now, with the repair of a machine down now ending later than now) continues
+        as if the future were that calendar's: what a policy that looks ahead may simulate without
+        seeing the real future.
+        """
+        copy = object.__new__(BlockingState)
+        copy.__dict__.update(self.__dict__)
+        for name in ("job_state", "machine_state", "enter", "leave", "mask", "_counters", "_segments"):
+            setattr(copy, name, getattr(self, name).copy())
+        if calendar is not None:
+            if calendar.num_machines != self.instance.num_machines:
+                raise ValueError(
+                    f"calendar has {calendar.num_machines} machines, instance {self.instance.num_machines}"
+                )
+            copy._calendar = calendar
+            calendar.extend(max(self._calendar.horizon, 1))
+            copy._load_calendar()
+            now = self.now
+            for machine in range(self.instance.num_machines):  # the pointer into the new calendar's intervals
+                ends = copy._down_ends[machine, : copy._down_counts[machine]]
+                copy.machine_state[NEXT_INTERVAL, machine] = int(np.searchsorted(ends, now, side="right"))
+        return copy
+
     @property
     def done(self) -> bool:
         return self._status == DONE

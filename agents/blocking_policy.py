@@ -1,0 +1,179 @@
+"""The learned dispatcher of the blocking job shop with shutdowns: GNN, SB3 policy, checkpoints, rollouts.
+
+The encoder is the construction policy's relational GIN (:mod:`agents.encoder`) over the dynamic
+disjunctive graph of :class:`jssp.blocking.env.BlockingEnv`: the operations that have not left their
+machine, their job arcs, and a typed arc from the operation holding a machine to every next
+operation waiting for it (several may wait for one machine, so arcs are summed, not copied). Each
+candidate job is scored from its next operation's embedding and the graph's, with one shared MLP,
+so the same weights serve any instance size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from gymnasium import spaces
+from torch import Tensor, nn
+
+from agents.encoder import RelationalGINLayer, batch_observations, scatter
+from agents.policy import GraphFeaturesExtractor, JobShopPolicy
+from jssp.blocking.calendar import Calendar
+from jssp.blocking.env import NUM_BLOCKING_FEATURES, observation_spaces, observe
+from jssp.blocking.lookahead import expected_downtime
+from jssp.blocking.schedule import BlockingSchedule
+from jssp.blocking.simulator import BlockingState
+from jssp.env import precedence_edges
+from jssp.instance import Instance
+
+
+class DynamicGraphEncoder(nn.Module):
+    """Embeds every operation still in the shop, the graph, and each job's candidate operation.
+
+    Args:
+        width: embedding size.
+        num_layers: message-passing rounds.
+
+    Shapes:
+        returns ``candidates``: ``(batch, max_jobs, width)`` (zeros for jobs without a candidate) and
+        ``graph``: ``(batch, width)`` (mean of the remaining operations' embeddings).
+    """
+
+    def __init__(self, width: int = 32, num_layers: int = 2) -> None:
+        super().__init__()
+        self.width = width
+        self.input = nn.Sequential(nn.Linear(NUM_BLOCKING_FEATURES, width), nn.ReLU(), nn.Linear(width, width))
+        self.layers = nn.ModuleList(RelationalGINLayer(width, sum_arcs=True) for _ in range(num_layers))
+
+    def forward(self, observation: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+        graph = batch_observations(observation)  # drops the "gone" operations (feature 0)
+        h = self.input(graph.x)
+        for layer in self.layers:
+            h = layer(h, graph)
+        graph_embedding = scatter(h, graph.batch, graph.batch_size, "mean")
+        padded_h = torch.cat([h, h.new_zeros(1, self.width)])  # index -1 -> the zero row
+        return padded_h[graph.candidates], graph_embedding
+
+
+class DynamicGraphFeaturesExtractor(GraphFeaturesExtractor):
+    """:class:`agents.policy.GraphFeaturesExtractor` with the dynamic-graph encoder."""
+
+    def __init__(self, observation_space: spaces.Dict, width: int = 32, num_layers: int = 2) -> None:
+        super().__init__(observation_space, width, num_layers)
+        self.encoder = DynamicGraphEncoder(width, num_layers)  # type: ignore[assignment]
+
+
+class BlockingPolicy(JobShopPolicy):
+    """MaskablePPO policy over :class:`jssp.blocking.env.BlockingEnv` observations (one logit per job)."""
+
+    features_extractor_type = DynamicGraphFeaturesExtractor
+    kind = "isbjssp-dispatcher"
+
+
+def new_blocking_policy(
+    width: int, num_layers: int, max_jobs: int, max_machines: int, max_width: int
+) -> BlockingPolicy:
+    """A freshly initialised blocking dispatcher for a padding size (outside SB3: tests, tools)."""
+    space = observation_spaces(max_jobs, max_machines, max_width)
+    return BlockingPolicy(space, spaces.Discrete(max_jobs), lambda _: 0.0, width=width, num_layers=num_layers)
+
+
+def load_blocking_policy(name_or_path: str | Path, device: str | torch.device = "cpu") -> BlockingPolicy:
+    """Rebuild a saved blocking dispatcher on ``device``, in evaluation mode."""
+    from agents.checkpoints import read_metadata, rebuild_policy
+
+    metadata = read_metadata(name_or_path)
+    architecture = metadata["architecture"]
+    max_jobs, max_machines = architecture["max_jobs"], architecture["max_machines"]
+    space = observation_spaces(max_jobs, max_machines, architecture.get("max_width", max_machines))
+    return rebuild_policy(BlockingPolicy, space, spaces.Discrete(max_jobs), name_or_path, metadata, device)
+
+
+def _as_batch(observations: Sequence[dict[str, np.ndarray]], device: torch.device) -> dict[str, Tensor]:
+    return {
+        key: torch.as_tensor(np.stack([obs[key] for obs in observations]), device=device) for key in observations[0]
+    }
+
+
+def policy_lookahead(policy: JobShopPolicy) -> str | None:
+    """The lookahead rule a loaded checkpoint's features were trained with (``inference.lookahead``), or None."""
+    return policy.metadata.get("inference", {}).get("lookahead") or None
+
+
+def _calendar_downtime(calendar: Calendar) -> int:
+    return expected_downtime(calendar.downtime) if calendar.downtime is not None else 1
+
+
+@torch.no_grad()
+def rollouts(
+    policy: JobShopPolicy,
+    instance: Instance,
+    calendars: Sequence[Calendar],
+    mode: str = "resume",
+    temperature: float = 0.0,
+    seed: int = 0,
+    lookahead: str | None = None,
+) -> list[BlockingState]:
+    """Run one episode per calendar in lockstep, the questions of all of them in one forward pass.
+
+    Args:
+        temperature: 0 picks the highest logit (greedy); above 0 samples from ``softmax(logits / temperature)``.
+        seed: seeds the sampling.
+        lookahead: the rule of the lookahead features (see :func:`jssp.blocking.env.observe`), as the
+            policy was trained with (:func:`policy_lookahead` of a checkpoint).
+
+    Returns:
+        The finished states, in the order of ``calendars``.
+    """
+    policy.eval()
+    device = policy.device
+    max_jobs, max_width = instance.num_jobs, instance.width
+    static = {"precedence_edges": precedence_edges(instance, max_jobs, max_width)}
+    states = [BlockingState(instance, calendar, mode=mode) for calendar in calendars]
+    downtimes = [_calendar_downtime(calendar) for calendar in calendars]
+    rng = np.random.default_rng(seed)
+    while True:
+        active = [index for index, state in enumerate(states) if not state.done]
+        if not active:
+            return states
+        observations = [
+            observe(states[index], max_jobs, instance.num_machines, max_width, static, lookahead, downtimes[index])
+            for index in active
+        ]
+        logits = policy.job_logits(_as_batch(observations, device)).cpu().numpy()
+        for index, row in zip(active, logits, strict=True):
+            if temperature <= 0:
+                job = int(np.argmax(row))
+            else:
+                scaled = (row - row.max()) / temperature
+                probabilities = np.exp(scaled)
+                job = int(rng.choice(len(row), p=probabilities / probabilities.sum()))
+            states[index].step(job)
+
+
+def policy_schedule(
+    policy: JobShopPolicy,
+    instance: Instance,
+    calendars: Sequence[Calendar],
+    mode: str = "resume",
+    temperature: float = 0.0,
+    seed: int = 0,
+    interruptions: dict[str, object] | None = None,
+    lookahead: str | None = None,
+) -> BlockingSchedule:
+    """The best of the episodes on ``calendars`` (one greedy episode at temperature 0; several
+    sampled ones on copies of one calendar, a planning method only meaningful without shutdowns).
+
+    Args:
+        interruptions: the schedule's ``interruptions`` record (default: the calendar's settings).
+        lookahead: the policy's lookahead rule, see :func:`rollouts`.
+    """
+    if not calendars:
+        raise ValueError("give at least one calendar")
+    states = rollouts(policy, instance, calendars, mode, temperature, seed, lookahead)
+    best = min(states, key=lambda state: state.now)
+    schedule = best.schedule("gnn", interruptions)
+    schedule.info["episodes"] = len(states)
+    return schedule

@@ -1,0 +1,249 @@
+"""The learned dispatcher of the blocking job shop with shutdowns: environment, policy, training, methods."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import train
+from agents.blocking_policy import BlockingPolicy, load_blocking_policy, new_blocking_policy, policy_schedule, rollouts
+from agents.checkpoints import load_policy
+from jssp import benchmarks
+from jssp.blocking import Calendar, Interruptions, blocking_bounds
+from jssp.blocking.env import _F, BlockingEnv, observe
+from jssp.blocking.lookahead import known_calendar, lookahead_schedule
+from jssp.blocking.simulator import BlockingState
+from jssp.generators import InstanceSampler, random_general_instance, random_instance
+from jssp.solvers import SolveOptions, ensure_methods, solve
+
+
+@pytest.fixture(scope="module")
+def policy() -> BlockingPolicy:
+    torch.manual_seed(0)
+    return new_blocking_policy(16, 2, 10, 10, 10).eval()
+
+
+def test_observation_matches_the_state() -> None:
+    instance = random_instance(8, 5, seed=3)
+    env = BlockingEnv(instance, rates=(0.01,))
+    observation, info = env.reset(seed=1)
+    assert env.observation_space.contains(observation)
+    state = env.state
+    assert state is not None and info["rate"] == 0.01
+    steps = 0
+    while True:
+        features = observation["node_features"].reshape(8, 5, -1)
+        jobs = state.candidates()
+        assert np.array_equal(np.flatnonzero(env.action_masks()), jobs)
+        assert np.array_equal(np.flatnonzero(observation["candidates"] >= 0), jobs)
+        assert np.array_equal(observation["candidates"][jobs], jobs * 5 + state.job_state[0, jobs])
+        # Operations that have left their machine are gone; the candidates' next operations are legal nodes.
+        left = state.leave >= 0
+        assert np.array_equal(features[..., _F["gone"]] == 1, left)
+        assert features[jobs, state.job_state[0, jobs], _F["legal"]].all()
+        assert features[..., _F["legal"]].sum() == len(jobs)
+        down = state.machine_down
+        remaining = features[..., _F["gone"]] == 0
+        assert np.array_equal(features[..., _F["machine_down"]][remaining] == 1, down[instance.machines][remaining])
+        observation, reward, terminated, truncated, info = env.step(int(jobs[-1]))
+        steps += 1
+        assert reward <= 0 and not truncated
+        if terminated:
+            break
+    assert info["makespan"] == state.now and steps == state.num_decisions
+
+
+def test_return_is_minus_the_makespan_from_the_first_question() -> None:
+    env = BlockingEnv(InstanceSampler([(6, 4), (9, 5)]), rate_range=(0.0, 0.02), zero_rate_share=0.5)
+    rng = np.random.default_rng(0)
+    for episode in range(5):
+        env.reset(seed=episode)
+        assert env.state is not None
+        first_question, scale = env.state.now, env.state.instance.trivial_lower_bound()
+        total, terminated = 0.0, False
+        while not terminated:
+            _, reward, terminated, _, info = env.step(int(rng.choice(np.flatnonzero(env.action_masks()))))
+            total += reward
+        assert total == pytest.approx(-(info["makespan"] - first_question) / scale)
+
+
+def test_reset_is_determined_by_the_seed() -> None:
+    env = BlockingEnv(InstanceSampler([(6, 4), (9, 5)]), rate_range=(0.0, 0.02))
+    first, _ = env.reset(seed=7)
+    again, _ = env.reset(seed=7)
+    for key in first:
+        assert np.array_equal(first[key], again[key])
+    with pytest.raises(ValueError, match="not a candidate"):
+        env.step(int(np.flatnonzero(~env.action_masks()[: env.state.instance.num_jobs])[0]))  # type: ignore[union-attr]
+
+
+def test_general_routes_observe_and_dispatch(policy: BlockingPolicy) -> None:
+    instance = random_general_instance(7, 5, seed=2, reentry=0.4)
+    interruptions = Interruptions(rate=0.01, seed=4)
+    schedule = policy_schedule(policy, instance, [interruptions.calendar(instance)])
+    schedule.check(expected_down_intervals=interruptions.calendar(instance).down_intervals(schedule.makespan))
+
+
+def test_lockstep_rollouts_equal_single_episodes(policy: BlockingPolicy) -> None:
+    instance = benchmarks.load("la01")
+    settings = [Interruptions(rate=rate, seed=seed) for rate, seed in [(0.0, 0), (0.005, 1), (0.01, 2)]]
+    together = rollouts(policy, instance, [item.calendar(instance) for item in settings])
+    for item, state in zip(settings, together, strict=True):
+        (alone,) = rollouts(policy, instance, [item.calendar(instance)])
+        assert np.array_equal(alone.enter, state.enter) and alone.now == state.now
+
+
+def _changed_after(calendar: Calendar, cut: int, horizon: int) -> Calendar:
+    """``calendar`` as known at ``cut`` (a repair under way there is cut short), then other shutdowns."""
+    intervals = calendar.down_intervals(horizon)
+    return Calendar.fixed(
+        [
+            [(start, min(end, cut + 1)) for start, end in machine if start <= cut]
+            + [(cut + 7 + 3 * m, cut + 40 + 3 * m)]
+            for m, machine in enumerate(intervals)
+        ]
+    )
+
+
+@pytest.mark.parametrize("lookahead", [None, "lor"])
+def test_the_policy_sees_no_future(policy: BlockingPolicy, lookahead: str | None) -> None:
+    """Changing the calendar after time t changes no decision of the learned policy made up to t."""
+    instance = benchmarks.load("la06")
+    base = Interruptions(rate=0.01, seed=5).calendar(instance)
+    reference = policy_schedule(policy, instance, [base], lookahead=lookahead)
+    cut = reference.makespan // 2
+    changed = _changed_after(base, cut, 10 * reference.makespan)
+    changed.downtime = base.downtime  # the lookahead's expected repair time is a setting, not the future
+    other = policy_schedule(policy, instance, [changed], lookahead=lookahead)
+    early = reference.enter <= cut
+    assert early.any() and not early.all()
+    assert np.array_equal(early, other.enter <= cut)
+    assert np.array_equal(reference.enter[early], other.enter[early])
+    assert other.makespan != reference.makespan  # the later shutdowns did change the rest
+
+
+def test_gnn_methods_through_the_registry(tmp_path: Path, policy: BlockingPolicy) -> None:
+    checkpoint = _save(policy, tmp_path / "policy")
+    ensure_methods(["gnn"], problem="isbjssp")
+    instance = benchmarks.load("ft06")
+    for rate in (0.0, 0.01):
+        options = SolveOptions(problem="isbjssp", shutdown_rate=rate, seed=3, checkpoint=str(checkpoint))
+        schedule = solve(instance, "gnn", options)  # validated against the calendar
+        assert schedule.method == "gnn" and schedule.makespan >= 63
+    sampled = solve(instance, "gnn-sample", SolveOptions(problem="isbjssp", samples=8, checkpoint=str(checkpoint)))
+    assert sampled.info["episodes"] == 8 and sampled.makespan >= blocking_bounds()["ft06"].best_known == 63
+    with pytest.raises(ValueError, match="rate 0 only"):
+        solve(instance, "gnn-sample", SolveOptions(problem="isbjssp", shutdown_rate=0.01, checkpoint=str(checkpoint)))
+
+
+def test_a_classical_checkpoint_is_refused() -> None:
+    with pytest.raises(ValueError, match="holds a dispatcher policy, not a isbjssp-dispatcher"):
+        load_blocking_policy("gnn-default")
+
+
+def test_tiny_ppo_run_writes_and_reloads_a_checkpoint(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    arguments = [
+        "ppo-isbjssp", "--total-timesteps", "256", "--n-envs", "2", "--n-steps", "64", "--batch-size", "64",
+        "--n-epochs", "1", "--width", "16", "--num-layers", "1", "--sizes", "6x4", "8x5",
+        "--validation-instances", "2", "--eval-every", "128", "--validation-rates", "0", "0.01",
+        "--run-dir", str(run_dir), "--wandb", "disabled", "--no-progress",
+    ]  # fmt: skip
+    assert train.main(arguments) == 0
+    rows = (run_dir / "validation.csv").read_text().splitlines()
+    assert rows[0].startswith("timesteps,") and [row.split(",")[0] for row in rows[1:]] == ["0", "128", "256"]
+    metadata = json.loads((run_dir / "best" / "checkpoint.json").read_text())
+    assert metadata["architecture"]["policy"] == "isbjssp-dispatcher"
+    assert metadata["inference"]["problem"] == "isbjssp"
+    loaded = load_blocking_policy(run_dir / "last")
+    instance = random_instance(8, 5, seed=1)
+    calendar = Interruptions(rate=0.01, seed=2).calendar
+    first = policy_schedule(loaded, instance, [calendar(instance)])
+    second = policy_schedule(load_blocking_policy(run_dir / "last"), instance, [calendar(instance)])
+    assert np.array_equal(first.enter, second.enter)
+    with pytest.raises(ValueError, match="not a dispatcher"):
+        load_policy(run_dir / "last")
+    # A resumed run trains on to a longer budget, appending to its log.
+    assert train.main([*arguments[:1], *arguments[1:], "--resume"]) == 0
+    assert train.main(["ppo-isbjssp", "--total-timesteps", "384", *arguments[3:], "--resume"]) == 0
+    assert [row.split(",")[0] for row in (run_dir / "validation.csv").read_text().splitlines()[1:]][-1] == "384"
+
+
+def _save(policy: BlockingPolicy, folder: Path) -> Path:
+    from agents.checkpoints import architecture_of, save_checkpoint
+
+    metadata = {
+        "architecture": architecture_of(policy, 10, 10),
+        "inference": {"problem": "isbjssp", "scheme": "non-delay", "sample_temperature": 1.0},
+        "training": {"algorithm": "test"},
+    }
+    save_checkpoint(policy, folder, metadata)
+    return folder
+
+
+def test_blocking_state_candidates_are_what_observe_offers() -> None:
+    instance = random_instance(10, 10, seed=0)
+    state = BlockingState(instance, Interruptions(rate=0.005, seed=1).calendar(instance))
+    observation = observe(state, 12, 10, 10)
+    assert observation["node_features"].shape == (120, len(_F))
+    assert observation["action_mask"][:10].astype(bool).tolist() == state.mask.tolist()
+    assert not observation["action_mask"][10:].any()
+    assert (observation["node_features"][100:, _F["gone"]] == 1).all()
+
+
+def test_a_clone_continues_like_the_original() -> None:
+    instance = benchmarks.load("la16")
+    calendar = Interruptions(rate=0.005, seed=2).calendar(instance)
+    state = BlockingState(instance, calendar)
+    for _ in range(3):
+        state.step(int(state.candidates()[-1]))
+    copy = state.clone()
+    state.run_rule("spt")
+    copy.run_rule("spt")
+    assert np.array_equal(state.enter, copy.enter) and state.now == copy.now
+    # A clone on the same calendar given explicitly continues the same way too.
+    again = BlockingState(instance, Interruptions(rate=0.005, seed=2).calendar(instance))
+    for _ in range(3):
+        again.step(int(again.candidates()[-1]))
+    other = again.clone(Interruptions(rate=0.005, seed=2).calendar(instance))
+    other.run_rule("spt")
+    assert np.array_equal(other.enter, state.enter)
+
+
+def test_lookahead_lor_is_online_and_valid() -> None:
+    instance = benchmarks.load("la06")
+    settings = Interruptions(rate=0.01, seed=5)
+    reference = lookahead_schedule(instance, settings)
+    reference.check(expected_down_intervals=settings.calendar(instance).down_intervals(reference.makespan))
+    cut = reference.makespan // 2
+    changed = _changed_after(settings.calendar(instance), cut, 10 * reference.makespan)
+    other = lookahead_schedule(instance, settings, calendar=changed)
+    early = reference.enter <= cut
+    assert early.any() and np.array_equal(early, other.enter <= cut)
+    assert np.array_equal(reference.enter[early], other.enter[early])
+    # Through the registry, at rate 0: never below the proven optimum, and at least as good as lor here.
+    ft06 = benchmarks.load("ft06")
+    options = SolveOptions(problem="isbjssp")
+    pilot = solve(ft06, "lookahead-lor", options)
+    assert 63 <= pilot.makespan <= solve(ft06, "lor", options).makespan
+
+
+def test_known_calendar_keeps_only_the_past() -> None:
+    instance = benchmarks.load("la16")
+    calendar = Interruptions(rate=0.02, seed=1).calendar(instance)
+    state = BlockingState(instance, calendar)
+    while not state.done and not state.machine_down.any():
+        state.step(int(state.candidates()[0]))
+    assert not state.done
+    known = known_calendar(state, downtime=11).down_intervals(10**9)
+    truth = calendar.down_intervals(state.now)
+    for machine, (seen, real) in enumerate(zip(known, truth, strict=True)):
+        assert len(seen) == len(real) and all(start <= state.now for start, _ in seen)
+        for (start, end), (real_start, real_end) in zip(seen, real, strict=True):
+            assert start == real_start
+            assert end == (real_end if real_end <= state.now else max(start + 11, state.now + 1))
+        assert state.machine_down[machine] == any(start <= state.now < end for start, end in seen)
