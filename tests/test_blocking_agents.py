@@ -247,3 +247,39 @@ def test_known_calendar_keeps_only_the_past() -> None:
             assert start == real_start
             assert end == (real_end if real_end <= state.now else max(start + 11, state.now + 1))
         assert state.machine_down[machine] == any(start <= state.now < end for start, end in seen)
+
+
+def test_evaluate_runs_the_learned_dispatcher_and_the_tables_merge(
+    tmp_path: Path, policy: BlockingPolicy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from evaluate import EvaluateConfig
+    from evaluate import main as evaluate_main
+    from jssp.blocking.evaluation import read_blocking_results
+    from jssp.blocking.report import main as report_main
+
+    checkpoint = _save(policy, tmp_path / "policy")
+    common = {"problem": "isbjssp", "instances": ("ft06", "la01"), "shutdown_rates": (0.0, 0.01), "seeds": 2}
+    rules = EvaluateConfig(**common, methods="lor,spt", out=tmp_path / "rules", progress=False)  # type: ignore[arg-type]
+    learned = EvaluateConfig(
+        **common,  # type: ignore[arg-type]
+        methods="gnn,gnn-sample,lookahead-lor",
+        checkpoint=str(checkpoint),
+        samples=4,
+        out=tmp_path / "learned",
+        progress=False,
+    )
+    assert evaluate_main(rules) == 0 and evaluate_main(learned) == 0
+    rows = read_blocking_results(tmp_path / "learned" / "results.csv")
+    assert all(row["feasible"] for row in rows)
+    assert {(row["method"], row["rate"]) for row in rows} == {
+        ("gnn", 0.0), ("gnn", 0.01), ("lookahead-lor", 0.0), ("lookahead-lor", 0.01), ("gnn-sample", 0.0)
+    }  # fmt: skip
+    config = json.loads((tmp_path / "learned" / "config.json").read_text())
+    assert list(config["checkpoints"]) == [str(checkpoint)]
+    out = tmp_path / "merged.md"
+    files = [str(tmp_path / "rules" / "results.csv"), str(tmp_path / "learned" / "results.csv")]
+    assert report_main([*files, "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "| rate | availability | lor | spt | gnn | gnn-sample | lookahead-lor | best rule |" in text
+    assert report_main([files[0], files[0]]) == 2
+    assert "both hold" in capsys.readouterr().err

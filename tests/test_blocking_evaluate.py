@@ -50,7 +50,9 @@ def test_the_problem_is_an_option_and_classical_results_are_unchanged() -> None:
 
 
 def test_methods_are_listed_per_problem() -> None:
-    assert method_names("isbjssp") == [*RULE_NAMES, "cpsat", "cpsat-clairvoyant"]
+    names = method_names("isbjssp")
+    assert names[:13] == [*RULE_NAMES, "lookahead-lor", "cpsat", "cpsat-clairvoyant"]
+    assert set(names[13:]) <= {"gnn", "gnn-sample"}  # the learned ones, once the agents plugin has loaded
     assert "tabu" in method_names() and not has_method("tabu", "isbjssp") and has_method("fdd-mwkr", "isbjssp")
     with pytest.raises(KeyError, match="unknown method 'tabu' for --problem isbjssp; available: spt, lpt"):
         get_solver("tabu", "isbjssp")

@@ -13,6 +13,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from jssp import benchmarks
@@ -219,3 +220,58 @@ def summary_tables(rows: Sequence[Row], baselines: Sequence[str] = RULE_NAMES, n
                 count = _count(len({row["instance"] for row in part}), "instance")
                 lines += ["", f"**{family}** ({count})", "", *group_table(part, methods, compared)]
     return "\n".join(lines) + "\n"
+
+
+def merged_summary(paths: Sequence[str | Path], rates: Sequence[float] | None = None) -> str:
+    """The tables of several blocking ``results.csv`` files of the same calendars (same downtime and seeds),
+    with the notes of each evaluation; a (instance, rate, seed, method) found twice is an error.
+
+    Args:
+        rates: keep only these shutdown rates (all by default).
+    """
+    from jssp.blocking.evaluation import read_blocking_results, result_key
+
+    rows: list[Row] = []
+    seen: dict[tuple[str, float, int, str], str] = {}
+    notes = []
+    for path in map(Path, paths):
+        for row in read_blocking_results(path):
+            if rates is not None and row["rate"] not in rates:
+                continue
+            key = result_key(row)
+            if key in seen:
+                raise ValueError(f"{path} and {seen[key]} both hold {key}")
+            seen[key] = str(path)
+            rows.append(row)
+        summary = path.with_name("summary.md")
+        settings = summary.read_text().splitlines()[2] if summary.exists() else ""
+        notes += [f"- `{path}`: {settings}"]
+    return summary_tables(rows, notes=["Merged from:", "", *notes])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m jssp.blocking.report RESULTS.csv ... [--rates P ...] [--out summary.md]``: merged tables."""
+    import argparse
+    import sys
+
+    from jssp.files import write_atomically
+
+    parser = argparse.ArgumentParser(prog="python -m jssp.blocking.report", description=main.__doc__)
+    parser.add_argument("results", nargs="+", help="results.csv files of evaluate.py --problem isbjssp")
+    parser.add_argument("--rates", nargs="+", type=float, help="keep only these shutdown rates")
+    parser.add_argument("--out", type=Path, help="write the markdown here (default: print it)")
+    args = parser.parse_args(argv)
+    try:
+        text = merged_summary(args.results, args.rates)
+    except (OSError, ValueError, KeyError) as error:
+        print(f"python -m jssp.blocking.report: error: {error}", file=sys.stderr)
+        return 2
+    if args.out:
+        write_atomically(args.out, text)
+    else:
+        print(text, end="")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
