@@ -283,3 +283,19 @@ def test_evaluate_runs_the_learned_dispatcher_and_the_tables_merge(
     assert "| rate | availability | lor | spt | gnn | gnn-sample | lookahead-lor | best rule |" in text
     assert report_main([files[0], files[0]]) == 2
     assert "both hold" in capsys.readouterr().err
+
+
+def test_a_jammed_episode_is_truncated(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jssp.blocking.simulator import JammedError
+
+    env = BlockingEnv(random_instance(8, 5, seed=3), rates=(0.01,))
+    observation, _ = env.reset(seed=1)
+    assert env.state is not None
+
+    def jam(job: int) -> None:
+        raise JammedError("jammed")
+
+    monkeypatch.setattr(env.state, "step", jam)
+    again, reward, terminated, truncated, info = env.step(int(np.flatnonzero(env.action_masks())[0]))
+    assert (reward, terminated, truncated, info["jammed"]) == (0.0, False, True, True)
+    assert all(np.array_equal(again[key], observation[key]) for key in observation)

@@ -30,6 +30,7 @@ from jssp.blocking.simulator import (
     REMAINING,
     WORK_LEFT,
     BlockingState,
+    JammedError,
 )
 from jssp.env import InstanceSource, check_padding, draw_instance, graph_spaces, padding_size, precedence_edges
 from jssp.instance import Instance
@@ -209,7 +210,8 @@ class BlockingEnv(gym.Env[dict[str, np.ndarray], int]):
     Reward:
         Minus the time from this question to the next one (or to the end), divided by the
         instance's trivial lower bound: the return is minus the makespan, scaled, up to the time
-        of the first question, which no action changes.
+        of the first question, which no action changes. An episode whose shop jams
+        (:class:`~jssp.blocking.simulator.JammedError`) is truncated with reward 0.
 
     Args:
         instances: a fixed instance, a list (one drawn per episode) or a source with ``sample(rng)``.
@@ -263,6 +265,7 @@ class BlockingEnv(gym.Env[dict[str, np.ndarray], int]):
         self.rate = 0.0
         self._static: dict[str, np.ndarray] = {}
         self._scale = 1.0
+        self._last_observation: dict[str, np.ndarray] = {}
 
     def _draw_rate(self) -> float:
         if self.rate_range is None:
@@ -283,7 +286,12 @@ class BlockingEnv(gym.Env[dict[str, np.ndarray], int]):
             self.rate = float(options["rate"]) if "rate" in options else self._draw_rate()
             calendar_seed = int(options.get("calendar_seed", self.np_random.integers(2**31)))
             interruptions = Interruptions(rate=self.rate, downtime=self.downtime, seed=calendar_seed, mode=self.mode)
-            self.state = BlockingState(instance, interruptions.calendar(instance), mode=self.mode)
+            try:
+                self.state = BlockingState(instance, interruptions.calendar(instance), mode=self.mode)
+            except JammedError:
+                if "instance" in options:
+                    raise
+                continue
             if not self.state.done:
                 break
             if "instance" in options:
@@ -297,7 +305,7 @@ class BlockingEnv(gym.Env[dict[str, np.ndarray], int]):
 
     def _observe(self) -> dict[str, np.ndarray]:
         assert self.state is not None
-        return observe(
+        self._last_observation = observe(
             self.state,
             self.max_jobs,
             self.max_machines,
@@ -306,14 +314,21 @@ class BlockingEnv(gym.Env[dict[str, np.ndarray], int]):
             self.lookahead,
             self._expected_downtime,
         )
+        return self._last_observation
 
     def step(self, action: int) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
         if self.state is None:
             raise RuntimeError("call reset() before step()")
         before = self.state.now
-        self.state.step(int(action))
-        reward = -(self.state.now - before) / self._scale
         info: dict[str, Any] = {"rate": self.rate}
+        try:
+            self.state.step(int(action))
+        except JammedError:
+            # The shop cannot practically finish (see JammedError): the episode is cut off, with no reward
+            # for the jam's endless waiting; the last observation stands.
+            info["jammed"] = True
+            return self._last_observation, 0.0, False, True, info
+        reward = -(self.state.now - before) / self._scale
         if self.state.done:
             info["makespan"] = self.state.now
         return self._observe(), float(reward), self.state.done, False, info
