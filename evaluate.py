@@ -176,7 +176,8 @@ def main(cfg: EvaluateConfig) -> int:
             instances, methods, cfg.shutdown_rates, seeds, done=finished
         )
         if skipped:
-            print(f"cpsat runs at shutdown rate 0 only: {skipped} solves at rates above 0 left out", file=sys.stderr)
+            only_zero = ", ".join(method for method in methods if method in blocking_evaluation.RATE_ZERO_METHODS)
+            print(f"{only_zero}: rate 0 only; {skipped} solves at rates above 0 left out", file=sys.stderr)
         grid = f"{len(instances)} instances x {len(cfg.shutdown_rates)} rates x {len(seeds)} seeds x {len(methods)}"
         todo = sum(len(task.methods) for task in tasks)
     else:
@@ -232,6 +233,8 @@ def _blocking_notes(cfg: EvaluateConfig, num_instances: int, seeds: list[int], m
     if searches:
         line += f"; {', '.join(searches)}: {cfg.time_limit:g} s with {cfg.cpsat_workers} threads"
         line += " (cpsat at rate 0 only)" if "cpsat" in searches else ""
+    if "gnn-sample" in methods:
+        line += f"; gnn-sample: best of {cfg.samples} sampled episodes, at rate 0 only"
     return [line + "."]
 
 

@@ -134,7 +134,7 @@ def test_every_method_meets_the_same_calendar_and_every_schedule_fits_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(_grid(tmp_path, instances=("ft06",))) == 0
-    assert "cpsat runs at shutdown rate 0 only: 2 solves at rates above 0 left out" in capsys.readouterr().err
+    assert "cpsat: rate 0 only; 2 solves at rates above 0 left out" in capsys.readouterr().err
     with open(tmp_path / "results.csv", newline="") as stream:
         reader = csv.DictReader(stream)
         assert tuple(reader.fieldnames or ()) == RESULT_COLUMNS

@@ -76,7 +76,7 @@ def make_blocking_tasks(
 ) -> tuple[list[BlockingTask], int]:
     """Every (instance, rate, seed) with the methods still to run there.
 
-    Methods of :data:`~jssp.blocking.methods.RATE_ZERO_METHODS` (CP-SAT) run at rate 0 only.
+    Methods of :data:`~jssp.blocking.methods.RATE_ZERO_METHODS` (CP-SAT, gnn-sample) run at rate 0 only.
 
     Args:
         done: solves already in results.csv (a resumed evaluation); they are left out.
