@@ -26,7 +26,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import tyro
 
@@ -43,6 +43,7 @@ from jssp.evaluation import (
     run_tasks,
     summary_tables,
 )
+from jssp.executors import BackendError, make_executor
 from jssp.files import write_atomically
 from jssp.options import check_processes, solve_options_from
 from jssp.rules import RULE_NAMES
@@ -74,7 +75,13 @@ class EvaluateConfig:
     time_limit: float = 3.0
     """Seconds per solve for time-limited methods (cpsat, tabu, hybrid)."""
     workers: int = 1
-    """Parallel solver processes (solves run at once)."""
+    """Parallel solver processes (solves run at once) of the local backend."""
+    backend: Literal["local", "ray"] = "local"
+    """Where solves run: local processes (--workers), or Ray tasks, each asking for the CPUs it uses
+    (pip install '.[ray]'; docs/cluster.md)."""
+    ray_address: str = ""
+    """--backend ray: the cluster to join (auto: the one this machine is part of; HOST:PORT: its head);
+    empty starts a Ray on this machine for this run."""
     cpsat_workers: int = 2
     """CP-SAT search threads of one solve (cpsat, hybrid)."""
     seed: int = 0
@@ -193,16 +200,23 @@ def main(cfg: EvaluateConfig) -> int:
     schedules_dir = cfg.out / "schedules" if cfg.save_schedules else None
     results = cfg.out / "results.csv"
     columns = blocking_evaluation.RESULT_COLUMNS if blocking else RESULT_COLUMNS
-    new_rows = run_tasks(
-        tasks,
-        options,
-        schedules_dir,
-        workers=cfg.workers,
-        progress=cfg.progress,
-        initializer=_worker_initializer,
-        on_rows=lambda rows: append_results(results, rows, columns),
-        runner=blocking_evaluation.run_blocking_task if blocking else run_one_task,
-    )
+    try:
+        executor = make_executor(cfg.backend, cfg.workers, _worker_initializer, cfg.ray_address)
+    except BackendError as error:  # Ray is not installed, or its cluster cannot be reached
+        print(f"evaluate.py: error: {error}", file=sys.stderr)
+        return 2
+    try:
+        new_rows = run_tasks(
+            tasks,
+            options,
+            schedules_dir,
+            progress=cfg.progress,
+            on_rows=lambda rows: append_results(results, rows, columns),
+            runner=blocking_evaluation.run_blocking_task if blocking else run_one_task,
+            executor=executor,
+        )
+    finally:
+        executor.close()
     rows = done + new_rows
 
     # ------------------------------------------------------------------ report

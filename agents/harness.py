@@ -54,7 +54,9 @@ VALIDATION_LOG = "validation.csv"
 PROGRESS_LOG = "progress.csv"
 RUN_LOGS = (VALIDATION_LOG, PROGRESS_LOG)
 """The CSV logs a run writes (``progress.csv``: SB3's per-rollout log of the PPO algorithms)."""
-RESUMABLE_CHANGES = frozenset({"resume", "progress", "wandb", "device", "torch_threads"})
+RESUMABLE_CHANGES = frozenset(
+    {"resume", "progress", "wandb", "device", "torch_threads", "teacher_workers", "backend", "ray_address"}
+)
 """Run settings a resumed run may change; any other difference from the saved config is refused,
 except the fields an algorithm's config lists in its ``EXTENDABLE`` class attribute (a longer run)."""
 

@@ -21,10 +21,9 @@ Experts are generated once and kept in an ``.npz`` file that later runs extend o
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -37,6 +36,7 @@ from agents.policy import JobShopPolicy
 from agents.supervised import LabelledInstance, SupervisedSettings, starting_policy, train_supervised
 from jssp.dispatch import warm_up
 from jssp.env import JobShopEnv
+from jssp.executors import Executor, LocalExecutor, make_executor
 from jssp.generators import InstanceSampler
 from jssp.instance import Instance
 from jssp.local_search import tabu_search
@@ -62,6 +62,18 @@ def solve_expert(instance: Instance, iterations: int, seed: int) -> Expert:
     return Expert(instance, result.schedule.start_times.copy())
 
 
+@dataclass(frozen=True)
+class ExpertTask:
+    """One teacher solve: the instance and the seed of its search."""
+
+    instance: Instance
+    seed: int
+
+
+def _solve_expert_task(task: ExpertTask, iterations: int) -> Expert:
+    return solve_expert(task.instance, iterations, task.seed)
+
+
 def generate_experts(
     path: Path,
     sizes: list[tuple[int, int]],
@@ -72,14 +84,16 @@ def generate_experts(
     workers: int = 1,
     general: float = 0.0,
     reentry: float = 0.2,
+    executor: Executor | None = None,
 ) -> list[Expert]:
     """The first ``count`` experts of the instance stream ``(sizes, general, reentry, seed)``
     (:class:`jssp.generators.InstanceSampler`), cached in ``path``.
 
     An existing file is reused and extended (it must come from the same stream and iterations),
-    so an interrupted generation resumes where it stopped. ``workers`` processes solve in
-    parallel; the result does not depend on their number (each search is seeded by the
-    instance's index). The file is rewritten after every chunk of 50 instances.
+    so an interrupted generation resumes where it stopped. The solves run on ``executor``
+    (:mod:`jssp.executors`; default ``workers`` local processes), one CPU each; the result does
+    not depend on where (each search is seeded by the instance's index). The file is rewritten
+    after every chunk of 50 instances.
     """
     sampler = InstanceSampler(sizes, general=general, reentry=reentry)
     rng = np.random.default_rng(seed)
@@ -87,24 +101,25 @@ def generate_experts(
     for _ in experts:  # replay the stream past the cached instances
         sampler.sample(rng)
     bar = tqdm(total=count, initial=min(len(experts), count), unit="instance", disable=not progress, desc="experts")
-    pool = ProcessPoolExecutor(workers, initializer=warm_up) if workers > 1 and len(experts) < count else None
+    if executor is None:
+        executor = LocalExecutor(workers, initializer=warm_up)
+    # A chunk per round trip keeps the file's rewrites rare; on a cluster, more solves are in flight at once.
+    chunk_size = 50 if isinstance(executor, LocalExecutor) else 200
     try:
         while len(experts) < count:
             first = len(experts)
-            chunk = [sampler.sample(rng).renamed(f"train-{index}") for index in range(first, min(first + 50, count))]
-            seeds = [seed + index for index in range(first, first + len(chunk))]
-            solved = (
-                pool.map(solve_expert, chunk, [iterations] * len(chunk), seeds)
-                if pool is not None
-                else map(solve_expert, chunk, [iterations] * len(chunk), seeds)
-            )
-            for expert in solved:
-                experts.append(expert)
+            chunk = [
+                ExpertTask(sampler.sample(rng).renamed(f"train-{index}"), seed + index)
+                for index in range(first, min(first + chunk_size, count))
+            ]
+            solved: list[Expert | None] = [None] * len(chunk)
+            for index, expert in executor.run(_solve_expert_task, chunk, (iterations,), [1] * len(chunk)):
+                solved[index] = expert
                 bar.update(1)
+            experts.extend(expert for expert in solved if expert is not None)
             save_experts(path, experts, sizes, iterations, seed, general, reentry)
     finally:
-        if pool is not None:
-            pool.shutdown()
+        executor.close()
     bar.close()
     return experts[:count]
 
@@ -237,7 +252,11 @@ class ImitationConfig:
     experts: Path | None = None
     """Cache of the teacher's schedules (default RUN_DIR/experts.npz); reused and extended."""
     teacher_workers: int = 1
-    """Processes solving the teacher's schedules in parallel (same result for any number)."""
+    """Processes solving the teacher's schedules in parallel with the local backend (same result for any number)."""
+    backend: Literal["local", "ray"] = "local"
+    """Where the teacher's solves run: local processes (--teacher-workers) or Ray tasks (docs/cluster.md)."""
+    ray_address: str = ""
+    """--backend ray: the cluster to join (auto, or HOST:PORT of its head); empty starts a Ray on this machine."""
     epochs: int = 4
     """Passes over the training instances."""
     dagger: float = 0.0
@@ -275,6 +294,7 @@ def main(cfg: ImitationConfig) -> RunContext:
         cfg.teacher_workers,
         run.settings.general_fraction,
         run.settings.reentry,
+        executor=make_executor(cfg.backend, cfg.teacher_workers, warm_up, cfg.ray_address),
     )
 
     # ------------------------------------------------------------------ label, step, validate

@@ -9,14 +9,12 @@ serve every problem; the blocking job shop's tasks, rows and tables are in
 from __future__ import annotations
 
 import json
-import multiprocessing
 import re
 import shutil
 import sys
 import traceback
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from tqdm import tqdm
 
 from jssp import benchmarks
 from jssp.dispatch import warm_up
+from jssp.executors import Executor, LocalExecutor
 from jssp.files import append_csv_rows, read_csv_rows, setting_differences, truncate_csv, write_atomically
 from jssp.instance import Instance
 from jssp.parsing import read_instance
@@ -148,6 +147,13 @@ Runner = Callable[[Any, SolveOptions, Path | None], list[dict[str, Any]]]
 """Solves one task and returns its results.csv rows (module-level, so that worker processes can run it)."""
 
 
+def task_cpus(task: Any, options: SolveOptions) -> int:
+    """CPUs one task uses: the CP-SAT threads when one of its methods runs CP-SAT (``cpsat*``, ``hybrid``), else one."""
+    methods = getattr(task, "methods", None) or (task.method,)
+    uses_cpsat = any(method.startswith("cpsat") or method == "hybrid" for method in methods)
+    return max(options.cpsat_workers, 1) if uses_cpsat else 1
+
+
 def run_tasks(
     tasks: Sequence[Any],
     options: SolveOptions,
@@ -157,8 +163,10 @@ def run_tasks(
     initializer: Callable[[], None] | None = None,
     on_rows: Callable[[list[dict[str, Any]]], None] | None = None,
     runner: Runner = run_one_task,
+    executor: Executor | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every task, in ``workers`` processes when more than one; rows come back in task order.
+    """Run every task, in ``workers`` processes when more than one, or on ``executor``; rows come back in task
+    order.
 
     Args:
         tasks: what ``runner`` solves; each has an ``instance`` and a ``method`` (shown by the progress bar).
@@ -166,28 +174,26 @@ def run_tasks(
         on_rows: called in this process with each task's rows as soon as it finishes (e.g. to append
             them to ``results.csv``, so that a killed evaluation keeps every finished solve).
         runner: solves one task (default: one classical solve, :func:`run_task`).
+        executor: where the tasks run (:mod:`jssp.executors`; default a :class:`~jssp.executors.LocalExecutor`
+            of ``workers`` processes set up by ``initializer``); each task asks it for :func:`task_cpus`.
     """
     if schedules_dir is not None:
         schedules_dir.mkdir(parents=True, exist_ok=True)
     warm_up()
+    if executor is None:
+        executor = LocalExecutor(workers, initializer or warm_up)
     rows: list[list[dict[str, Any]]] = [[] for _ in tasks]
     bar = tqdm(total=len(tasks), desc="solving", unit="task", disable=not progress, dynamic_ncols=True)
-    if workers <= 1:
-        for index, task in enumerate(tasks):
-            bar.set_postfix_str(f"{task.instance.name} {task.method}", refresh=False)
-            rows[index] = runner(task, options, schedules_dir)
-            if on_rows is not None:
-                on_rows(rows[index])
-            bar.update()
-    else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=initializer or warm_up) as pool:
-            futures = {pool.submit(runner, task, options, schedules_dir): index for index, task in enumerate(tasks)}
-            for future in as_completed(futures):
-                rows[futures[future]] = future.result()
-                if on_rows is not None:
-                    on_rows(rows[futures[future]])
-                bar.update()
+    if tasks:
+        bar.set_postfix_str(f"{tasks[0].instance.name} {tasks[0].method}", refresh=False)
+    cpus = [task_cpus(task, options) for task in tasks]
+    for index, task_rows in executor.run(runner, tasks, (options, schedules_dir), cpus):
+        rows[index] = task_rows
+        if on_rows is not None:
+            on_rows(task_rows)
+        if index + 1 < len(tasks):
+            bar.set_postfix_str(f"{tasks[index + 1].instance.name} {tasks[index + 1].method}", refresh=False)
+        bar.update()
     bar.close()
     return [row for task_rows in rows for row in task_rows]
 
@@ -199,7 +205,7 @@ def append_results(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence
     )
 
 
-RESUME_INDEPENDENT = frozenset({"resume", "progress", "workers"})
+RESUME_INDEPENDENT = frozenset({"resume", "progress", "workers", "backend", "ray_address"})
 """Evaluation settings that change no result, and may differ when a folder's evaluation is resumed."""
 
 

@@ -171,15 +171,17 @@ EVALUATE = [
 ]
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_killed_evaluation_resumes_to_every_row_exactly_once(tmp_path: Path, workers: int) -> None:
+@pytest.mark.parametrize("backend", [["--workers", "1"], ["--workers", "2"], ["--backend", "ray"]], ids=" ".join)
+def test_killed_evaluation_resumes_to_every_row_exactly_once(tmp_path: Path, backend: list[str]) -> None:
+    if "ray" in backend:
+        pytest.importorskip("ray", reason="Ray is an optional extra: pip install '.[ray]'")
     reference = tmp_path / "reference"
-    assert _run([*EVALUATE, "--workers", str(workers), "--out", str(reference)]).returncode == 0
+    assert _run([*EVALUATE, "--workers", "2", "--out", str(reference)]).returncode == 0
     expected = {(row["instance"], row["method"]): row["makespan"] for row in _rows(reference / "results.csv")}
     assert len(expected) == 24
 
     killed = tmp_path / "killed"
-    command = [*EVALUATE, "--workers", str(workers), "--out", str(killed)]
+    command = [*EVALUATE, *backend, "--out", str(killed)]
     kills = 0
     for rows in (3, 9, 15):
         kills += _kill_when([*command, *(["--resume"] if kills else [])], killed / "results.csv", rows, None)
