@@ -170,13 +170,14 @@ def markdown(result: dict[str, Any]) -> str:
         f"ms per task, so {probe['ray_ms_per_task'] - probe['local_ms_per_task']:+.2f} ms per task on Ray.",
         "",
         "`ray s` and `local s` are whole `evaluate.py` processes (imports, warm-up, joining the cluster or starting "
-        "processes, and writing included).",
+        f"processes, and writing included). Load average when the script started: {result['load_average']}.",
     ]
     return "\n".join(lines) + "\n"
 
 
 def main(cfg: RayTwoNodesConfig) -> int:
     address = f"127.0.0.1:{cfg.port}"
+    load_average = [round(value, 2) for value in os.getloadavg()]
     os.environ.update({"RAY_AUTH_MODE": "token", "RAY_USAGE_STATS_ENABLED": "0"})  # for this process's drivers
     subprocess.run([RAY, "get-auth-token", "--generate"], env=_environment(), check=True, capture_output=True)
     _ray("start", "--head", "--num-cpus", "1", "--port", str(cfg.port), "--include-dashboard", "false",
@@ -192,6 +193,7 @@ def main(cfg: RayTwoNodesConfig) -> int:
     result = {
         "config": {**dataclasses.asdict(cfg), "out": str(cfg.out)},
         "machine": machine_record(),
+        "load_average": load_average,
         "nodes": nodes,
         "grids": grids,
         "overhead": overhead,
