@@ -106,7 +106,7 @@ def _calendar_downtime(calendar: Calendar) -> int:
     return expected_downtime(calendar.downtime) if calendar.downtime is not None else 1
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def rollouts(
     policy: JobShopPolicy,
     instance: Instance,
