@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from gymnasium import spaces
-from torch import Tensor, nn
+from torch import Tensor
 
-from agents.encoder import RelationalGINLayer, batch_observations, scatter
+from agents.encoder import PooledGraphEncoder
 from agents.policy import GraphFeaturesExtractor, JobShopPolicy
 from jssp.blocking.calendar import Calendar
 from jssp.blocking.env import NUM_BLOCKING_FEATURES, observation_spaces, observe
@@ -29,12 +29,9 @@ from jssp.env import precedence_edges
 from jssp.instance import Instance
 
 
-class DynamicGraphEncoder(nn.Module):
-    """Embeds every operation still in the shop, the graph, and each job's candidate operation.
-
-    Args:
-        width: embedding size.
-        num_layers: message-passing rounds.
+class DynamicGraphEncoder(PooledGraphEncoder):
+    """Embeds every operation still in the shop, the graph, and each job's candidate operation (arcs summed:
+    several operations may wait for one machine).
 
     Shapes:
         returns ``candidates``: ``(batch, max_jobs, width)`` (zeros for jobs without a candidate) and
@@ -42,19 +39,7 @@ class DynamicGraphEncoder(nn.Module):
     """
 
     def __init__(self, width: int = 32, num_layers: int = 2) -> None:
-        super().__init__()
-        self.width = width
-        self.input = nn.Sequential(nn.Linear(NUM_BLOCKING_FEATURES, width), nn.ReLU(), nn.Linear(width, width))
-        self.layers = nn.ModuleList(RelationalGINLayer(width, sum_arcs=True) for _ in range(num_layers))
-
-    def forward(self, observation: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        graph = batch_observations(observation)  # drops the "gone" operations (feature 0)
-        h = self.input(graph.x)
-        for layer in self.layers:
-            h = layer(h, graph)
-        graph_embedding = scatter(h, graph.batch, graph.batch_size, "mean")
-        padded_h = torch.cat([h, h.new_zeros(1, self.width)])  # index -1 -> the zero row
-        return padded_h[graph.candidates], graph_embedding
+        super().__init__(NUM_BLOCKING_FEATURES, width, num_layers, sum_arcs=True)
 
 
 class DynamicGraphFeaturesExtractor(GraphFeaturesExtractor):

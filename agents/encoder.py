@@ -192,3 +192,40 @@ class DisjunctiveGraphEncoder(nn.Module):
         padded_h = torch.cat([h, h.new_zeros(1, self.width)])  # index -1 -> the zero row
         candidates = padded_h[graph.candidates]
         return candidates, graph_embedding
+
+
+class PooledGraphEncoder(nn.Module):
+    """Embeds the nodes an observation keeps, the graph (their mean) and the nodes its ``candidates`` name.
+
+    The encoder of the improvement policy (every operation of a complete schedule) and of the blocking
+    dispatcher (the operations still in the shop).
+
+    Args:
+        num_features: node features of the observation.
+        width: embedding size.
+        num_layers: message-passing rounds (:class:`RelationalGINLayer`).
+        sum_arcs: see :class:`RelationalGINLayer`.
+        complete: the observation is a complete schedule (see :func:`batch_observations`).
+
+    Shapes:
+        returns the candidates' embeddings, ``candidates.shape + (width,)`` (zeros where the index is -1),
+        and ``graph``: ``(batch, width)``.
+    """
+
+    def __init__(
+        self, num_features: int, width: int, num_layers: int, sum_arcs: bool = False, complete: bool = False
+    ) -> None:
+        super().__init__()
+        self.width = width
+        self.complete = complete
+        self.input = nn.Sequential(nn.Linear(num_features, width), nn.ReLU(), nn.Linear(width, width))
+        self.layers = nn.ModuleList(RelationalGINLayer(width, sum_arcs=sum_arcs) for _ in range(num_layers))
+
+    def forward(self, observation: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+        graph = batch_observations(observation, complete=self.complete)
+        h = self.input(graph.x)
+        for layer in self.layers:
+            h = layer(h, graph)
+        graph_embedding = scatter(h, graph.batch, graph.batch_size, "mean")
+        padded_h = torch.cat([h, h.new_zeros(1, self.width)])  # index -1 -> the zero row
+        return padded_h[graph.candidates], graph_embedding

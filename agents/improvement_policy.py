@@ -11,19 +11,15 @@ from __future__ import annotations
 import torch
 from gymnasium import spaces
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
-from torch import Tensor, nn
+from torch import Tensor
 
-from agents.encoder import RelationalGINLayer, batch_observations, scatter
+from agents.encoder import PooledGraphEncoder
 from agents.policy import JobShopPolicy
 from jssp.improvement_env import NUM_IMPROVEMENT_FEATURES
 
 
-class CompleteGraphEncoder(nn.Module):
+class CompleteGraphEncoder(PooledGraphEncoder):
     """Embeds every operation of a complete schedule, the graph, and the two operations of each move.
-
-    Args:
-        width: embedding size.
-        num_layers: message-passing rounds (:class:`agents.encoder.RelationalGINLayer`).
 
     Shapes:
         returns ``moves``: ``(batch, max_moves, 2, width)`` (zeros for padded moves) and
@@ -31,19 +27,7 @@ class CompleteGraphEncoder(nn.Module):
     """
 
     def __init__(self, width: int = 32, num_layers: int = 2) -> None:
-        super().__init__()
-        self.width = width
-        self.input = nn.Sequential(nn.Linear(NUM_IMPROVEMENT_FEATURES, width), nn.ReLU(), nn.Linear(width, width))
-        self.layers = nn.ModuleList(RelationalGINLayer(width) for _ in range(num_layers))
-
-    def forward(self, observation: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        graph = batch_observations(observation, complete=True)
-        h = self.input(graph.x)
-        for layer in self.layers:
-            h = layer(h, graph)
-        graph_embedding = scatter(h, graph.batch, graph.batch_size, "mean")
-        padded_h = torch.cat([h, h.new_zeros(1, self.width)])  # index -1 -> the zero row
-        return padded_h[graph.candidates], graph_embedding
+        super().__init__(NUM_IMPROVEMENT_FEATURES, width, num_layers, complete=True)
 
 
 class MoveFeaturesExtractor(BaseFeaturesExtractor):
