@@ -410,7 +410,7 @@ def test_methods_are_listed_per_problem(client: TestClient) -> None:
     problems = client.get("/api/methods").json()["problems"]
     assert set(problems) == {"jssp", "isbjssp"} and {"tabu", "sleepy"} <= set(problems["jssp"])
     assert problems["isbjssp"] == ["spt", "lpt", "mwkr", "lwkr", "mor", "lor", "mopnr", "fifo", "fdd-mwkr", "random",
-                                   "cpsat", "cpsat-clairvoyant"]  # fmt: skip
+                                   "lookahead-lor", "cpsat", "cpsat-clairvoyant"]  # fmt: skip
 
 
 def test_isbjssp_solve_returns_a_schedule_valid_on_its_calendar_and_a_chart(client: TestClient) -> None:
