@@ -281,6 +281,8 @@ def test_evaluate_runs_the_learned_dispatcher_and_the_tables_merge(
     assert report_main([*files, "--out", str(out)]) == 0
     text = out.read_text()
     assert "| rate | availability | lor | spt | gnn | gnn-sample | lookahead-lor | best rule |" in text
+    # ft06 and la01 have proven optima: 2 instances x (2 rules x 2 seeds + gnn x 2 + lookahead x 2 + gnn-sample x 2)
+    assert "Rate 0: 20 schedules of the 2 instances with a proven optimum; 0 below it," in text
     assert report_main([files[0], files[0]]) == 2
     assert "both hold" in capsys.readouterr().err
 

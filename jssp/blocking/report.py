@@ -246,7 +246,28 @@ def merged_summary(paths: Sequence[str | Path], rates: Sequence[float] | None = 
         summary = path.with_name("summary.md")
         settings = summary.read_text().splitlines()[2] if summary.exists() else ""
         notes += [f"- `{path}`: {settings}"]
-    return summary_tables(rows, notes=["Merged from:", "", *notes])
+    return summary_tables(rows, notes=["Merged from:", "", *notes, "", optimum_check(rows)])
+
+
+def optimum_check(rows: Sequence[Row]) -> str:
+    """A line on the rate-0 schedules of instances with a proven blocking optimum: how many there are, and how
+    many are below it (none, unless a schedule or a reference value is wrong)."""
+    from jssp.blocking.methods import blocking_bounds
+
+    bounds = blocking_bounds()
+    proven = [
+        row
+        for row in rows
+        if row["rate"] == 0 and row["makespan"] is not None and row["instance"] in bounds
+        and bounds[row["instance"]].proven_optimal
+    ]  # fmt: skip
+    below = [row for row in proven if row["makespan"] < bounds[row["instance"]].best_known]
+    at = sum(row["makespan"] == bounds[row["instance"]].best_known for row in proven)
+    instances = len({row["instance"] for row in proven})
+    return (
+        f"Rate 0: {len(proven)} schedules of the {instances} instances with a proven optimum; {len(below)} below it, "
+        f"{at} at it."
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
