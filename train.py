@@ -1,18 +1,19 @@
-"""Train a learned method: one entry point, four algorithms, one harness.
+"""Train a learned method: one entry point, five algorithms, one harness.
 
     python train.py ppo --sizes 10x10 15x15 --total-timesteps 2000000 --seed 0 --device auto --run-dir runs/ppo
     python train.py ppo --init gnn-default --sizes 15x15 20x20 --total-timesteps 300000 --run-dir runs/ppo-ft
     python train.py imitation --sizes 10x10 15x15 20x15 20x20 --instances 6000 --epochs 3 --run-dir runs/im
     python train.py improvement --sizes 10x10 --total-timesteps 500000 --run-dir runs/ls
     python train.py self-labelling --init gnn-default --instances 2000 --samples 64 --run-dir runs/sl
+    python train.py ppo-isbjssp --total-timesteps 600000 --run-dir runs/ppo-isbjssp   # blocking job shop
 
 Every algorithm shares the run options of :class:`agents.harness.RunSettings` (``--seed``,
 ``--device``, ``--run-dir``, ``--resume``, ``--sizes``, ``--validation-instances``,
 ``--eval-every``, ...) and writes ``RUN_DIR/{config.json, validation.csv, best/, last/}``;
 ``--resume`` continues from the last complete checkpoint and appends to the logs. Each
 algorithm's ``main(cfg)`` is importable (``agents.ppo``, ``agents.imitation``,
-``agents.improvement_training``, ``agents.self_labelling``); ``python -m agents.ship RUN_DIR NAME``
-ships a run's best checkpoint with its model card.
+``agents.improvement_training``, ``agents.self_labelling``, ``agents.blocking_ppo``); ``python -m agents.ship
+RUN_DIR NAME`` ships a run's best checkpoint with its model card.
 """
 
 from __future__ import annotations
