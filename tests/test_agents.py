@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -101,7 +102,13 @@ def test_policy_never_picks_an_illegal_job_on_unseen_shapes(trained_run: Path, s
     assert sampled.makespan <= greedy.makespan  # the greedy rollout is one of the samples
 
 
-SHIPPED_DISPATCHERS = sorted(path.name for path in CHECKPOINTS_DIR.glob("gnn-*") if (path / "policy.pt").exists())
+SHIPPED_DISPATCHERS = sorted(
+    path.name
+    for path in CHECKPOINTS_DIR.glob("gnn-*")
+    if (path / "policy.pt").exists()
+    and json.loads((path / "checkpoint.json").read_text())["architecture"]["policy"] == "dispatcher"
+)
+"""The shipped classical dispatchers (the blocking one, gnn-isbjssp, is tested in test_blocking_agents.py)."""
 
 
 @pytest.mark.parametrize("name", SHIPPED_DISPATCHERS)

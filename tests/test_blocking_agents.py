@@ -301,3 +301,13 @@ def test_a_jammed_episode_is_truncated(monkeypatch: pytest.MonkeyPatch) -> None:
     again, reward, terminated, truncated, info = env.step(int(np.flatnonzero(env.action_masks())[0]))
     assert (reward, terminated, truncated, info["jammed"]) == (0.0, False, True, True)
     assert all(np.array_equal(again[key], observation[key]) for key in observation)
+
+
+def test_the_shipped_dispatcher_reproduces_its_evaluation() -> None:
+    """gnn-isbjssp on la01 gives the makespans of results/isbjssp-gnn (seed 0), beating lor without shutdowns."""
+    ensure_methods(["gnn"], problem="isbjssp")
+    la01 = benchmarks.load("la01")
+    without = solve(la01, "gnn", SolveOptions(problem="isbjssp"))
+    assert without.makespan == 1100 < solve(la01, "lor", SolveOptions(problem="isbjssp")).makespan == 1176
+    under = solve(la01, "gnn", SolveOptions(problem="isbjssp", shutdown_rate=0.01, seed=0))  # validated
+    assert under.makespan == 2529
