@@ -21,11 +21,10 @@ from torch import Tensor
 from agents.encoder import PooledGraphEncoder
 from agents.policy import GraphFeaturesExtractor, JobShopPolicy
 from jssp.blocking.calendar import Calendar
-from jssp.blocking.env import NUM_BLOCKING_FEATURES, observation_spaces, observe
+from jssp.blocking.env import NUM_BLOCKING_FEATURES, EpisodeConstants, observation_spaces, observe
 from jssp.blocking.lookahead import expected_downtime
 from jssp.blocking.schedule import BlockingSchedule
 from jssp.blocking.simulator import BlockingState
-from jssp.env import precedence_edges
 from jssp.instance import Instance
 
 
@@ -115,7 +114,7 @@ def rollouts(
     policy.eval()
     device = policy.device
     max_jobs, max_width = instance.num_jobs, instance.width
-    static = {"precedence_edges": precedence_edges(instance, max_jobs, max_width)}
+    constants = EpisodeConstants.of(instance, max_jobs, max_width)
     states = [BlockingState(instance, calendar, mode=mode) for calendar in calendars]
     downtimes = [_calendar_downtime(calendar) for calendar in calendars]
     rng = np.random.default_rng(seed)
@@ -124,7 +123,7 @@ def rollouts(
         if not active:
             return states
         observations = [
-            observe(states[index], max_jobs, instance.num_machines, max_width, static, lookahead, downtimes[index])
+            observe(states[index], max_jobs, instance.num_machines, max_width, constants, lookahead, downtimes[index])
             for index in active
         ]
         logits = policy.job_logits(_as_batch(observations, device)).cpu().numpy()

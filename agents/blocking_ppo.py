@@ -90,6 +90,7 @@ class BlockingValidationSet:
         downtime: int | None,
         mode: str,
         cache: Path,
+        lookahead: str | None = None,
     ) -> BlockingValidationSet:
         specs = [(*sizes[index % len(sizes)], seed + index) for index in range(count)]
         instances = [random_instance(jobs, machines, seed=s) for jobs, machines, s in specs]
@@ -97,7 +98,7 @@ class BlockingValidationSet:
         if cache.exists():
             data = json.loads(cache.read_text())
             if data["specs"] == [list(spec) for spec in specs] and data["rates"] == list(rates):
-                return cls(instances, interruptions, data["lor"], data["best_rule"], data["lookahead_lor"])
+                return cls(instances, interruptions, data["lor"], data["best_rule"], data["lookahead_lor"], lookahead)
         lor, best_rule, lookahead_lor = [], [], []
         for instance in instances:
             makespans = [
@@ -109,7 +110,7 @@ class BlockingValidationSet:
         document = {"specs": specs, "rates": list(rates), "lor": lor, "best_rule": best_rule}
         document["lookahead_lor"] = lookahead_lor
         write_atomically(cache, json.dumps(document) + "\n")
-        return cls(instances, interruptions, lor, best_rule, lookahead_lor)
+        return cls(instances, interruptions, lor, best_rule, lookahead_lor, lookahead)
 
     def evaluate(self, policy: JobShopPolicy, scheme: str) -> dict[str, float]:
         """Mean greedy makespan, mean gaps (%) to ``lor`` and to the best rule, and the share of wins over ``lor``."""
@@ -179,8 +180,8 @@ def main(cfg: BlockingPPOConfig) -> RunContext:
         cfg.downtime,
         cfg.interruption_mode,
         run.settings.run_dir / "validation_reference.json",
+        cfg.lookahead or None,
     )
-    validation.lookahead = cfg.lookahead or None
 
     # ------------------------------------------------------------------ model (new or resumed) and learning
     model = build_model(run, BlockingPolicy, vec_env, cfg.ppo, width=cfg.width, num_layers=cfg.num_layers)

@@ -12,6 +12,7 @@ trained here sees no future.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -61,20 +62,36 @@ NUM_BLOCKING_FEATURES = len(BLOCKING_NODE_FEATURES)
 _F = {name: index for index, name in enumerate(BLOCKING_NODE_FEATURES)}
 
 
+@dataclass(frozen=True)
+class EpisodeConstants:
+    """What :func:`observe` needs of an instance that no step changes: computed once per episode.
+
+    Shapes:
+        precedence_edges: ``(2, max_jobs * (max_width - 1))``.
+    """
+
+    precedence_edges: npt.NDArray[np.int64]
+    scale: float
+    """Time scale of the features and rewards: the instance's trivial lower bound (at least 1)."""
+
+    @classmethod
+    def of(cls, instance: Instance, max_jobs: int, max_width: int) -> EpisodeConstants:
+        return cls(precedence_edges(instance, max_jobs, max_width), float(max(instance.trivial_lower_bound(), 1)))
+
+
 def observe(
     state: BlockingState,
     max_jobs: int,
     max_machines: int,
     max_width: int,
-    static: dict[str, np.ndarray] | None = None,
+    constants: EpisodeConstants | None = None,
     lookahead: str | None = None,
     downtime: int = 1,
 ) -> dict[str, np.ndarray]:
     """The padded observation of ``state`` at its current question (see :class:`BlockingEnv`).
 
     Args:
-        static: the instance's precedence arcs from an earlier call (``{"precedence_edges": ...}``),
-            reused instead of rebuilt.
+        constants: the instance's :class:`EpisodeConstants` from an earlier call, reused instead of rebuilt.
         lookahead: a compiled rule whose continuation after each candidate, on the calendar known
             now (:mod:`jssp.blocking.lookahead`), fills the lookahead features; None leaves them 0.
         downtime: the expected length of a shutdown, for the lookahead's repairs in progress.
@@ -83,7 +100,9 @@ def observe(
     num_jobs, width = instance.num_jobs, instance.width
     machines, durations, lengths = instance.machines, instance.durations, instance.lengths
     job_state, machine_state = state.job_state, state.machine_state
-    scale = float(max(instance.trivial_lower_bound(), 1))
+    if constants is None:
+        constants = EpisodeConstants.of(instance, max_jobs, max_width)
+    scale = constants.scale
     now = state.now
     next_op = job_state[NEXT_OP]  # (num_jobs,)
     held = job_state[HELD_MACHINE] >= 0
@@ -107,7 +126,6 @@ def observe(
     job_work = job_state[WORK_LEFT] + np.where(held, job_state[REMAINING], 0)
 
     features = np.zeros((num_jobs, width, NUM_BLOCKING_FEATURES), dtype=np.float32)
-    features[..., _F["gone"]] = ~remaining_op
     features[..., _F["duration"]] = durations / scale
     features[..., _F["on_machine"]] = on_machine
     features[..., _F["remaining"]] = remaining / scale
@@ -157,11 +175,9 @@ def observe(
     candidates[legal] = legal * width + next_op[legal]
     action_mask = np.zeros(max_jobs, dtype=np.int8)
     action_mask[legal] = 1
-    if static is None:
-        static = {"precedence_edges": precedence_edges(instance, max_jobs, max_width)}
     return {
         "node_features": node_features,
-        "precedence_edges": static["precedence_edges"],
+        "precedence_edges": constants.precedence_edges,
         "machine_edges": machine_edges,
         "op_machine": op_machine,
         "num_nodes": np.array([num_jobs * width], dtype=np.int64),
@@ -263,8 +279,7 @@ class BlockingEnv(gym.Env[dict[str, np.ndarray], int]):
         self.action_space = spaces.Discrete(self.max_jobs)
         self.state: BlockingState | None = None
         self.rate = 0.0
-        self._static: dict[str, np.ndarray] = {}
-        self._scale = 1.0
+        self._constants: EpisodeConstants | None = None
         self._last_observation: dict[str, np.ndarray] = {}
 
     def _draw_rate(self) -> float:
@@ -298,8 +313,7 @@ class BlockingEnv(gym.Env[dict[str, np.ndarray], int]):
                 raise ValueError(f"instance {instance.name} needs no decision under these settings")
         else:
             raise RuntimeError(f"{self.MAX_REDRAWS} episodes in a row needed no decision")
-        self._static = {"precedence_edges": precedence_edges(instance, self.max_jobs, self.max_width)}
-        self._scale = float(max(instance.trivial_lower_bound(), 1))
+        self._constants = EpisodeConstants.of(instance, self.max_jobs, self.max_width)
         self._expected_downtime = expected_downtime(interruptions.resolved_downtime(instance))
         return self._observe(), {"rate": self.rate}
 
@@ -310,7 +324,7 @@ class BlockingEnv(gym.Env[dict[str, np.ndarray], int]):
             self.max_jobs,
             self.max_machines,
             self.max_width,
-            self._static,
+            self._constants,
             self.lookahead,
             self._expected_downtime,
         )
@@ -328,7 +342,8 @@ class BlockingEnv(gym.Env[dict[str, np.ndarray], int]):
             # for the jam's endless waiting; the last observation stands.
             info["jammed"] = True
             return self._last_observation, 0.0, False, True, info
-        reward = -(self.state.now - before) / self._scale
+        assert self._constants is not None
+        reward = -(self.state.now - before) / self._constants.scale
         if self.state.done:
             info["makespan"] = self.state.now
         return self._observe(), float(reward), self.state.done, False, info
