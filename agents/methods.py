@@ -107,46 +107,41 @@ def cached_blocking_policy(checkpoint: str, device: str) -> JobShopPolicy:
     return load_blocking_policy(checkpoint, resolve_device(device))
 
 
-def solve_blocking_gnn(instance: Instance, options: SolveOptions) -> BlockingSchedule:
-    """The greedy learned dispatcher on the calendar drawn from the options."""
+def _blocking_episodes(instance: Instance, options: SolveOptions, samples: int, sample: bool) -> BlockingSchedule:
+    """The best of ``samples`` episodes of the learned dispatcher on the calendar drawn from the options,
+    greedy or (``sample``) sampled at the options' temperature (default the checkpoint's)."""
     from agents.blocking_policy import policy_lookahead, policy_schedule
     from jssp.blocking import interruptions_of
     from jssp.blocking.rules import interruptions_record
 
     policy = cached_blocking_policy(checkpoint_for("isbjssp", options.checkpoint), options.device)
+    temperature = 0.0
+    if sample:
+        tuned = float(policy.metadata["inference"].get("sample_temperature", 1.0))
+        temperature = tuned if options.temperature is None else options.temperature
     interruptions = interruptions_of(options)
-    calendar = interruptions.calendar(instance)
-    record = interruptions_record(instance, interruptions)
     return policy_schedule(
-        policy, instance, [calendar], interruptions.mode, interruptions=record, lookahead=policy_lookahead(policy)
+        policy,
+        instance,
+        [interruptions.calendar(instance) for _ in range(samples)],
+        interruptions.mode,
+        temperature,
+        options.seed,
+        interruptions=interruptions_record(instance, interruptions),
+        lookahead=policy_lookahead(policy),
     )
+
+
+def solve_blocking_gnn(instance: Instance, options: SolveOptions) -> BlockingSchedule:
+    """The greedy learned dispatcher on the calendar drawn from the options."""
+    return _blocking_episodes(instance, options, 1, sample=False)
 
 
 def solve_blocking_gnn_sample(instance: Instance, options: SolveOptions) -> BlockingSchedule:
     """Best of ``options.samples`` episodes sampled from the learned dispatcher, without shutdowns."""
-    from agents.blocking_policy import policy_lookahead, policy_schedule
-    from jssp.blocking import interruptions_of
-    from jssp.blocking.rules import interruptions_record
-
-    interruptions = interruptions_of(options)
-    if interruptions.rate > 0:
+    if options.shutdown_rate > 0:
         raise ValueError("gnn-sample plans several episodes on one calendar: it runs at shutdown rate 0 only")
-    policy = cached_blocking_policy(checkpoint_for("isbjssp", options.checkpoint), options.device)
-    temperature = options.temperature
-    if temperature is None:
-        temperature = float(policy.metadata["inference"].get("sample_temperature", 1.0))
-    calendars = [interruptions.calendar(instance) for _ in range(options.samples)]
-    record = interruptions_record(instance, interruptions)
-    return policy_schedule(
-        policy,
-        instance,
-        calendars,
-        interruptions.mode,
-        temperature,
-        options.seed,
-        interruptions=record,
-        lookahead=policy_lookahead(policy),
-    )
+    return _blocking_episodes(instance, options, options.samples, sample=True)
 
 
 def register_learned_methods() -> None:
