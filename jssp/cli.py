@@ -50,7 +50,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "--method",
         default="mwkr",
         help=f"solving method (default mwkr): {', '.join(method_names())}, gnn, gnn-sample, hybrid, ls-<steps>; "
-        "with --problem isbjssp: the rules, cpsat, cpsat-clairvoyant, gnn, gnn-sample",
+        "with --problem isbjssp: the rules, lookahead-lor, cpsat, cpsat-clairvoyant, gnn, gnn-sample",
     )
     solve_parser.add_argument("--output", type=Path, help="write the schedule JSON here")
     solve_parser.add_argument("--csv", type=Path, help="write the schedule as CSV here")

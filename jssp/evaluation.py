@@ -184,15 +184,12 @@ def run_tasks(
         executor = LocalExecutor(workers, initializer or warm_up)
     rows: list[list[dict[str, Any]]] = [[] for _ in tasks]
     bar = tqdm(total=len(tasks), desc="solving", unit="task", disable=not progress, dynamic_ncols=True)
-    if tasks:
-        bar.set_postfix_str(f"{tasks[0].instance.name} {tasks[0].method}", refresh=False)
     cpus = [task_cpus(task, options) for task in tasks]
     for index, task_rows in executor.run(runner, tasks, (options, schedules_dir), cpus):
         rows[index] = task_rows
         if on_rows is not None:
             on_rows(task_rows)
-        if index + 1 < len(tasks):
-            bar.set_postfix_str(f"{tasks[index + 1].instance.name} {tasks[index + 1].method}", refresh=False)
+        bar.set_postfix_str(f"{tasks[index].instance.name} {tasks[index].method} done", refresh=False)
         bar.update()
     bar.close()
     return [row for task_rows in rows for row in task_rows]
