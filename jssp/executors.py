@@ -142,8 +142,14 @@ class RayExecutor:
             # A task asks for the CPUs it uses, but never for more than the cluster has (it would wait for ever).
             task = self._task.options(num_cpus=min(max(int(cpus[index]), 1), largest))
             pending[task.remote(function, self.initializer, item, instance, *common)] = index
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
+        remaining = list(pending)
+        while remaining:
+            # Block for one result, then take every other one already done: one pass over the
+            # outstanding references per batch of results, not per result.
+            ready, remaining = ray.wait(remaining, num_returns=1)
+            if remaining:
+                done, remaining = ray.wait(remaining, num_returns=len(remaining), timeout=0)
+                ready += done
             for reference in ready:
                 yield pending.pop(reference), ray.get(reference)
 
