@@ -150,15 +150,18 @@ def main(cfg: EvaluateConfig) -> int:
         print(f"evaluate.py: error: {error}", file=sys.stderr)
         return 2
     methods_text = cfg.methods if cfg.methods is not None else ",".join(DEFAULT_METHODS[cfg.problem])
-    methods = [method.strip().lower() for method in methods_text.split(",") if method.strip()]
+    # a method named twice is solved once
+    methods = list(dict.fromkeys(method.strip().lower() for method in methods_text.split(",") if method.strip()))
     ensure_methods(methods, cfg.problem)
     try:
         for method in methods:
             get_solver(method, cfg.problem)
-    except KeyError as error:
-        print(f"evaluate.py: error: {error.args[0]}", file=sys.stderr)
+        instances = resolve_instances(cfg.instances)  # a malformed file gives FILE:LINE: reason
+        checkpoints = _checkpoint_hashes(methods, cfg)  # a missing checkpoint or device, before any solve
+    except (KeyError, ValueError, OSError) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"evaluate.py: error: {message}", file=sys.stderr)
         return 2
-    instances = resolve_instances(cfg.instances)
     blocking = cfg.problem == "isbjssp"
     if blocking:  # the blocking kernels load only for this problem
         from jssp.blocking import evaluation as blocking_evaluation
@@ -166,7 +169,7 @@ def main(cfg: EvaluateConfig) -> int:
         from jssp.blocking import warm_up as warm_up_blocking
 
     config = {**dataclasses.asdict(cfg), "methods": methods_text, "out": str(cfg.out)}
-    config["checkpoints"] = _checkpoint_hashes(methods, cfg)
+    config["checkpoints"] = checkpoints
     read_rows = blocking_evaluation.read_blocking_results if blocking else read_results_csv
     try:
         done = prepare_output(cfg.out, config, cfg.resume, read_rows=read_rows, defaults=_PROBLEM_DEFAULTS)
@@ -259,8 +262,10 @@ def _checkpoint_hashes(methods: list[str], cfg: EvaluateConfig) -> dict[str, str
     if not uses_construction:
         return {}
     from agents.checkpoints import checkpoint_sha256  # torch loads only when a learned method runs
+    from agents.inference import resolve_device
     from agents.methods import checkpoint_for
 
+    resolve_device(cfg.device)  # ValueError, e.g. --device cuda on a machine without CUDA
     checkpoint = checkpoint_for(cfg.problem, cfg.checkpoint)
     hashes = {checkpoint: checkpoint_sha256(checkpoint)}
     if any(method.startswith("ls-") for method in methods):

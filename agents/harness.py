@@ -186,6 +186,10 @@ def start_run(cfg: Any, algorithm: str) -> RunContext:
             ``--resume`` was given for a run made with another algorithm or other settings.
     """
     settings: RunSettings = cfg.run
+    hyperparameters = getattr(cfg, "ppo", None)
+    if hyperparameters is not None:
+        hyperparameters.check()
+    device = resolve_device(settings.device)  # --device cuda without CUDA fails here, before any file is touched
     if settings.eval_every <= 0 or settings.validation_instances <= 0 or settings.torch_threads <= 0:
         raise ValueError("--eval-every, --validation-instances and --torch-threads must be positive")
     if not (0.0 <= settings.general_fraction <= 1.0 and 0.0 <= settings.reentry <= 1.0):
@@ -218,7 +222,6 @@ def start_run(cfg: Any, algorithm: str) -> RunContext:
             (run_dir / log_name).unlink(missing_ok=True)
     torch.set_num_threads(settings.torch_threads)
     set_random_seed(settings.seed)
-    device = resolve_device(settings.device)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_atomically(saved_config_path, json.dumps(config, indent=1) + "\n")
     environment = state["environment"] if state else environment_record(device)

@@ -26,10 +26,26 @@ from jssp.schedule import Schedule
 
 
 def resolve_device(device: str) -> torch.device:
-    """``auto`` picks CUDA when a GPU is present, else the CPU."""
+    """``auto`` picks CUDA when a GPU is present, else the CPU.
+
+    Raises:
+        ValueError: naming ``--device`` when the device is malformed or not on this machine (``cuda``
+            without a GPU or with a CPU build of torch, ``cuda:3`` with two GPUs, ``mps`` off Apple silicon).
+    """
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"--device must be auto, cpu, cuda, cuda:<index> or mps, got {device!r}") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        why = "this torch is a CPU build" if torch.version.cuda is None else "no GPU is visible"
+        raise ValueError(f"--device {device}: CUDA is not available here ({why}); use --device cpu or auto")
+    if resolved.type == "cuda" and resolved.index is not None and resolved.index >= torch.cuda.device_count():
+        raise ValueError(f"--device {device}: this machine has {torch.cuda.device_count()} GPU(s)")
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"--device {device}: MPS is not available here; use --device cpu or auto")
+    return resolved
 
 
 def single_thread() -> None:

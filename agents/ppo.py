@@ -11,6 +11,7 @@ where it started.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
@@ -52,6 +53,22 @@ class PPOHyperparameters:
     """Entropy bonus."""
     vf_coef: float = 0.5
     """Value loss weight."""
+
+    def check(self) -> None:
+        """Raise ValueError naming the first setting out of range, before a run starts."""
+        ranges = {
+            "n_envs": (1, math.inf), "n_steps": (1, math.inf), "batch_size": (1, math.inf), "n_epochs": (1, math.inf),
+            "gamma": (0, 1), "gae_lambda": (0, 1), "ent_coef": (0, math.inf), "vf_coef": (0, math.inf),
+        }  # fmt: skip
+        for name, (low, high) in ranges.items():
+            value = getattr(self, name)
+            if not low <= value <= high:  # NaN fails too
+                bounds = f"at least {low:g}" if high == math.inf else f"between {low:g} and {high:g}"
+                raise ValueError(f"--{name.replace('_', '-')} must be {bounds}, got {value:g}")
+        for name in ("learning_rate", "clip_range"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"--{name.replace('_', '-')} must be a finite number above 0, got {value:g}")
 
 
 @dataclass(frozen=True)

@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from jssp import benchmarks
 from jssp.cpsat import CpSatError
 from jssp.dispatch import warm_up
 from jssp.instance import Instance
-from jssp.options import add_solve_arguments, check_output_path, solve_options_from
+from jssp.options import add_solve_arguments, check_output_paths, solve_options_from
 from jssp.parsing import InstanceFormatError, SeveralInstancesError, read_instance
 from jssp.solvers import OptionError, SolveOptions, ensure_methods, has_method, method_names, solve
 
@@ -102,8 +101,7 @@ def _solve_command(args: argparse.Namespace) -> int:
             "workers", "(parallel solver processes) does not apply to jssp solve; CP-SAT threads are --cpsat-workers"
         )
     options = solve_options_from(args)
-    for name in ("output", "csv", "gantt"):
-        check_output_path(name, getattr(args, name))
+    check_output_paths({name: getattr(args, name) for name in ("output", "csv", "gantt")}, {"file": args.file})
     if args.problem == "isbjssp":
         return _solve_blocking_command(args, options)
     for name in _BLOCKING_FLAGS:
@@ -131,14 +129,22 @@ def _solve_command(args: argparse.Namespace) -> int:
         print(f"gap        {gap:.2f} %")
     print(f"time       {schedule.seconds:.3f} s")
     if args.output:
-        schedule.write_json(args.output, best_known=best_known, lower_bound=lower_bound)
+        _write_output("output", args.output, lambda path: schedule.write_json(path, best_known, lower_bound))
     if args.csv:
-        schedule.write_csv(args.csv)
+        _write_output("csv", args.csv, schedule.write_csv)
     if args.gantt:
         from jssp.gantt import plot_gantt  # matplotlib loads only when a chart is asked for
 
-        plot_gantt(schedule, args.gantt, best_known=best_known)
+        _write_output("gantt", args.gantt, lambda path: plot_gantt(schedule, path, best_known=best_known))
     return 0
+
+
+def _write_output(name: str, path: Path, write: Callable[[Path], None]) -> None:
+    """Run ``write(path)``; a failure (disk full, folder removed during the solve) names the option."""
+    try:
+        write(path)
+    except OSError as error:
+        raise OptionError(name, f"cannot write {path} ({error.strerror or error})") from None
 
 
 def _instance_line(instance: Instance, info: benchmarks.BenchmarkInfo | None) -> str:
@@ -155,11 +161,7 @@ def _solve_blocking_command(args: argparse.Namespace, options: SolveOptions) -> 
 
     if args.csv is not None:
         raise OptionError("csv", "applies to --problem jssp only; the isbjssp schedule is written by --output")
-    rate = 0.0 if args.shutdown_rate is None else args.shutdown_rate
-    if not (math.isfinite(rate) and 0.0 <= rate < 1.0):
-        raise OptionError("shutdown_rate", f"must be a probability in [0, 1), got {rate:g}")
-    if args.downtime is not None and args.downtime < 1:
-        raise OptionError("downtime", f"must be at least 1, got {args.downtime}")
+    rate = options.shutdown_rate  # checked with the other options by solve_options_from
     method = args.method.strip().lower()
     ensure_methods([method], problem="isbjssp")
     if not has_method(method, problem="isbjssp"):
@@ -203,11 +205,12 @@ def _solve_blocking_command(args: argparse.Namespace, options: SolveOptions) -> 
         print(f"gap        {gap:.2f} % to the best without shutdowns")
     print(f"time       {schedule.seconds:.3f} s")
     if args.output:
-        schedule.write_json(args.output)
+        _write_output("output", args.output, schedule.write_json)
     if args.gantt:
         from jssp.blocking.gantt import plot_blocking_gantt  # matplotlib loads only when a chart is asked for
 
-        plot_blocking_gantt(schedule, args.gantt, best_known=bound.best_known if bound else None)
+        best = bound.best_known if bound else None
+        _write_output("gantt", args.gantt, lambda path: plot_blocking_gantt(schedule, path, best_known=best))
     return 0
 
 

@@ -8,15 +8,16 @@ serve every problem; the blocking job shop's tasks, rows and tables are in
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import re
-import shutil
 import sys
 import traceback
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from tqdm import tqdm
@@ -26,7 +27,7 @@ from jssp.dispatch import warm_up
 from jssp.executors import Executor, LocalExecutor
 from jssp.files import append_csv_rows, read_csv_rows, setting_differences, truncate_csv, write_atomically
 from jssp.instance import Instance
-from jssp.parsing import read_instance
+from jssp.parsing import file_stem, read_instance
 from jssp.solvers import SolveOptions, get_solver, solve
 
 RESULT_COLUMNS = (
@@ -58,28 +59,52 @@ def resolve_instances(selectors: Sequence[str]) -> list[Instance]:
     """Instances for benchmark selectors (``ta``, ``ta:15x15``, ``ft06``, ``ta01-ta10``, ``tai``) or file paths.
 
     A ``tai`` file that is not shipped (1000x1000) is skipped with a warning when a family or size
-    selector names it, and is an error when named alone.
+    selector names it, and is an error when named alone. A benchmark or file named twice is
+    solved once; two different files that give the same instance name are both solved, each
+    renamed to its path (``a/x.txt`` -> ``a/x``) so that results and schedule files stay apart.
+
+    Raises:
+        KeyError: a selector that is neither a file nor a benchmark selector.
+        InstanceFormatError: a file that cannot be read or parsed (``FILE:LINE: reason``).
     """
-    instances: list[Instance] = []
-    seen: set[str] = set()
+    found: dict[object, tuple[Instance, str | None]] = {}  # source -> (instance, file it came from)
     for selector in selectors:
-        if Path(selector).is_file():
-            candidates = [read_instance(selector)]
-        else:
-            names = benchmarks.select(selector)
-            candidates = []
-            for name in names:
-                try:
-                    candidates.append(benchmarks.load(name))
-                except benchmarks.InstanceNotAvailableError as error:
-                    if len(names) == 1:
-                        raise
-                    print(f"skipping {name}: {error}", file=sys.stderr)
-        for instance in candidates:
-            if instance.name not in seen:
-                seen.add(instance.name)
-                instances.append(instance)
+        path = Path(selector)
+        if path.exists() and not path.is_dir():  # files, FIFOs and devices (bounded reads) alike
+            found.setdefault(("file", os.path.realpath(path)), (read_instance(path), selector))
+            continue
+        if _looks_like_a_path(selector):
+            raise KeyError(f"instance file {selector!r} does not exist")
+        names = benchmarks.select(selector)
+        for name in names:
+            if ("benchmark", name) in found:
+                continue
+            try:
+                found[("benchmark", name)] = (benchmarks.load(name), None)
+            except benchmarks.InstanceNotAvailableError as error:
+                if len(names) == 1:
+                    raise
+                print(f"skipping {name}: {error}", file=sys.stderr)
+    distinct: dict[tuple[str, str], tuple[Instance, str | None]] = {}  # the same content under one name: once
+    for instance, file in found.values():
+        distinct.setdefault((instance.name, instance.fingerprint()), (instance, file))
+    counts = Counter(name for name, _ in distinct)
+    instances = []
+    for instance, file in distinct.values():
+        if counts[instance.name] > 1 and file is not None:
+            renamed = str(PurePath(file).with_name(file_stem(file)))
+            print(f"{file}: several instances are named {instance.name}; this one is {renamed}", file=sys.stderr)
+            instance = dataclasses.replace(instance, name=renamed)
+        instances.append(instance)
     return instances
+
+
+_FILE_SUFFIXES = frozenset({".txt", ".json", ".gz", ".jss", ".dat", ".data", ".fjs"})
+
+
+def _looks_like_a_path(selector: str) -> bool:
+    """A selector with a folder or a file extension, which no benchmark selector has."""
+    return "/" in selector or os.sep in selector or PurePath(selector).suffix.lower() in _FILE_SUFFIXES
 
 
 def make_tasks(instances: Iterable[Instance], methods: Sequence[str]) -> list[Task]:
@@ -207,7 +232,14 @@ RESUME_INDEPENDENT = frozenset({"resume", "progress", "workers", "backend", "ray
 
 
 class OutputFolderError(ValueError):
-    """An output folder that cannot be resumed as asked (made with other settings)."""
+    """An output folder that cannot be used as asked: a file, unwritable, someone else's files, or made with
+    other settings when resumed."""
+
+
+EVALUATION_KEYS = frozenset({"instances", "methods", "time_limit", "out"})
+"""Keys every ``config.json`` that ``evaluate.py`` has written holds: how an output folder is recognised as one."""
+_SCHEDULE_FILE = re.compile(r"\.?[A-Za-z0-9_.-]+__[A-Za-z0-9_.-]+\.json(\.tmp-\d+)?")
+"""Names of the schedule files :func:`run_task` writes (and of their temporary files, should a kill leave one)."""
 
 
 def prepare_output(
@@ -221,19 +253,32 @@ def prepare_output(
 
     With ``resume``, the rows of ``out/results.csv`` are kept (and their solves skipped) if the
     folder was made with the same settings, else :class:`OutputFolderError` says which differ.
-    Without it, results of an earlier evaluation in ``out`` are removed first, so the folder never
-    mixes two evaluations.
+    Without it, the results of an earlier evaluation in ``out`` are removed first, so the folder
+    never mixes two evaluations. Only files an evaluation writes are ever removed: a folder that
+    is not empty and holds no evaluation (no ``config.json`` of ``evaluate.py``) is refused.
 
     Args:
         read_rows: parses the results.csv (default :func:`read_results_csv`, the classical columns).
         defaults: settings a saved config may lack because it predates them, with the value they
             had then (so that an older folder can still be resumed).
+
+    Raises:
+        OutputFolderError: ``out`` is a file, cannot be written, holds other files, or (resumed) was made
+            with other settings.
     """
     config = json.loads(json.dumps(config, default=str))  # as it reads back (tuples as lists, paths as text)
     config_path = out / "config.json"
     results = out / "results.csv"
-    if resume and config_path.exists():
-        saved = {**json.loads(json.dumps(defaults or {})), **json.loads(config_path.read_text())}
+    if out.exists() and not out.is_dir():
+        raise OutputFolderError(f"--out {out} is a file; give a folder")
+    saved = _saved_evaluation(config_path)
+    if saved is None and out.is_dir() and any(out.iterdir()):
+        raise OutputFolderError(
+            f"--out {out} is not empty and holds no evaluation (no config.json written by evaluate.py): "
+            "choose a new or empty folder"
+        )
+    if resume and saved is not None:
+        saved = {**json.loads(json.dumps(defaults or {})), **saved}
         differences = setting_differences(saved, config, set(RESUME_INDEPENDENT))
         if differences:
             raise OutputFolderError(
@@ -244,14 +289,38 @@ def prepare_output(
     else:
         if results.exists() or (out / "schedules").exists():
             print(f"replacing the earlier evaluation in {out} (use --resume to continue it)", file=sys.stderr)
-        for path in (results, out / "summary.md"):
-            path.unlink(missing_ok=True)
-        shutil.rmtree(out / "schedules", ignore_errors=True)
+        _remove_evaluation(out)
         done = []
-    out.mkdir(parents=True, exist_ok=True)
-    write_atomically(config_path, json.dumps(config, indent=1) + "\n")
-    truncate_csv(results, len(done))  # drops a row cut short by a kill
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        write_atomically(config_path, json.dumps(config, indent=1) + "\n")
+        truncate_csv(results, len(done))  # drops a row cut short by a kill
+    except OSError as error:
+        raise OutputFolderError(f"--out {out}: cannot write there ({error.strerror or error})") from None
     return done
+
+
+def _saved_evaluation(config_path: Path) -> dict[str, Any] | None:
+    """The settings in an evaluation's ``config.json``; None when there is none, or it is not one of ours."""
+    try:
+        saved = json.loads(config_path.read_text())
+    except (OSError, ValueError):
+        return None
+    return saved if isinstance(saved, dict) and saved.keys() >= EVALUATION_KEYS else None
+
+
+def _remove_evaluation(out: Path) -> None:
+    """Remove what an evaluation wrote in ``out`` (results, summary, schedule files), and nothing else."""
+    for path in (out / "results.csv", out / "summary.md"):
+        path.unlink(missing_ok=True)
+    schedules = out / "schedules"
+    if not schedules.is_dir():
+        return
+    for path in schedules.iterdir():
+        if path.is_file() and _SCHEDULE_FILE.fullmatch(path.name):
+            path.unlink()
+    if not any(schedules.iterdir()):
+        schedules.rmdir()
 
 
 def read_results_csv(path: Path) -> list[dict[str, Any]]:

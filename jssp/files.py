@@ -15,6 +15,7 @@ import csv
 import io
 import os
 import shutil
+import stat
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -27,12 +28,29 @@ def _fsync_directory(folder: Path) -> None:
         os.close(descriptor)
 
 
+def is_special_file(path: Path) -> bool:
+    """Whether ``path`` exists and is neither a regular file nor a folder (a FIFO, a device, a socket)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 def write_atomically(path: Path, data: bytes | str) -> None:
-    """Replace ``path`` with ``data`` so that a kill leaves the old or the new content, nothing else."""
-    path = Path(path)
+    """Replace ``path`` with ``data`` so that a kill leaves the old or the new content, nothing else.
+
+    A symbolic link is followed (its target is replaced, the link stays). A FIFO or a device
+    (``/dev/stdout``) is written into, never replaced: it has no content a kill could truncate.
+    """
+    payload = data.encode() if isinstance(data, str) else data
+    if is_special_file(path):
+        with open(path, "wb") as stream:
+            stream.write(payload)
+        return
+    path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    payload = data.encode() if isinstance(data, str) else data
     with open(temporary, "wb") as stream:
         stream.write(payload)
         stream.flush()

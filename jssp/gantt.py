@@ -6,6 +6,7 @@ Figures are built on :class:`matplotlib.figure.Figure` with an Agg canvas, never
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 from typing import BinaryIO
@@ -20,6 +21,7 @@ from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.patches import Patch
 
+from jssp.files import write_atomically
 from jssp.schedule import Schedule
 
 # Jobs beyond this many get no legend: it would be taller than the chart and the colours
@@ -214,4 +216,15 @@ def plot_gantt(
     the last reference to it.
     """
     figure = gantt_figure(schedule, title=title, best_known=best_known, max_machines=max_machines)
-    figure.savefig(path, dpi=dpi, format="png")
+    save_png(figure, path, dpi)
+
+
+def save_png(figure: Figure, path: str | Path | BinaryIO, dpi: int) -> None:
+    """Write ``figure`` as PNG to a binary stream, or to a file through :func:`~jssp.files.write_atomically`
+    (a kill never leaves half a chart; a FIFO or device is written into)."""
+    if not isinstance(path, (str, Path)):
+        figure.savefig(path, dpi=dpi, format="png")
+        return
+    buffer = io.BytesIO()
+    figure.savefig(buffer, dpi=dpi, format="png")
+    write_atomically(Path(path), buffer.getvalue())

@@ -16,12 +16,15 @@ tails only up to it, in one sweep each, and reads the clock inside its kernel.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
+import signal
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
@@ -819,6 +822,8 @@ class TabuResult:
     iterations: int
     improvements: int
     moves_evaluated: int
+    interrupted: bool = False
+    """Stopped early by Ctrl-C; ``schedule`` is the best found until then."""
 
 
 @functools.cache
@@ -848,6 +853,7 @@ def tabu_search(
     restart_after: int = 10_000,
     exact: bool = False,
     batch_moves: bool | None = None,
+    stop_on_interrupt: bool = False,
 ) -> TabuResult:
     """Tabu search over N5 with aspiration and restarts from the best solution.
 
@@ -873,13 +879,21 @@ def tabu_search(
     ``max_iterations`` and a seed the search is deterministic. ``moves_evaluated`` counts scored
     moves.
 
+    Ctrl-C stops the search within a clock reading: with ``stop_on_interrupt`` it returns the best
+    schedule found (``interrupted`` set, as ``jssp solve --method tabu`` wants, like CP-SAT);
+    otherwise KeyboardInterrupt is raised (a teacher's label must not be cut short silently).
+
     Raises:
         ValueError: if ``initial``'s machine orders are cyclic (it is not a feasible schedule).
+        KeyboardInterrupt: on Ctrl-C, without ``stop_on_interrupt``.
     """
     warm_up()  # once per process: the kernels load (or compile) outside the first search's time limit
-    return _search(
+    result = _search(
         instance, initial, time_limit, max_iterations, tenure, seed, lower_bound, restart_after, exact, batch_moves
     )
+    if result.interrupted and not stop_on_interrupt:
+        raise KeyboardInterrupt
+    return result
 
 
 BATCH_MOVES_FROM = 250_000
@@ -973,31 +987,65 @@ def _search(
     _seed_kernels(seed)
     iterations = 2**62 if max_iterations is None else max_iterations
     deadline = began + time_limit - finish
-    _tabu_iterations(
-        graph,
-        solution,
-        memory,
-        workspace,
-        tenure,
-        restart_after,
-        lower_bound,
-        iterations,
-        exact,
-        batch_moves,
-        deadline,
-    )
+    with _stop_on_interrupt() as interrupted:
+        _tabu_iterations(
+            graph,
+            solution,
+            memory,
+            workspace,
+            tenure,
+            restart_after,
+            lower_bound,
+            iterations,
+            exact,
+            batch_moves,
+            deadline,
+            interrupted,
+        )
     _restore_best(graph, solution, memory, workspace)
     counters = memory.counters
+    info: dict[str, Any] = {"iterations": int(counters[_ITERATION]), "improvements": int(counters[_IMPROVEMENTS])}
+    if interrupted[0]:
+        info["interrupted"] = True
     schedule = Schedule(
         instance,
         _start_times(instance, solution.heads),
         method="tabu",
         seconds=time.perf_counter() - began,
-        info={"iterations": int(counters[_ITERATION]), "improvements": int(counters[_IMPROVEMENTS])},
+        status="interrupted" if interrupted[0] else None,
+        info=info,
     )
     return TabuResult(
-        schedule, int(counters[_ITERATION]), int(counters[_IMPROVEMENTS]), int(counters[_MOVES_EVALUATED])
+        schedule,
+        int(counters[_ITERATION]),
+        int(counters[_IMPROVEMENTS]),
+        int(counters[_MOVES_EVALUATED]),
+        bool(interrupted[0]),
     )
+
+
+@contextlib.contextmanager
+def _stop_on_interrupt() -> Iterator[npt.NDArray[np.int64]]:
+    """A flag that Ctrl-C sets while the search runs, instead of raising KeyboardInterrupt: the
+    search then stops with its best schedule, as CP-SAT does.
+
+    Python runs its signal handlers between bytecodes, which the compiled search reaches only
+    when it reads the clock (:func:`_now`); the kernel looks at the flag right after. Only in the
+    main thread, and only while SIGINT has Python's default handler (a caller's own handler stays).
+
+    Shapes:
+        the flag: ``(1,)``, 1 once Ctrl-C was pressed.
+    """
+    flag = np.zeros(1, dtype=np.int64)
+    ours = threading.current_thread() is threading.main_thread()
+    ours = ours and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    if ours:
+        signal.signal(signal.SIGINT, lambda signum, frame: flag.fill(1))
+    try:
+        yield flag
+    finally:
+        if ours:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @numba.njit(cache=True)
@@ -1026,10 +1074,11 @@ def _tabu_iterations(
     exact: bool,
     batch: bool,
     deadline: float,
+    interrupted: npt.NDArray[np.int64],
 ) -> None:
     """Run up to ``num_iterations`` iterations of :func:`tabu_search`, or until ``deadline`` (a
-    ``time.perf_counter`` value), updating its arrays in place; with ``batch``, an iteration first
-    tries :func:`_batch_step`.
+    ``time.perf_counter`` value) or ``interrupted[0]`` (Ctrl-C, :func:`_stop_on_interrupt`), updating
+    its arrays in place; with ``batch``, an iteration first tries :func:`_batch_step`.
 
     ``memory.counters`` holds iteration, best makespan, iteration of the last improvement,
     improvements, moves evaluated, a stop flag (set on an empty neighbourhood, when every move
@@ -1044,7 +1093,7 @@ def _tabu_iterations(
     for _ in range(num_iterations):
         if work >= _CLOCK_EVERY:
             work = 0
-            if _now() >= deadline:
+            if _now() >= deadline or interrupted[0]:
                 return
         if counters[_BEST] <= lower_bound:
             counters[_STOPPED] = 1

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
+import tempfile
 from pathlib import Path
 
 from jssp.dispatch import SCHEMES
+from jssp.files import is_special_file
 from jssp.solvers import OptionError, SolveOptions
 
 SOLVE_OPTION_NAMES = tuple(field.name for field in dataclasses.fields(SolveOptions))
@@ -78,11 +81,61 @@ def check_processes(workers: int) -> None:
         raise OptionError("workers", f"must be at least 1, got {workers}")
 
 
-def check_output_path(name: str, path: Path | None) -> None:
-    """An output file's folder must exist and the path must not be a folder, so that the solve is not wasted."""
-    if path is None:
-        return
+def check_output_paths(outputs: dict[str, Path | None], inputs: dict[str, Path] | None = None) -> None:
+    """Refuse, before any work, output files that could not be written or would destroy something.
+
+    Each output's folder must exist and be writable (a file is created there and removed), the path
+    must not be a folder, and no two options may name the same file: not two outputs, and no output
+    the input (``jssp solve ft06.txt --output ft06.txt`` would overwrite the instance). A FIFO or a
+    device (``/dev/stdout``) is written into, so it only has to be writable.
+
+    Args:
+        outputs: option field name (``output``, ``csv``, ``gantt``) -> path, None when not given.
+        inputs: option or argument name (``file``) -> path read.
+
+    Raises:
+        OptionError: naming the first output at fault.
+    """
+    seen: dict[object, str] = {}
+    for name, path in (inputs or {}).items():
+        seen.setdefault(_file_identity(path), name)
+    for name, path in outputs.items():
+        if path is None:
+            continue
+        _check_writable(name, Path(path))
+        if is_special_file(Path(path)):
+            continue
+        identity = _file_identity(Path(path))
+        if identity in seen:
+            other = seen[identity]
+            what = "the instance file" if other == "file" else f"the file of --{other.replace('_', '-')}"
+            raise OptionError(name, f"{path} is {what}; give each output a file of its own")
+        seen[identity] = name
+
+
+def _file_identity(path: Path) -> object:
+    """What tells two paths apart: device and inode of an existing file (hard links, symbolic links),
+    else the absolute path with its links resolved."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return os.path.realpath(path)
+    return (status.st_dev, status.st_ino)
+
+
+def _check_writable(name: str, path: Path) -> None:
     if path.is_dir():
         raise OptionError(name, f"{path} is a folder; give a file name")
-    if not path.parent.is_dir():
+    if is_special_file(path):
+        if not os.access(path, os.W_OK):
+            raise OptionError(name, f"cannot write {path} (permission denied)")
+        return
+    folder = Path(os.path.realpath(path)).parent
+    if not folder.is_dir():
         raise OptionError(name, f"folder {path.parent} does not exist")
+    try:
+        descriptor, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=folder)
+    except OSError as error:
+        raise OptionError(name, f"cannot write in folder {path.parent} ({error.strerror or error})") from None
+    os.close(descriptor)
+    os.unlink(probe)

@@ -206,13 +206,23 @@ def detect_layout(data: bytes | str) -> str:
 
 
 def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, read at most :data:`MAX_FILE_BYTES` + 1 of them: a FIFO (``<(zcat ...)``) or a
+    device (``/dev/zero``) has no size to check first."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise InputTooLargeError(str(path), None, f"file is {size} bytes, more than the {MAX_FILE_BYTES} allowed")
-        return path.read_bytes()
+        chunks = []
+        left = MAX_FILE_BYTES + 1
+        with open(path, "rb") as stream:
+            while left > 0 and (chunk := stream.read(min(left, 1 << 20))):
+                chunks.append(chunk)
+                left -= len(chunk)
     except OSError as error:
         raise InstanceFormatError(str(path), None, f"cannot read file ({error.strerror or error})") from None
+    if left <= 0:
+        raise InputTooLargeError(str(path), None, f"input is more than the {MAX_FILE_BYTES} bytes allowed")
+    return b"".join(chunks)
 
 
 def _decode(data: bytes | str, source: str, max_bytes: int) -> str:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jssp.dispatch import SCHEMES
-from jssp.instance import Instance
+from jssp.instance import MAX_DURATION, Instance
 from jssp.rules import RULE_NAMES, dispatch
 from jssp.schedule import Schedule
 
@@ -31,6 +31,14 @@ MAX_SEED = 2**31 - 1
 """Largest seed: CP-SAT's random seed is a 32-bit integer."""
 PROBLEMS = ("jssp", "isbjssp")
 """``jssp``: the classical job shop; ``isbjssp``: blocking (no buffers) with swaps and machine shutdowns."""
+MAX_CPSAT_WORKERS = 1024
+"""Most CP-SAT search threads of one solve (OR-Tools refuses a model asking for tens of thousands)."""
+MAX_SAMPLES = 1024
+"""Most sampled rollouts of one ``gnn-sample`` solve: they run in lockstep, so memory grows with their number."""
+TEMPERATURE_RANGE = (0.01, 100.0)
+"""Softmax temperatures of sampling methods: below, logits overflow to infinity; above, every choice is uniform."""
+MAX_DOWNTIME = MAX_DURATION
+"""Longest shutdown (``isbjssp``), the longest processing time an instance may have; keeps every time in 64 bits."""
 INTERRUPTION_MODES = ("resume", "restart")
 """What a shutdown does to the operation in process (``isbjssp``; as :data:`jssp.blocking.calendar.MODES`)."""
 _DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
@@ -93,8 +101,8 @@ class SolveOptions:
             raise OptionError("time_limit", f"must be a finite number of seconds above 0, got {self.time_limit:g}")
         if not 0 <= self.seed <= MAX_SEED:
             raise OptionError("seed", f"must be between 0 and {MAX_SEED}, got {self.seed}")
-        if self.cpsat_workers < 1:
-            raise OptionError("cpsat_workers", f"must be at least 1, got {self.cpsat_workers}")
+        if not 1 <= self.cpsat_workers <= MAX_CPSAT_WORKERS:
+            raise OptionError("cpsat_workers", f"must be between 1 and {MAX_CPSAT_WORKERS}, got {self.cpsat_workers}")
         if self.scheme not in SCHEMES:
             raise OptionError("scheme", f"must be one of {', '.join(SCHEMES)}, got {self.scheme!r}")
         if not _DEVICE_PATTERN.fullmatch(self.device):
@@ -102,10 +110,11 @@ class SolveOptions:
         for name in ("checkpoint", "improvement_checkpoint"):
             if not getattr(self, name).strip():
                 raise OptionError(name, "must name a checkpoint or folder, got an empty string")
-        if self.samples < 1:
-            raise OptionError("samples", f"must be at least 1, got {self.samples}")
-        if self.temperature is not None and not (math.isfinite(self.temperature) and self.temperature > 0):
-            raise OptionError("temperature", f"must be a finite number above 0, got {self.temperature:g}")
+        if not 1 <= self.samples <= MAX_SAMPLES:
+            raise OptionError("samples", f"must be between 1 and {MAX_SAMPLES}, got {self.samples}")
+        low, high = TEMPERATURE_RANGE
+        if self.temperature is not None and not low <= self.temperature <= high:  # NaN fails both comparisons
+            raise OptionError("temperature", f"must be between {low:g} and {high:g}, got {self.temperature:g}")
         if self.problem not in PROBLEMS:
             raise OptionError("problem", f"must be one of {', '.join(PROBLEMS)}, got {self.problem!r}")
         if self.problem != "isbjssp":
@@ -115,8 +124,8 @@ class SolveOptions:
                     raise OptionError(name, "applies to --problem isbjssp only")
         if not (math.isfinite(self.shutdown_rate) and 0.0 <= self.shutdown_rate < 1.0):
             raise OptionError("shutdown_rate", f"must be a probability in [0, 1), got {self.shutdown_rate:g}")
-        if self.downtime is not None and self.downtime < 1:
-            raise OptionError("downtime", f"must be at least 1, got {self.downtime}")
+        if self.downtime is not None and not 1 <= self.downtime <= MAX_DOWNTIME:
+            raise OptionError("downtime", f"must be between 1 and {MAX_DOWNTIME:,}, got {self.downtime:,}")
         if self.interruption_mode not in INTERRUPTION_MODES:
             modes = ", ".join(INTERRUPTION_MODES)
             raise OptionError("interruption_mode", f"must be one of {modes}, got {self.interruption_mode!r}")
@@ -302,7 +311,9 @@ def _tabu_solver(instance: Instance, options: SolveOptions) -> Schedule:
     initial = best_rule_start(instance, START_SHARE * options.time_limit)
     lower_bound = instance.trivial_lower_bound()
     remaining = max(0.0, options.time_limit - (time.perf_counter() - began))
-    return tabu_search(instance, initial, time_limit=remaining, seed=options.seed, lower_bound=lower_bound).schedule
+    return tabu_search(
+        instance, initial, time_limit=remaining, seed=options.seed, lower_bound=lower_bound, stop_on_interrupt=True
+    ).schedule
 
 
 HYBRID_TABU_SHARE = 0.3
@@ -330,13 +341,16 @@ def improve_hybrid(instance: Instance, start: Schedule, options: SolveOptions, b
     share = HYBRID_TABU_SHARE if 2 * model_seconds < (1 - HYBRID_TABU_SHARE) * remaining else 1.0
     lower_bound = instance.trivial_lower_bound()
     improved = start
+    interrupted = False
     if remaining > 0:
-        improved = tabu_search(
-            instance, start, time_limit=share * remaining, seed=options.seed, lower_bound=lower_bound
-        ).schedule
+        result = tabu_search(
+            instance, start, share * remaining, seed=options.seed, lower_bound=lower_bound, stop_on_interrupt=True
+        )
+        improved, interrupted = result.schedule, result.interrupted
     final = improved
     remaining = options.time_limit - (time.perf_counter() - began) - 0.2
-    if share < 1.0 and remaining > 0.05 and improved.makespan > lower_bound:  # at the bound it is optimal
+    # at the bound it is optimal; after Ctrl-C the best so far is wanted now
+    if share < 1.0 and remaining > 0.05 and improved.makespan > lower_bound and not interrupted:
         final = solve_cpsat(
             instance, time_limit=remaining, num_workers=options.cpsat_workers, seed=options.seed, hint=improved
         )

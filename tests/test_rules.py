@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -247,12 +252,48 @@ def test_compiled_mask_equals_the_reference_on_general_routes(scheme):
         assert (state.job_next_op == instance.lengths).all()
 
 
-def test_the_tabu_warm_up_loads_every_compiled_episode_before_any_clock_starts():
-    # The tabu method builds its start with these episodes inside its time limit: a kernel compiled there
-    # once cost a fresh checkout's first 10 s solve of ta01 most of its search (1433 instead of 1244).
-    from jssp import rules
-    from jssp.local_search import warm_up
+# Run in a fresh process over a numba cache folder of the test's own: cold the first time, warm the second.
+_TIMED_SOLVES_AFTER_THE_WARM_UP = """
+import json
+from numba.core import event
+from numba.core.registry import CPUDispatcher
+from jssp import benchmarks, dispatch, local_search, rules
+from jssp.generators import random_general_instance
+from jssp.solvers import SolveOptions, solve
 
-    warm_up()
-    for kernel in (rules._run_rule, rules._run_rule_non_delay, rules._episode_state, rules._commit):
-        assert kernel.signatures, kernel.__name__
+with event.install_recorder("numba:compile") as warm_up_events:
+    dispatch.warm_up()  # what jssp solve and evaluate.py's workers run before the first solve
+    local_search.warm_up()  # what the tabu method runs before its clock starts
+kernels = [value for module in (dispatch, rules, local_search) for value in vars(module).values()
+           if isinstance(value, CPUDispatcher)]
+loaded = [len(kernel.signatures) for kernel in kernels]
+instances = [benchmarks.load("ft06"), random_general_instance(8, 5, seed=1, reentry=1.0)]
+with event.install_recorder("numba:compile") as solve_events:
+    for instance in instances:
+        for scheme in ("non-delay", "active"):
+            solve(instance, "tabu", SolveOptions(time_limit=0.3, scheme=scheme))
+print(json.dumps({
+    "warm_up_compilations": len(warm_up_events.buffer),
+    "compilations_in_solves": len(solve_events.buffer),
+    "loaded_in_solves": [kernel.__name__ for kernel, count in zip(kernels, loaded) if len(kernel.signatures) != count],
+}))
+"""
+
+
+def test_no_kernel_is_compiled_or_loaded_inside_a_timed_solve_with_a_cold_or_a_warm_cache(tmp_path):
+    # The warm-up's guarantee: once it has run, a time-limited solve compiles nothing and loads nothing
+    # from numba's cache, whatever the cache held before. A kernel compiled inside the limit once cost
+    # a fresh checkout's first 10 s tabu solve of ta01 most of its search (1433 instead of 1244).
+    environment = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
+    reports = []
+    for _ in ("cold", "warm"):
+        finished = subprocess.run(
+            [sys.executable, "-c", _TIMED_SOLVES_AFTER_THE_WARM_UP],
+            env=environment, capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+        assert finished.returncode == 0, finished.stderr[-2000:]
+        reports.append(json.loads(finished.stdout.strip().splitlines()[-1]))
+    cold, warm = reports
+    assert cold["warm_up_compilations"] > 2 * warm["warm_up_compilations"]  # the two cache states did differ
+    for report in reports:
+        assert report["compilations_in_solves"] == 0 and report["loaded_in_solves"] == [], report

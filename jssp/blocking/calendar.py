@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from jssp.instance import Instance
+from jssp.instance import MAX_DURATION, Instance
 
 INFINITE_TIME = 2**62
 """A time after every event: the horizon of a calendar that is known for ever (rate 0, fixed intervals)."""
@@ -33,6 +33,8 @@ MODES = ("resume", "restart")
 PERIODS_PER_BLOCK = 256
 """Up/down periods drawn at once per machine; fixed, so the drawn intervals never depend on how the calendar grew."""
 MAX_SEED = 2**63 - 1
+MAX_DOWNTIME = MAX_DURATION
+"""Longest down period, the longest processing time an instance may have: every time stays far inside 64 bits."""
 
 Downtime = int | tuple[int, int]
 
@@ -91,8 +93,10 @@ def _downtime_range(downtime: Downtime) -> tuple[int, int]:
         low, high = int(downtime[0]), int(downtime[1])
     else:
         raise ValueError(f"downtime must be an integer or a (low, high) pair, got {downtime!r}")
-    if not 1 <= low <= high:
-        raise ValueError(f"downtime must be at least 1 (and low <= high for a range), got {downtime!r}")
+    if not 1 <= low <= high <= MAX_DOWNTIME:
+        raise ValueError(
+            f"downtime must be between 1 and {MAX_DOWNTIME:,} (and low <= high for a range), got {downtime!r}"
+        )
     return low, high
 
 
@@ -161,9 +165,11 @@ class Calendar:
         return INFINITE_TIME if self._fixed else int(self._coverage.min())
 
     def extend(self, until: int) -> None:
-        """Draw blocks of periods until every machine's calendar is known at least up to ``until``."""
+        """Draw blocks of periods until every machine's calendar is known at least up to ``until``
+        (at most up to :data:`INFINITE_TIME`, beyond which nothing happens)."""
         if self._fixed:
             return
+        until = min(int(until), INFINITE_TIME)
         for machine in np.flatnonzero(self._coverage < until).tolist():
             while self._coverage[machine] < until:
                 self._draw_block(machine)
@@ -173,14 +179,16 @@ class Calendar:
         generator = self._generators[machine]
         up_draws = generator.random(PERIODS_PER_BLOCK)
         down_draws = generator.random(PERIODS_PER_BLOCK)
-        # Inversion of the geometric law on {1, 2, ...}: P(up > k) = (1 - rate)^k.
-        up = np.maximum(1, np.ceil(np.log1p(-up_draws) / self._log_up)).astype(np.int64)
+        # Inversion of the geometric law on {1, 2, ...}: P(up > k) = (1 - rate)^k. At a tiny rate an up
+        # period can pass any time there is; it is cut at INFINITE_TIME, which no simulation reaches.
+        up = np.clip(np.ceil(np.log1p(-up_draws) / self._log_up), 1, INFINITE_TIME)
         span = self._high - self._low + 1
         down = self._low + np.minimum(np.floor(down_draws * span).astype(np.int64), span - 1)
-        ends = self._coverage[machine] + np.cumsum(up + down)
-        block = np.column_stack([ends - down, ends])
-        self._blocks[machine].append(block)
-        self._coverage[machine] = ends[-1]
+        reached = self._coverage[machine] + np.cumsum(up + down)  # float64: cannot overflow
+        kept = int(np.searchsorted(reached, INFINITE_TIME))  # periods that end before INFINITE_TIME
+        ends = self._coverage[machine] + np.cumsum(up[:kept].astype(np.int64) + down[:kept])
+        self._blocks[machine].append(np.column_stack([ends - down[:kept], ends]))
+        self._coverage[machine] = ends[-1] if kept == PERIODS_PER_BLOCK else INFINITE_TIME
 
     def intervals(self, machine: int) -> npt.NDArray[np.int64]:
         """Every down interval of ``machine`` drawn so far, ``(num_intervals, 2)``."""

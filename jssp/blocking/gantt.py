@@ -20,7 +20,7 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.patches import Patch
 
 from jssp.blocking.schedule import BlockingSchedule
-from jssp.gantt import MAX_GANTT_MACHINES, MAX_LEGEND_JOBS, job_colors
+from jssp.gantt import MAX_GANTT_MACHINES, MAX_LEGEND_JOBS, job_colors, save_png
 
 _LANE_HEIGHT_IN = 0.38
 _BAR_HEIGHT = 0.8
@@ -152,4 +152,4 @@ def plot_blocking_gantt(
     dpi: int = 120,
 ) -> None:
     """Write ``schedule`` as a Gantt chart PNG to ``path`` (see :func:`blocking_gantt_figure`)."""
-    blocking_gantt_figure(schedule, title=title, best_known=best_known).savefig(path, dpi=dpi, format="png")
+    save_png(blocking_gantt_figure(schedule, title=title, best_known=best_known), path, dpi)
