@@ -287,9 +287,10 @@ def prepare_output(
             )
         done = (read_rows or read_results_csv)(results) if results.exists() else []
     else:
-        if results.exists() or (out / "schedules").exists():
-            print(f"replacing the earlier evaluation in {out} (use --resume to continue it)", file=sys.stderr)
-        _remove_evaluation(out)
+        if saved is not None:
+            if results.exists() or (out / "schedules").exists():
+                print(f"replacing the earlier evaluation in {out} (use --resume to continue it)", file=sys.stderr)
+            _remove_evaluation(out)
         done = []
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -97,15 +97,15 @@ def check_output_paths(outputs: dict[str, Path | None], inputs: dict[str, Path] 
         OptionError: naming the first output at fault.
     """
     seen: dict[object, str] = {}
-    for name, path in (inputs or {}).items():
-        seen.setdefault(_file_identity(path), name)
+    for name, source in (inputs or {}).items():
+        seen.setdefault(_file_identity(source), name)
     for name, path in outputs.items():
         if path is None:
             continue
-        _check_writable(name, Path(path))
-        if is_special_file(Path(path)):
+        _check_writable(name, path)
+        if is_special_file(path):
             continue
-        identity = _file_identity(Path(path))
+        identity = _file_identity(path)
         if identity in seen:
             other = seen[identity]
             what = "the instance file" if other == "file" else f"the file of --{other.replace('_', '-')}"

@@ -244,3 +244,42 @@ def test_self_labelling_fine_tunes_logs_and_resumes(trained_run: Path, tmp_path:
     assert all(math.isfinite(float(row["loss"])) for row in rows[1:])
     reloaded = load_policy(tmp_path / "best", device="cpu")
     greedy_schedule(reloaded, random_instance(7, 3, seed=5)).check()
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--batch-size", "0"], "--batch-size must be at least 1, got 0"),
+        (["--n-envs", "0"], "--n-envs must be at least 1, got 0"),
+        (["--gamma", "1.5"], "--gamma must be between 0 and 1, got 1.5"),
+        (["--learning-rate", "nan"], "--learning-rate must be a finite number above 0, got nan"),
+        (["--clip-range", "0"], "--clip-range must be a finite number above 0, got 0"),
+    ],
+)
+def test_bad_ppo_settings_are_refused_before_the_run_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], expected: str
+) -> None:
+    import train
+
+    for algorithm in ("ppo", "ppo-isbjssp"):
+        run_dir = tmp_path / algorithm
+        assert train.main([algorithm, *flags, "--run-dir", str(run_dir), "--total-timesteps", "64"]) == 2
+        assert capsys.readouterr().err == f"train.py: error: {expected}\n"
+        assert not run_dir.exists()
+
+
+def test_device_cuda_without_cuda_is_refused_before_the_run_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import torch
+
+    import train
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert train.main(["imitation", "--device", "cuda", "--run-dir", str(tmp_path / "run")]) == 2
+    assert capsys.readouterr().err == (
+        "train.py: error: --device cuda: CUDA is not available here (this torch is a CPU build); "
+        "use --device cpu or auto\n"
+    )
+    assert not (tmp_path / "run").exists()

@@ -20,6 +20,7 @@ from jssp.blocking import (
     default_downtime,
     solve,
 )
+from jssp.blocking.calendar import INFINITE_TIME
 from jssp.blocking.reference import simulate_reference
 from jssp.blocking.rules import dispatch
 from jssp.blocking.simulator import simulate
@@ -269,6 +270,28 @@ def test_calendar_does_not_depend_on_the_method() -> None:
             assert np.array_equal(rows, reference[reference[:, 0] <= schedule.makespan])
 
 
+@pytest.mark.parametrize("rate", [1e-20, 1e-300, 5e-324])
+def test_a_tiny_rate_draws_a_valid_calendar_that_ends_at_infinite_time(rate: float) -> None:
+    # An up period of 1 / rate units does not fit in 64 bits: it is cut at INFINITE_TIME, nothing overflows.
+    instance = benchmarks.load("ft06")
+    calendar = Interruptions(rate=rate, seed=2).calendar(instance)
+    calendar.extend(10**6)
+    calendar.extend(2**63 + 5)  # past INFINITE_TIME: drawn up to it, no further
+    assert calendar.horizon == INFINITE_TIME
+    for machine in range(instance.num_machines):
+        rows = calendar.intervals(machine)
+        assert (rows[:, 0] < rows[:, 1]).all() and (rows[1:, 0] > rows[:-1, 1]).all() and (rows < INFINITE_TIME).all()
+    schedule = solve(instance, "mwkr", Interruptions(rate=rate, seed=2))
+    assert schedule.makespan == solve(instance, "mwkr", Interruptions(rate=0.0, seed=2)).makespan
+
+
+def test_the_longest_downtime_gives_a_valid_schedule_in_64_bits() -> None:
+    instance = benchmarks.load("ft06")
+    interruptions = Interruptions(rate=0.001, downtime=10**9, seed=0)
+    schedule = solve(instance, "mwkr", interruptions)  # validated against its calendar
+    assert schedule.makespan == 9_000_008_582  # nine shutdowns of 10^9 on the way
+
+
 def test_availability_and_default_downtime() -> None:
     instance = benchmarks.load("ft06")
     assert default_downtime(instance) == 5  # mean duration 4.69
@@ -287,8 +310,10 @@ def test_availability_and_default_downtime() -> None:
     [
         ({"rate": 1.0}, "shutdown rate must be a probability in \\[0, 1\\)"),
         ({"rate": -0.1}, "shutdown rate"),
-        ({"downtime": 0}, "downtime must be at least 1"),
-        ({"downtime": (5, 3)}, "downtime must be at least 1"),
+        ({"downtime": 0}, "downtime must be between 1 and 1,000,000,000"),
+        ({"downtime": 10**18}, "downtime must be between 1 and 1,000,000,000"),
+        ({"downtime": (5, 10**20)}, "downtime must be between 1 and 1,000,000,000"),
+        ({"downtime": (5, 3)}, "downtime must be between 1 and 1,000,000,000 \\(and low <= high"),
         ({"mode": "pause"}, "interruption mode must be one of resume, restart"),
         ({"seed": -1}, "seed must be between 0"),
     ],

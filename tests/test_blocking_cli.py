@@ -51,7 +51,7 @@ def test_cpsat_without_shutdowns_and_restart_mode(capsys: pytest.CaptureFixture[
         (["--shutdown-rate", "0.1"], "--shutdown-rate applies to --problem isbjssp only"),
         (["--downtime", "4"], "--downtime applies to --problem isbjssp only"),
         (["--problem", "isbjssp", "--shutdown-rate", "1"], "--shutdown-rate must be a probability in [0, 1), got 1"),
-        (["--problem", "isbjssp", "--downtime", "0"], "--downtime must be at least 1, got 0"),
+        (["--problem", "isbjssp", "--downtime", "0"], "--downtime must be between 1 and 1,000,000,000, got 0"),
         (["--problem", "isbjssp", "--shutdown-rate", "0.01", "--method", "cpsat"], "--method cpsat solves"),
         (["--problem", "isbjssp", "--method", "tabu"], "unknown method 'tabu' for --problem isbjssp; available: spt"),
         (["--problem", "isbjssp", "--csv", "{tmp}/s.csv"], "--csv applies to --problem jssp only"),

@@ -68,7 +68,7 @@ def test_methods_are_listed_per_problem() -> None:
         ({"downtime": 4}, "--downtime applies to --problem isbjssp only"),
         ({"interruption_mode": "restart"}, "--interruption-mode applies to --problem isbjssp only"),
         ({"problem": "isbjssp", "shutdown_rate": 1.0}, "--shutdown-rate must be a probability in [0, 1), got 1"),
-        ({"problem": "isbjssp", "downtime": 0}, "--downtime must be at least 1, got 0"),
+        ({"problem": "isbjssp", "downtime": 0}, "--downtime must be between 1 and 1,000,000,000, got 0"),
         ({"problem": "isbjssp", "interruption_mode": "x"}, "--interruption-mode must be one of resume, restart"),
     ],
 )

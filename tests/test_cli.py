@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import signal
+import stat
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +25,12 @@ from jssp.schedule import Schedule
 from jssp.solvers import SolveOptions
 
 INSTANCES = Path(__file__).resolve().parents[1] / "instances"
+
+
+def torch_cuda_available() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
 
 
 def test_solve_known_benchmark_reports_gap_and_writes_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -161,7 +172,8 @@ def test_serve_binds_localhost_by_default(monkeypatch: pytest.MonkeyPatch) -> No
         (["serve", "--workers", "-3"], "--workers must be at least 1, got -3"),
         (["serve", "--port", "70000"], "--port must be between 1 and 65535, got 70000"),
         (["serve", "--max-time-limit", "inf"], "--max-time-limit must be a finite number of seconds above 0, got inf"),
-        (["serve", "--cpsat-workers", "0"], "--cpsat-workers must be at least 1, got 0"),
+        (["serve", "--cpsat-workers", "0"], "--cpsat-workers must be between 1 and 1024, got 0"),
+        (["serve", "--cpsat-workers", "100000"], "--cpsat-workers must be between 1 and 1024, got 100000"),
     ],
 )
 def test_serve_rejects_bad_settings_before_binding(
@@ -227,15 +239,31 @@ def test_scheme_reaches_the_rules(capsys: pytest.CaptureFixture[str]) -> None:
         (["--time-limit", "0"], "--time-limit must be a finite number of seconds above 0, got 0"),
         (["--seed", "-1"], "--seed must be between 0 and 2147483647, got -1"),
         (["--seed", "2147483648"], "--seed must be between 0 and 2147483647, got 2147483648"),
-        (["--cpsat-workers", "0"], "--cpsat-workers must be at least 1, got 0"),
-        (["--samples", "0"], "--samples must be at least 1, got 0"),
-        (["--temperature", "-1"], "--temperature must be a finite number above 0, got -1"),
+        (["--cpsat-workers", "0"], "--cpsat-workers must be between 1 and 1024, got 0"),
+        (["--cpsat-workers", "100000"], "--cpsat-workers must be between 1 and 1024, got 100000"),
+        (["--samples", "0"], "--samples must be between 1 and 1024, got 0"),
+        (["--samples", "100000000"], "--samples must be between 1 and 1024, got 100000000"),
+        (["--temperature", "-1"], "--temperature must be between 0.01 and 100, got -1"),
+        (["--temperature", "1e-300"], "--temperature must be between 0.01 and 100, got 1e-300"),
+        (["--temperature", "1e300"], "--temperature must be between 0.01 and 100, got 1e+300"),
+        (["--temperature", "nan"], "--temperature must be between 0.01 and 100, got nan"),
+        (
+            ["--problem", "isbjssp", "--shutdown-rate", "0.01", "--downtime", "1000000000000000000"],
+            "--downtime must be between 1 and 1,000,000,000, got 1,000,000,000,000,000,000",
+        ),
+        (
+            ["--problem", "isbjssp", "--shutdown-rate", "0.01", "--downtime", "100000000000000000000"],
+            "--downtime must be between 1 and 1,000,000,000, got 100,000,000,000,000,000,000",
+        ),
         (["--device", "gpu"], "--device must be auto, cpu, cuda, cuda:<index> or mps, got 'gpu'"),
         (["--workers", "-3"], "--workers (parallel solver processes) does not apply to jssp solve; CP-SAT threads"),
         (["--output", "{missing}/s.json"], "--output folder {missing} does not exist"),
         (["--csv", "{missing}/s.csv"], "--csv folder {missing} does not exist"),
         (["--gantt", "{missing}/g.png"], "--gantt folder {missing} does not exist"),
         (["--gantt", "{tmp}"], "--gantt {tmp} is a folder; give a file name"),
+        (["--output", "{tmp}/s.json", "--csv", "{tmp}/s.json"], "--csv {tmp}/s.json is the file of --output"),
+        (["--csv", "{tmp}/s.csv", "--gantt", "{tmp}/../{tmp.name}/s.csv"], "--gantt {tmp}/../{tmp.name}/s.csv is"),
+        (["--output", "/proc/s.json"], "--output cannot write in folder /proc"),
     ],
 )
 def test_bad_option_is_named_before_anything_is_solved(
@@ -265,3 +293,129 @@ def test_a_rule_solve_imports_neither_ortools_nor_matplotlib_nor_torch() -> None
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "= benchmark ta71" in completed.stdout
     assert completed.stdout.strip().splitlines()[-1] == "[]"
+
+
+def _ft06_copy(folder: Path) -> Path:
+    copy = folder / "ft06.txt"
+    copy.write_bytes((INSTANCES / "ft06.txt").read_bytes())
+    return copy
+
+
+@pytest.mark.parametrize("option", ["--output", "--csv", "--gantt"])
+@pytest.mark.parametrize("how", ["same path", "symbolic link", "hard link", "relative path"])
+def test_an_output_that_is_the_instance_file_is_refused_and_the_file_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], option: str, how: str
+) -> None:
+    instance = _ft06_copy(tmp_path)
+    content = instance.read_bytes()
+    target = {"same path": instance, "relative path": Path("sub/../ft06.txt"), "symbolic link": tmp_path / "link.txt",
+              "hard link": tmp_path / "hard.txt"}[how]  # fmt: skip
+    (tmp_path / "sub").mkdir()
+    if how == "symbolic link":
+        target.symlink_to(instance)
+    elif how == "hard link":
+        target.hardlink_to(instance)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(cli, "solve", _must_not_run)
+    assert main(["solve", str(instance), option, str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"jssp: error: {option} {target} is the instance file; give each output a file of its own\n"
+    assert instance.read_bytes() == content
+
+
+def test_outputs_into_a_fifo_and_a_character_device_are_written_into_not_replaced(tmp_path: Path) -> None:
+    instance = _ft06_copy(tmp_path)
+    fifo = tmp_path / "schedule.fifo"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    assert main(["solve", str(instance), "--output", str(fifo)]) == 0
+    reader.join(timeout=30)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert json.loads(received[0])["makespan"] == 61
+    device = tmp_path / "null"
+    try:
+        os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # what /dev/null is
+    except PermissionError:
+        pytest.skip("this user may not make a device node")
+    assert main(["solve", str(instance), "--csv", str(device), "--gantt", str(device)]) == 0
+    assert stat.S_ISCHR(os.stat(device).st_mode)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["ft06.txt", "null", "schedule.fifo"]
+
+
+def test_an_output_through_a_symbolic_link_replaces_its_target_and_keeps_the_link(tmp_path: Path) -> None:
+    instance = _ft06_copy(tmp_path)
+    (tmp_path / "old.json").write_text("old")
+    (tmp_path / "link.json").symlink_to(tmp_path / "old.json")
+    assert main(["solve", str(instance), "--output", str(tmp_path / "link.json")]) == 0
+    assert (tmp_path / "link.json").is_symlink() and json.loads((tmp_path / "old.json").read_text())["makespan"] == 61
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_an_unwritable_output_folder_is_named_before_the_solve(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    monkeypatch.setattr(cli, "solve", _must_not_run)
+    assert main(["solve", str(INSTANCES / "ft06.txt"), "--output", str(locked / "s.json")]) == 2
+    assert capsys.readouterr().err == f"jssp: error: --output cannot write in folder {locked} (Permission denied)\n"
+
+
+def test_a_device_as_the_instance_file_is_read_bounded_and_refused_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["solve", "/dev/zero"]) == 2
+    assert capsys.readouterr().err == "jssp: error: /dev/zero: input is more than the 134217728 bytes allowed\n"
+
+
+def test_an_instance_read_from_a_fifo_is_solved(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fifo = tmp_path / "instance.fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_bytes((INSTANCES / "ft06.txt").read_bytes()))
+    writer.start()
+    assert main(["solve", str(fifo)]) == 0
+    writer.join(timeout=30)
+    assert "makespan   61" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(torch_cuda_available(), reason="this machine has CUDA")
+def test_device_cuda_without_cuda_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["solve", str(INSTANCES / "ft06.txt"), "--method", "gnn", "--device", "cuda"]) == 2
+    assert capsys.readouterr().err == (
+        "jssp: error: --device cuda: CUDA is not available here (this torch is a CPU build); use --device cpu or auto\n"
+    )
+
+
+_INTERRUPTED_TABU = """
+import sys
+from jssp.cli import main
+from jssp.dispatch import warm_up
+from jssp.local_search import warm_up as warm_up_search
+warm_up(); warm_up_search()  # compiling (on a cold cache) is not what this test interrupts
+print("searching", flush=True)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_ctrl_c_stops_tabu_with_its_best_schedule_like_cpsat(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-c", _INTERRUPTED_TABU, "solve", str(INSTANCES / "ta41.txt"), "--method", "tabu",
+         "--time-limit", "120", "--output", str(tmp_path / "tabu.json")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a CI runner may have it ignored
+    )  # fmt: skip
+    assert process.stdout is not None
+    assert process.stdout.readline() == "searching\n"
+    time.sleep(2.0)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "method     tabu (interrupted)" in out
+    seconds = float(out.split("time")[-1].split()[0])
+    assert 1.0 < seconds < 30.0
+    document = json.loads((tmp_path / "tabu.json").read_text())
+    schedule = Schedule.from_dict(document, read_instance(INSTANCES / "ta41.txt"))
+    schedule.check()
+    assert schedule.makespan == int(out.split("makespan")[1].split()[0]) < 2400

@@ -90,7 +90,10 @@ def test_options_are_built_and_checked_like_those_of_jssp_solve(
         ({"time_limit": float("nan")}, "--time-limit must be a finite number of seconds above 0, got nan"),
         ({"seed": -1}, "--seed must be between 0 and 2147483647, got -1"),
         ({"workers": -3}, "--workers must be at least 1, got -3"),
-        ({"cpsat_workers": 0}, "--cpsat-workers must be at least 1, got 0"),
+        ({"cpsat_workers": 0}, "--cpsat-workers must be between 1 and 1024, got 0"),
+        ({"cpsat_workers": 100000}, "--cpsat-workers must be between 1 and 1024, got 100000"),
+        ({"samples": 10**6}, "--samples must be between 1 and 1024, got 1000000"),
+        ({"temperature": 1e-300}, "--temperature must be between 0.01 and 100, got 1e-300"),
     ]
     for index, (changes, message) in enumerate(bad):
         out = tmp_path / f"run{index}"
@@ -121,3 +124,116 @@ def test_default_methods_depend_on_the_problem(tmp_path: Path) -> None:
     assert [row["method"] for row in rows] == ["spt", "lpt", "mwkr", "lwkr", "mor", "lor", "mopnr", "fifo",
                                                "fdd-mwkr", "random"]  # fmt: skip
     assert json.loads((tmp_path / "config.json").read_text())["methods"] == ",".join(row["method"] for row in rows)
+
+
+# ---------------------------------------------------------------- bad inputs: one line, exit 2, nothing lost
+
+
+def _run(cfg: EvaluateConfig, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    status = main(cfg)
+    return status, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("instances", "expected"),
+    [
+        (("ft06", "ta999"), "evaluate.py: error: unknown instance selector 'ta999': use a name (ta01), a family"),
+        (("ft06", "{tmp}/bad.txt"), "evaluate.py: error: {tmp}/bad.txt:2: job 0 has 3 numbers"),
+        (("{tmp}/missing.txt",), "evaluate.py: error: instance file '{tmp}/missing.txt' does not exist"),
+        (("/dev/zero",), "evaluate.py: error: /dev/zero: input is more than the 134217728 bytes allowed"),
+    ],
+)
+def test_a_bad_instance_selector_or_file_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], instances: tuple[str, ...], expected: str
+) -> None:
+    (tmp_path / "bad.txt").write_text("2 2\n0 1 1\n")
+    selectors = tuple(selector.format(tmp=tmp_path) for selector in instances)
+    cfg = EvaluateConfig(instances=selectors, methods="mwkr", out=tmp_path / "out", progress=False)
+    status, err = _run(cfg, capsys)
+    assert status == 2 and err.startswith(expected.format(tmp=tmp_path)) and err.count("\n") == 1, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_out_that_is_a_file_or_cannot_be_written_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a-file").write_text("mine")
+    for out, expected in [
+        (tmp_path / "a-file", f"--out {tmp_path / 'a-file'} is a file; give a folder"),
+        (tmp_path / "a-file" / "sub", f"--out {tmp_path / 'a-file' / 'sub'}: cannot write there (Not a directory)"),
+        (Path("/proc/jssp-evaluation"), "--out /proc/jssp-evaluation: cannot write there"),
+    ]:
+        status, err = _run(EvaluateConfig(instances=("ft06",), methods="mwkr", out=out, progress=False), capsys)
+        assert status == 2 and err.startswith(f"evaluate.py: error: {expected}") and err.count("\n") == 1, err
+    assert (tmp_path / "a-file").read_text() == "mine"
+
+
+def test_a_folder_that_holds_no_evaluation_is_refused_and_left_as_it_was(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "schedules").mkdir()
+    (tmp_path / "schedules" / "notes.txt").write_text("mine")
+    (tmp_path / "results.csv").write_text("my,own\n1,2\n")
+    for resume in (False, True):
+        cfg = EvaluateConfig(instances=("ft06",), methods="mwkr", out=tmp_path, progress=False, resume=resume)
+        status, err = _run(cfg, capsys)
+        assert status == 2 and err == (
+            f"evaluate.py: error: --out {tmp_path} is not empty and holds no evaluation (no config.json written by "
+            "evaluate.py): choose a new or empty folder\n"
+        )
+    assert (tmp_path / "results.csv").read_text() == "my,own\n1,2\n"
+    assert sorted(path.name for path in tmp_path.rglob("*")) == ["notes.txt", "results.csv", "schedules"]
+
+
+def test_replacing_an_evaluation_removes_only_the_files_an_evaluation_wrote(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = EvaluateConfig(instances=("ft06", "la01"), methods="mwkr,spt", out=tmp_path, progress=False)
+    assert main(cfg) == 0
+    (tmp_path / "schedules" / "notes.txt").write_text("mine")
+    (tmp_path / "my-plot.png").write_bytes(b"png")
+    status, err = _run(dataclasses.replace(cfg, instances=("ft06",), methods="lwkr"), capsys)
+    assert status == 0 and f"replacing the earlier evaluation in {tmp_path}" in err
+    assert sorted(path.name for path in (tmp_path / "schedules").iterdir()) == ["ft06__lwkr.json", "notes.txt"]
+    assert (tmp_path / "my-plot.png").read_bytes() == b"png"
+    assert [row["method"] for row in read_results_csv(tmp_path / "results.csv")] == ["lwkr"]
+
+
+def test_two_files_with_the_same_name_are_both_solved_under_their_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    instances = Path(__file__).resolve().parents[1] / "instances"
+    for folder, source in (("a", "ft06"), ("b", "la01")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "x.txt").write_bytes((instances / f"{source}.txt").read_bytes())
+    monkeypatch.chdir(tmp_path)
+    cfg = EvaluateConfig(instances=("a/x.txt", "b/x.txt", "./a/x.txt", "ft06"), methods="mwkr", out=Path("out"))
+    status, err = _run(dataclasses.replace(cfg, progress=False), capsys)
+    assert status == 0 and "b/x.txt: several instances are named x; this one is b/x" in err
+    rows = read_results_csv(tmp_path / "out" / "results.csv")
+    assert sorted((row["instance"], row["num_jobs"]) for row in rows) == [("a/x", 6), ("b/x", 10), ("ft06", 6)]
+    assert sorted(path.name for path in (tmp_path / "out" / "schedules").iterdir()) == [
+        "a_x__mwkr.json", "b_x__mwkr.json", "ft06__mwkr.json"
+    ]  # fmt: skip
+
+
+def test_a_method_named_twice_is_solved_once(tmp_path: Path) -> None:
+    cfg = EvaluateConfig(instances=("ft06",), methods="mwkr,MWKR, mwkr,spt", out=tmp_path, progress=False)
+    assert main(cfg) == 0
+    assert [row["method"] for row in read_results_csv(tmp_path / "results.csv")] == ["mwkr", "spt"]
+
+
+def test_device_cuda_without_cuda_is_one_line_before_any_solve(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    cfg = EvaluateConfig(instances=("ft06",), methods="mwkr,gnn", device="cuda", out=tmp_path / "out", progress=False)
+    status, err = _run(cfg, capsys)
+    assert status == 2 and err == (
+        "evaluate.py: error: --device cuda: CUDA is not available here (this torch is a CPU build); "
+        "use --device cpu or auto\n"
+    )
+    assert not (tmp_path / "out").exists()

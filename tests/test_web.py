@@ -456,8 +456,9 @@ def test_isbjssp_settings_as_query_parameters_and_cpsat_without_shutdowns(client
         ({"problem": "isbjssp", "shutdown_rate": "often"}, "shutdown_rate 'often' is not a number"),
         ({"problem": "isbjssp", "shutdown_rate": "1"}, "shutdown_rate must be a probability in [0, 1), got 1"),
         ({"problem": "isbjssp", "shutdown_rate": "nan"}, "shutdown_rate must be a probability in [0, 1), got nan"),
-        ({"problem": "isbjssp", "downtime": "0"}, "downtime must be at least 1, got 0"),
+        ({"problem": "isbjssp", "downtime": "0"}, "downtime must be between 1 and 1,000,000,000, got 0"),
         ({"problem": "isbjssp", "downtime": "2.5"}, "downtime '2.5' is not an integer"),
+        ({"problem": "isbjssp", "downtime": "9" * 18}, "downtime must be between 1 and 1,000,000,000, got"),
         ({"problem": "isbjssp", "interruption_mode": "pause"}, "interruption_mode must be one of resume, restart"),
         ({"problem": "isbjssp", "method": "tabu"}, "unknown method 'tabu' for --problem isbjssp; available: spt"),
         (
@@ -469,6 +470,15 @@ def test_isbjssp_settings_as_query_parameters_and_cpsat_without_shutdowns(client
 def test_bad_isbjssp_parameters_give_422(client: TestClient, fields: dict[str, str], expected: str) -> None:
     status, document = _upload(client, "tiny.txt", TINY.encode(), **fields)
     assert status == 422 and document["detail"].startswith(expected) and len(document["detail"]) < 200
+
+
+@pytest.mark.parametrize("rate", ["1e-20", "1e-300", "5e-324"])
+def test_a_tiny_shutdown_rate_solves_as_without_shutdowns(client: TestClient, rate: str) -> None:
+    ft06 = (INSTANCES / "ft06.txt").read_bytes()
+    status, document = _upload(client, "ft06.txt", ft06, problem="isbjssp", shutdown_rate=rate, method="mwkr")
+    assert status == 200, document
+    _, without = _upload(client, "ft06.txt", ft06, problem="isbjssp", shutdown_rate="0", method="mwkr")
+    assert document["makespan"] == without["makespan"] and document["interruptions"]["rate"] == float(rate)
 
 
 def test_a_jammed_shop_gives_422(client: TestClient) -> None:

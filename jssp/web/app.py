@@ -120,9 +120,10 @@ class ServeConfig:
             raise OptionError("default_time_limit", f"must be in {limits}, got {self.default_time_limit:g}")
         if not (math.isfinite(self.grace_seconds) and self.grace_seconds >= 0):
             raise OptionError("grace_seconds", f"must be a finite number of seconds >= 0, got {self.grace_seconds:g}")
-        for name in ("max_upload_bytes", "max_operations", "cpsat_workers"):
+        for name in ("max_upload_bytes", "max_operations"):
             if getattr(self, name) < 1:
                 raise OptionError(name, f"must be at least 1, got {getattr(self, name)}")
+        SolveOptions(cpsat_workers=self.cpsat_workers).check()  # the bounds of every --cpsat-workers
 
 
 def create_app(config: ServeConfig | None = None) -> FastAPI:
