@@ -30,7 +30,7 @@ import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -454,35 +454,12 @@ def _solve_options(fields: dict[str, str | None], config: ServeConfig) -> tuple[
     process checks the method: only it knows the methods that plugins add). The options pass the
     same checks as those of ``jssp solve`` and ``evaluate.py``; the server also caps the time limit."""
     method = (fields.get("method") or DEFAULT_METHOD).strip().lower()
-    time_limit = config.default_time_limit
-    if fields.get("time_limit") not in (None, ""):
-        try:
-            time_limit = float(fields["time_limit"])  # type: ignore[arg-type]
-        except ValueError:
-            raise HTTPException(422, f"time_limit {_shown(fields['time_limit'])!r} is not a number") from None
-    seed = 0
-    if fields.get("seed") not in (None, ""):
-        try:
-            seed = bounded_integer(fields["seed"].strip())  # type: ignore[union-attr]
-        except IntegerTooLargeError as error:
-            raise HTTPException(422, f"seed: {error}") from None
-        except ValueError:
-            raise HTTPException(422, f"seed {_shown(fields['seed'])!r} is not an integer") from None
+    time_limit = _number_field(fields, "time_limit", float, "a number")
+    time_limit = config.default_time_limit if time_limit is None else time_limit
+    seed = _number_field(fields, "seed", bounded_integer, "an integer") or 0
     problem = (fields.get("problem") or "jssp").strip().lower()
-    shutdown_rate = 0.0
-    if fields.get("shutdown_rate") not in (None, ""):
-        try:
-            shutdown_rate = float(fields["shutdown_rate"])  # type: ignore[arg-type]
-        except ValueError:
-            raise HTTPException(422, f"shutdown_rate {_shown(fields['shutdown_rate'])!r} is not a number") from None
-    downtime = None
-    if fields.get("downtime") not in (None, ""):
-        try:
-            downtime = bounded_integer(fields["downtime"].strip())  # type: ignore[union-attr]
-        except IntegerTooLargeError as error:
-            raise HTTPException(422, f"downtime: {error}") from None
-        except ValueError:
-            raise HTTPException(422, f"downtime {_shown(fields['downtime'])!r} is not an integer") from None
+    shutdown_rate = _number_field(fields, "shutdown_rate", float, "a number") or 0.0
+    downtime = _number_field(fields, "downtime", bounded_integer, "an integer")
     mode = (fields.get("interruption_mode") or "resume").strip().lower()
     options = SolveOptions(
         time_limit=time_limit,
@@ -502,6 +479,24 @@ def _solve_options(fields: dict[str, str | None], config: ServeConfig) -> tuple[
             422, f"time_limit must be at most {config.max_time_limit:g} seconds on this server, got {time_limit:g}"
         )
     return method, options
+
+
+_Number = TypeVar("_Number", int, float)
+
+
+def _number_field(
+    fields: dict[str, str | None], name: str, parse: Callable[[str], _Number], kind: str
+) -> _Number | None:
+    """The number in form field ``name`` (None when absent or empty), or 422 naming the field."""
+    text = fields.get(name)
+    if not text:
+        return None
+    try:
+        return parse(text.strip())
+    except IntegerTooLargeError as error:
+        raise HTTPException(422, f"{name}: {error}") from None
+    except ValueError:
+        raise HTTPException(422, f"{name} {_shown(text)!r} is not {kind}") from None
 
 
 def _parse_and_identify(
