@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -118,16 +119,9 @@ def solve_cpsat(
 
     model_seconds = time.perf_counter() - started
     stop_seconds = min(_STOP_SECONDS_PER_OPERATION * instance.num_operations, max(0.0, time_limit - model_seconds) / 2)
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.0, time_limit - model_seconds - stop_seconds)
-    solver.parameters.num_workers = num_workers
-    solver.parameters.random_seed = seed
-    solver.parameters.log_search_progress = log
-    status = solver.solve(model)
-
-    bound = solver.best_objective_bound
-    lower_bound = max(trivial_bound, math.ceil(bound)) if math.isfinite(bound) else trivial_bound
-    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    run = run_solver(model, time_limit - model_seconds - stop_seconds, num_workers, seed, log, trivial_bound)
+    solver, status, lower_bound = run.solver, run.status, run.lower_bound
+    if run.found:
         start_times = np.full(instance.machines.shape, -1, dtype=np.int64)
         for job, job_starts in enumerate(starts):
             start_times[job, : len(job_starts)] = [solver.value(start) for start in job_starts]
@@ -148,6 +142,47 @@ def solve_cpsat(
         status=status_name,
         info={"model_seconds": round(model_seconds, 3)},
     )
+
+
+@dataclass(frozen=True)
+class SolverRun:
+    """What one CP-SAT solve of a makespan model returned (:func:`run_solver`)."""
+
+    solver: cp_model.CpSolver
+    """The solver, to read the values of the model's variables from."""
+    status: cp_model.CpSolverStatus
+    """CP-SAT's status (``cp_model.OPTIMAL``, ``FEASIBLE``, ``UNKNOWN``, ...)."""
+    lower_bound: int
+    """CP-SAT's proven bound on the objective, rounded up, and at least the trivial bound it was given."""
+
+    @property
+    def found(self) -> bool:
+        """Whether CP-SAT found a solution (optimal or not)."""
+        from ortools.sat.python import cp_model
+
+        return self.status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+
+    @property
+    def status_name(self) -> str:
+        return str(self.solver.status_name(self.status))
+
+
+def run_solver(
+    model: cp_model.CpModel, seconds: float, num_workers: int, seed: int, log: bool, trivial_bound: int
+) -> SolverRun:
+    """Solve ``model`` (a makespan to minimise) for at most ``seconds`` with the given threads and seed: the one
+    place every CP-SAT model of the package (classical, blocking, clairvoyant) is run."""
+    from ortools.sat.python import cp_model
+
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.0, seconds)
+    solver.parameters.num_workers = num_workers
+    solver.parameters.random_seed = seed
+    solver.parameters.log_search_progress = log
+    status = solver.solve(model)
+    bound = solver.best_objective_bound
+    lower_bound = max(trivial_bound, math.ceil(bound)) if math.isfinite(bound) else trivial_bound
+    return SolverRun(solver, status, lower_bound)
 
 
 def _hint_schedule(hint: Schedule, started: float, lower_bound: int) -> Schedule:

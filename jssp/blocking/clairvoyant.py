@@ -18,7 +18,6 @@ if CP-SAT finds nothing better in time.
 
 from __future__ import annotations
 
-import math
 import time
 from typing import TYPE_CHECKING
 
@@ -30,7 +29,7 @@ from jssp.blocking.cpsat import _add_no_overlap_constraints, _add_route_constrai
 from jssp.blocking.rules import dispatch, interruptions_record
 from jssp.blocking.schedule import BlockingSchedule
 from jssp.blocking.simulator import JammedError
-from jssp.cpsat import CpSatError
+from jssp.cpsat import CpSatError, run_solver
 from jssp.instance import Instance
 from jssp.rules import RULES
 
@@ -108,14 +107,8 @@ def solve_clairvoyant(
     model.minimize(makespan)
     _add_hint(model, enters, leaves, starts, makespan, hint)
 
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.0, time_limit - (time.perf_counter() - started))
-    solver.parameters.num_workers = num_workers
-    solver.parameters.random_seed = seed
-    solver.parameters.log_search_progress = log
-    status = solver.solve(model)
-    bound = solver.best_objective_bound
-    lower_bound = max(trivial_bound, math.ceil(bound)) if math.isfinite(bound) else trivial_bound
+    run = run_solver(model, time_limit - (time.perf_counter() - started), num_workers, seed, log, trivial_bound)
+    solver, status, lower_bound = run.solver, run.status, run.lower_bound
 
     record = interruptions_record(instance, interruptions)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and solver.objective_value <= hint.makespan:

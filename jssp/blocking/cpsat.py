@@ -9,14 +9,13 @@ intervals are allowed, so a cycle of jobs can swap. Processing starts when the j
 
 from __future__ import annotations
 
-import math
 import time
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from jssp.blocking.schedule import BlockingSchedule
-from jssp.cpsat import CpSatError
+from jssp.cpsat import CpSatError, run_solver
 from jssp.instance import Instance
 
 if TYPE_CHECKING:
@@ -70,16 +69,9 @@ def solve_blocking_cpsat(
     if hint is not None:
         _add_hint(model, enters, leaves, makespan, hint)
 
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.0, time_limit - (time.perf_counter() - started))
-    solver.parameters.num_workers = num_workers
-    solver.parameters.random_seed = seed
-    solver.parameters.log_search_progress = log
-    status = solver.solve(model)
-    bound = solver.best_objective_bound
-    lower_bound = max(trivial_bound, math.ceil(bound)) if math.isfinite(bound) else trivial_bound
-
-    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    run = run_solver(model, time_limit - (time.perf_counter() - started), num_workers, seed, log, trivial_bound)
+    solver, status, lower_bound = run.solver, run.status, run.lower_bound
+    if run.found:
         enter = np.full(instance.machines.shape, -1, dtype=np.int64)
         leave = np.full(instance.machines.shape, -1, dtype=np.int64)
         for job, (job_enters, job_leaves) in enumerate(zip(enters, leaves, strict=True)):
