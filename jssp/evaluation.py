@@ -324,25 +324,35 @@ def _remove_evaluation(out: Path) -> None:
         schedules.rmdir()
 
 
-def read_results_csv(path: Path) -> list[dict[str, Any]]:
-    """Rows of a results.csv with numbers parsed back (None for blanks); a row cut short by a kill is dropped."""
+def optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A column parser that reads a blank (or ``None``) cell as None."""
+    return lambda text: None if text in ("", "None") else parse(text)
 
-    def number(text: str) -> float | None:
-        return float(text) if text not in ("", "None") else None
 
-    return [
-        {
-            **raw,
-            "num_jobs": int(raw["num_jobs"]),
-            "num_machines": int(raw["num_machines"]),
-            "makespan": number(raw["makespan"]),
-            "best_known": number(raw["best_known"]),
-            "gap_pct": number(raw["gap_pct"]),
-            "seconds": number(raw["seconds"]),
-            "feasible": raw["feasible"] == "True",
-        }
-        for raw in read_csv_rows(path)
-    ]
+def flag(text: str) -> bool:
+    """A ``True``/``False`` cell."""
+    return text == "True"
+
+
+ColumnTypes = dict[str, Callable[[str], Any]]
+"""Column -> parser of its cells, for :func:`read_results_csv`; a column not listed stays text."""
+RESULT_TYPES: ColumnTypes = {
+    "num_jobs": int,
+    "num_machines": int,
+    "makespan": optional(float),
+    "best_known": optional(float),
+    "gap_pct": optional(float),
+    "seconds": optional(float),
+    "feasible": flag,
+}
+"""The parsed columns of a classical results.csv (:data:`RESULT_COLUMNS`)."""
+
+
+def read_results_csv(path: Path, types: ColumnTypes | None = None) -> list[dict[str, Any]]:
+    """Rows of a results.csv with the columns of ``types`` (default :data:`RESULT_TYPES`) parsed back; a row
+    cut short by a kill is dropped."""
+    types = RESULT_TYPES if types is None else types
+    return [{**raw, **{column: parse(raw[column]) for column, parse in types.items()}} for raw in read_csv_rows(path)]
 
 
 _FAMILY_ORDER = {family: index for index, family in enumerate(benchmarks.FAMILIES)}

@@ -22,7 +22,7 @@ from typing import Any
 from jssp import benchmarks
 from jssp.blocking.calendar import default_downtime
 from jssp.blocking.methods import RATE_ZERO_METHODS, known_blocking_bound
-from jssp.files import read_csv_rows
+from jssp.evaluation import ColumnTypes, flag, optional, read_results_csv
 from jssp.instance import Instance
 from jssp.solvers import SolveOptions, get_solver, solve
 
@@ -159,29 +159,25 @@ def run_blocking_task(task: BlockingTask, options: SolveOptions, schedules_dir: 
     return rows
 
 
+RESULT_TYPES: ColumnTypes = {
+    "num_jobs": int,
+    "num_machines": int,
+    "rate": float,
+    "downtime": optional(int),
+    "seed": int,
+    "makespan": optional(int),
+    "best_p0": optional(int),
+    "gap_pct": optional(float),
+    "shutdowns": optional(int),
+    "seconds": optional(float),
+    "feasible": flag,
+}
+"""The parsed columns of a blocking results.csv (:data:`RESULT_COLUMNS`)."""
+
+
 def read_blocking_results(path: Path) -> list[dict[str, Any]]:
     """Rows of a blocking results.csv with numbers parsed back (None for blanks); a row cut short is dropped."""
-
-    def integer(text: str) -> int | None:
-        return int(text) if text not in ("", "None") else None
-
-    return [
-        {
-            **raw,
-            "num_jobs": int(raw["num_jobs"]),
-            "num_machines": int(raw["num_machines"]),
-            "rate": float(raw["rate"]),
-            "downtime": integer(raw["downtime"]),
-            "seed": int(raw["seed"]),
-            "makespan": integer(raw["makespan"]),
-            "best_p0": integer(raw["best_p0"]),
-            "gap_pct": float(raw["gap_pct"]) if raw["gap_pct"] not in ("", "None") else None,
-            "shutdowns": integer(raw["shutdowns"]),
-            "seconds": float(raw["seconds"]) if raw["seconds"] not in ("", "None") else None,
-            "feasible": raw["feasible"] == "True",
-        }
-        for raw in read_csv_rows(path)
-    ]
+    return read_results_csv(path, RESULT_TYPES)
 
 
 def result_key(row: dict[str, Any]) -> ResultKey:
