@@ -54,6 +54,8 @@ class LocalExecutor:
     ) -> Iterator[tuple[int, Any]]:
         del cpus  # one solve per process; CP-SAT's threads are the solve's own
         if self.workers <= 1 or len(items) <= 1:
+            if self.initializer is not None and items:  # this process is the worker: set it up as one, once
+                _initialize_once(self.initializer)
             for index, item in enumerate(items):
                 yield index, function(item, *args)
             return
@@ -71,15 +73,20 @@ _INITIALIZED: set[str] = set()
 """Initializers already run in this (Ray worker) process, by qualified name."""
 
 
+def _initialize_once(initializer: Callable[[], None]) -> None:
+    """Run ``initializer`` unless this process already ran it (known by its qualified name)."""
+    name = f"{initializer.__module__}.{initializer.__qualname__}"
+    if name not in _INITIALIZED:
+        initializer()
+        _INITIALIZED.add(name)
+
+
 def _run_initialized(
     function: Callable[..., Any], initializer: Callable[[], None] | None, item: Any, instance: Any, *args: Any
 ) -> Any:
     """The body of a Ray task: set the worker up once, put the shared instance back into the item, solve."""
     if initializer is not None:
-        name = f"{initializer.__module__}.{initializer.__qualname__}"
-        if name not in _INITIALIZED:
-            initializer()
-            _INITIALIZED.add(name)
+        _initialize_once(initializer)
     if instance is not None:
         item = dataclasses.replace(item, instance=instance)
     return function(item, *args)

@@ -12,6 +12,7 @@ import pytest
 
 from evaluate import EvaluateConfig, main
 from jssp.evaluation import RESULT_COLUMNS, make_tasks, read_results_csv, resolve_instances, run_tasks, summary_tables
+from jssp.executors import LocalExecutor
 from jssp.options import solve_options_from
 from jssp.schedule import Schedule
 from jssp.solvers import SolveOptions
@@ -237,3 +238,20 @@ def test_device_cuda_without_cuda_is_one_line_before_any_solve(
         "use --device cpu or auto\n"
     )
     assert not (tmp_path / "out").exists()
+
+
+_CALLS: list[str] = []
+
+
+def _count_initializer() -> None:
+    _CALLS.append("initialized")
+
+
+def test_one_local_worker_is_this_process_and_is_set_up_once_before_its_first_task() -> None:
+    # Without it, the first timed solve of a --workers 1 evaluation paid for loading the kernels.
+    executor = LocalExecutor(1, _count_initializer)
+    seen = []
+    for index, value in executor.run(lambda item: seen.append(len(_CALLS)) or item * 2, [1, 2, 3], (), [1, 1, 1]):
+        assert value == 2 * (index + 1)
+    list(executor.run(lambda item: item, [4], (), [1]))
+    assert _CALLS == ["initialized"] and seen == [1, 1, 1]
