@@ -255,3 +255,20 @@ def test_one_local_worker_is_this_process_and_is_set_up_once_before_its_first_ta
         assert value == 2 * (index + 1)
     list(executor.run(lambda item: item, [4], (), [1]))
     assert _CALLS == ["initialized"] and seen == [1, 1, 1]
+
+
+def test_solver_processes_import_torch_only_when_a_learned_method_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import evaluate
+
+    chosen = []
+
+    def capture(backend: str, workers: int, initializer: Any, address: str) -> LocalExecutor:
+        chosen.append(initializer.__name__)
+        return LocalExecutor(1)
+
+    monkeypatch.setattr(evaluate, "make_executor", capture)
+    assert main(EvaluateConfig(instances=("ft06",), methods="mwkr,tabu", time_limit=0.2, out=tmp_path / "a")) == 0
+    assert main(EvaluateConfig(instances=("ft06",), methods="mwkr,gnn", out=tmp_path / "b", progress=False)) == 0
+    assert chosen == ["_worker_initializer", "_learned_worker_initializer"]
