@@ -254,7 +254,9 @@ def test_compiled_mask_equals_the_reference_on_general_routes(scheme):
 
 # Run in a fresh process over a numba cache folder of the test's own: cold the first time, warm the second.
 _TIMED_SOLVES_AFTER_THE_WARM_UP = """
+import importlib
 import json
+import pkgutil
 from numba.core import event
 from numba.core.registry import CPUDispatcher
 from jssp import benchmarks, dispatch, local_search, rules
@@ -264,8 +266,10 @@ from jssp.solvers import SolveOptions, solve
 with event.install_recorder("numba:compile") as warm_up_events:
     dispatch.warm_up()  # what jssp solve and evaluate.py's workers run before the first solve
     local_search.warm_up()  # what the tabu method runs before its clock starts
-kernels = [value for module in (dispatch, rules, local_search) for value in vars(module).values()
-           if isinstance(value, CPUDispatcher)]
+modules = [dispatch, rules, *(importlib.import_module(f"jssp.local_search.{info.name}")
+                              for info in pkgutil.iter_modules(local_search.__path__))]
+kernels = [value for module in modules for value in vars(module).values() if isinstance(value, CPUDispatcher)]
+assert len(kernels) > 40, len(kernels)
 loaded = [len(kernel.signatures) for kernel in kernels]
 instances = [benchmarks.load("ft06"), random_general_instance(8, 5, seed=1, reentry=1.0)]
 with event.install_recorder("numba:compile") as solve_events:

@@ -22,12 +22,16 @@ from jssp.local_search import (
     estimate_moves,
     evaluate_sequences,
     evaluate_sequences_reference,
+    incremental,
     longest_paths,
     machine_operations_reference,
     n5_moves,
     n5_moves_reference,
     tabu_search,
 )
+from jssp.local_search import graph as search_graph
+from jssp.local_search import moves as search_moves
+from jssp.local_search import tabu as search_tabu
 from jssp.rules import dispatch
 from jssp.schedule import Schedule, schedule_from_sequences
 from jssp.solvers import START_RULES, SolveOptions, best_rule_start, improve_hybrid, solve
@@ -170,7 +174,7 @@ def test_tabu_keeps_the_best_as_a_copy_when_its_log_overflows(monkeypatch: pytes
         return tabu_search(instance, start, time_limit=math.inf, max_iterations=3000, seed=2, restart_after=700)
 
     logged = run()
-    monkeypatch.setattr(local_search, "_MIN_LOG_CAPACITY", 4)
+    monkeypatch.setattr(search_tabu, "_MIN_LOG_CAPACITY", 4)  # read by the search in Python
     copied = run()
     np.testing.assert_array_equal(logged.schedule.start_times, copied.schedule.start_times)
     assert (logged.iterations, logged.improvements) == (copied.iterations, copied.improvements)
@@ -267,28 +271,28 @@ def test_swaps_keep_heads_tails_and_the_topological_order_exact(shape: str) -> N
     # The search repairs its topological order and sweeps heads and tails over the ranks a swap
     # can change; after every swap they must equal a recomputation from scratch.
     instance = general_instance(shape, 9)
-    graph = local_search._graph(instance)
-    solution = local_search._solution(
-        local_search._schedule_order(dispatch(instance, "random", seed=3)), instance.machines.size
+    graph = search_graph._graph(instance)
+    solution = search_graph._solution(
+        search_graph._schedule_order(dispatch(instance, "random", seed=3)), instance.machines.size
     )
-    workspace = local_search._workspace(instance.num_operations, instance.machines.size, exact=False)
-    local_search._refresh(graph, solution, workspace)
+    workspace = incremental._workspace(instance.num_operations, instance.machines.size, exact=False)
+    incremental._refresh(graph, solution, workspace)
     rng = np.random.default_rng(0)
     for step in range(60):
-        count = local_search._n5_kernel(graph, solution, workspace.path, workspace.moves)
+        count = search_moves._n5_kernel(graph, solution, workspace.path, workspace.moves)
         if count == 0:
             break
         first = int(workspace.moves[rng.integers(count)])
-        made, low, high = local_search._swap(graph, solution, workspace, first, 10**9 + step)
+        made, low, high = incremental._swap(graph, solution, workspace, first, 10**9 + step)
         assert made
-        makespan = local_search._sweep(graph, solution, low, high)
+        makespan = incremental._sweep(graph, solution, low, high)
         topo, rank = solution.topo, solution.rank
         np.testing.assert_array_equal(rank[topo], np.arange(instance.num_operations))
-        schedule = Schedule(instance, local_search._start_times(instance, solution.heads))
+        schedule = Schedule(instance, search_graph._start_times(instance, solution.heads))
         reference, starts, tails = longest_paths(instance, schedule.machine_sequences())
         assert makespan == reference
-        np.testing.assert_array_equal(local_search._start_times(instance, solution.heads), starts)
-        np.testing.assert_array_equal(local_search._start_times(instance, solution.tails), tails)
+        np.testing.assert_array_equal(search_graph._start_times(instance, solution.heads), starts)
+        np.testing.assert_array_equal(search_graph._start_times(instance, solution.tails), tails)
         # every arc goes forward in the order
         nodes = np.flatnonzero(instance.valid.ravel())
         job_arcs = nodes[np.isin(nodes + 1, nodes) & ((nodes + 1) % instance.width != 0)]
