@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -55,6 +56,12 @@ class BlockingPolicy(JobShopPolicy):
     features_extractor_type = DynamicGraphFeaturesExtractor
     kind = "isbjssp-dispatcher"
 
+    @classmethod
+    def spaces_for(cls, architecture: dict[str, Any]) -> tuple[spaces.Dict, spaces.Discrete]:
+        max_jobs, max_machines = architecture["max_jobs"], architecture["max_machines"]
+        max_width = int(architecture.get("max_width", max_machines))
+        return observation_spaces(max_jobs, max_machines, max_width), spaces.Discrete(max_jobs)
+
 
 def new_blocking_policy(
     width: int, num_layers: int, max_jobs: int, max_machines: int, max_width: int
@@ -66,13 +73,9 @@ def new_blocking_policy(
 
 def load_blocking_policy(name_or_path: str | Path, device: str | torch.device = "cpu") -> BlockingPolicy:
     """Rebuild a saved blocking dispatcher on ``device``, in evaluation mode."""
-    from agents.checkpoints import read_metadata, rebuild_policy
+    from agents.checkpoints import load_checkpoint
 
-    metadata = read_metadata(name_or_path)
-    architecture = metadata["architecture"]
-    max_jobs, max_machines = architecture["max_jobs"], architecture["max_machines"]
-    space = observation_spaces(max_jobs, max_machines, architecture.get("max_width", max_machines))
-    return rebuild_policy(BlockingPolicy, space, spaces.Discrete(max_jobs), name_or_path, metadata, device)
+    return load_checkpoint(name_or_path, BlockingPolicy, device)
 
 
 def _as_batch(observations: Sequence[dict[str, np.ndarray]], device: torch.device) -> dict[str, Tensor]:

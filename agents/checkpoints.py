@@ -30,10 +30,8 @@ import torch
 
 from agents.improvement_policy import ImprovementPolicy
 from agents.policy import JobShopPolicy
-from jssp.env import JobShopEnv
+from jssp.env import dispatcher_spaces
 from jssp.files import replace_folder, write_atomically
-from jssp.generators import random_instance
-from jssp.improvement_env import ImprovementEnv
 
 CHECKPOINTS_DIR = Path(__file__).resolve().parent / "checkpoints"
 DEFAULT_CHECKPOINT = "gnn-default"
@@ -129,38 +127,41 @@ def checkpoint_identity(name_or_path: str | Path) -> dict[str, str]:
     }
 
 
+def load_checkpoint(
+    name_or_path: str | Path, policy_class: type[PolicyType], device: str | torch.device = "cpu"
+) -> PolicyType:
+    """Rebuild the policy a checkpoint holds on ``device``, in evaluation mode: the one loader of every kind.
+
+    The spaces come from the padding its ``architecture`` records (``policy_class.spaces_for``), so no
+    environment or instance is built to learn them.
+
+    Raises:
+        ValueError: if the checkpoint holds another kind of policy than ``policy_class``.
+    """
+    metadata = read_metadata(name_or_path)
+    observation_space, action_space = policy_class.spaces_for(metadata["architecture"])
+    return rebuild_policy(policy_class, observation_space, action_space, name_or_path, metadata, device)
+
+
 def load_policy(name_or_path: str | Path = DEFAULT_CHECKPOINT, device: str | torch.device = "cpu") -> JobShopPolicy:
     """Rebuild a saved dispatcher on ``device``, in evaluation mode."""
-    metadata = read_metadata(name_or_path)
-    architecture = metadata["architecture"]
-    scheme = metadata["inference"]["scheme"]
-    env = JobShopEnv(
-        random_instance(architecture["max_jobs"], architecture["max_machines"], seed=0),
-        scheme=scheme,
-        max_width=architecture.get("max_width"),
-    )
-    return _rebuild(JobShopPolicy, env, name_or_path, metadata, device)
+    return load_checkpoint(name_or_path, JobShopPolicy, device)
 
 
 def new_policy(
     width: int, num_layers: int, scheme: str, max_jobs: int, max_machines: int, max_width: int | None = None
 ) -> JobShopPolicy:
     """A freshly initialised dispatcher (trained outside SB3, e.g. by imitation)."""
-    env = JobShopEnv(random_instance(max_jobs, max_machines, seed=0), scheme=scheme, max_width=max_width)
-    return JobShopPolicy(env.observation_space, env.action_space, lambda _: 0.0, width=width, num_layers=num_layers)
+    del scheme  # the spaces do not depend on it
+    observation_space, action_space = dispatcher_spaces(max_jobs, max_machines, max_width or max_machines)
+    return JobShopPolicy(observation_space, action_space, lambda _: 0.0, width=width, num_layers=num_layers)
 
 
 def load_improvement_policy(
     name_or_path: str | Path = DEFAULT_IMPROVEMENT_CHECKPOINT, device: str | torch.device = "cpu"
 ) -> ImprovementPolicy:
     """Rebuild a saved improvement (N5 move) policy on ``device``, in evaluation mode."""
-    metadata = read_metadata(name_or_path)
-    architecture = metadata["architecture"]
-    env = ImprovementEnv(
-        random_instance(architecture["max_jobs"], architecture["max_machines"], seed=0),
-        max_width=architecture.get("max_width"),
-    )
-    return _rebuild(ImprovementPolicy, env, name_or_path, metadata, device)
+    return load_checkpoint(name_or_path, ImprovementPolicy, device)
 
 
 class _NoOptimizer:
@@ -172,17 +173,6 @@ class _NoOptimizer:
 
     def __init__(self, params: Any, lr: float) -> None:
         del params, lr
-
-
-def _rebuild(
-    policy_class: type[PolicyType],
-    env: gym.Env[Any, Any],
-    name_or_path: str | Path,
-    metadata: dict[str, Any],
-    device: str | torch.device,
-) -> PolicyType:
-    """The policy of a checkpoint, built for ``env``'s spaces with the saved architecture and weights."""
-    return rebuild_policy(policy_class, env.observation_space, env.action_space, name_or_path, metadata, device)
 
 
 def rebuild_policy(

@@ -8,6 +8,8 @@ moves and any instance size (Zhang et al., ICLR 2024, score moves the same way).
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from gymnasium import spaces
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
@@ -15,7 +17,7 @@ from torch import Tensor
 
 from agents.encoder import PooledGraphEncoder
 from agents.policy import JobShopPolicy
-from jssp.improvement_env import NUM_IMPROVEMENT_FEATURES
+from jssp.improvement_env import NUM_IMPROVEMENT_FEATURES, improvement_spaces
 
 
 class CompleteGraphEncoder(PooledGraphEncoder):
@@ -57,6 +59,11 @@ class ImprovementPolicy(JobShopPolicy):
     features_extractor_type = MoveFeaturesExtractor
     candidate_parts = 3
     kind = "improvement"
+
+    @classmethod
+    def spaces_for(cls, architecture: dict[str, Any]) -> tuple[spaces.Dict, spaces.Discrete]:
+        max_jobs, max_machines = architecture["max_jobs"], architecture["max_machines"]
+        return improvement_spaces(max_jobs, max_machines, architecture.get("max_width") or max_machines)
 
     def move_logits(self, observation: dict[str, Tensor]) -> Tensor:
         """Masked logits of every move for a batch of observations of any padding size (inference path).

@@ -16,6 +16,7 @@ from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import Tensor, nn
 
 from agents.encoder import DisjunctiveGraphEncoder
+from jssp.env import dispatcher_spaces
 
 
 class GraphFeaturesExtractor(BaseFeaturesExtractor):
@@ -85,6 +86,12 @@ class JobShopPolicy(MaskableActorCriticPolicy):
     """Embeddings per candidate in the extractor's output (see :class:`CandidateScorer`)."""
     kind: str = "dispatcher"
     """What the policy does, as ``checkpoint.json`` records it (``architecture.policy``)."""
+
+    @classmethod
+    def spaces_for(cls, architecture: dict[str, Any]) -> tuple[spaces.Dict, spaces.Discrete]:
+        """Observation and action spaces of the padding a checkpoint's ``architecture`` records."""
+        max_jobs, max_machines = architecture["max_jobs"], architecture["max_machines"]
+        return dispatcher_spaces(max_jobs, max_machines, architecture.get("max_width") or max_machines)
 
     def __init__(self, *args: Any, width: int = 64, num_layers: int = 3, **kwargs: Any) -> None:
         self.width = width

@@ -106,14 +106,7 @@ class JobShopEnv(gym.Env[dict[str, np.ndarray], int]):
         self.illegal_action = illegal_action
         self.max_jobs, self.max_machines, self.max_width = padding_size(instances, max_jobs, max_machines, max_width)
         self.max_nodes = self.max_jobs * self.max_width
-        self.observation_space = spaces.Dict(
-            {
-                **graph_spaces(self.max_jobs, self.max_machines, NUM_NODE_FEATURES, self.max_width),
-                "candidates": spaces.Box(-1, self.max_nodes - 1, (self.max_jobs,), np.int64),
-                "action_mask": spaces.Box(0, 1, (self.max_jobs,), np.int8),
-            }
-        )
-        self.action_space = spaces.Discrete(self.max_jobs)
+        self.observation_space, self.action_space = dispatcher_spaces(self.max_jobs, self.max_machines, self.max_width)
         self.state: DispatchState | None = None
 
     # ------------------------------------------------------------------ gymnasium API
@@ -238,6 +231,19 @@ def check_padding(instance: Instance, max_jobs: int, max_machines: int, max_widt
             f"instance {instance.name} ({instance.shape}) exceeds the padding {max_jobs}x{max_machines} "
             f"(routes of up to {max_width} operations; its longest has {instance.width})"
         )
+
+
+def dispatcher_spaces(max_jobs: int, max_machines: int, max_width: int) -> tuple[spaces.Dict, spaces.Discrete]:
+    """Observation and action spaces of a :class:`JobShopEnv` of this padding (a checkpoint's, say)."""
+    max_nodes = max_jobs * max_width
+    observation = spaces.Dict(
+        {
+            **graph_spaces(max_jobs, max_machines, NUM_NODE_FEATURES, max_width),
+            "candidates": spaces.Box(-1, max_nodes - 1, (max_jobs,), np.int64),
+            "action_mask": spaces.Box(0, 1, (max_jobs,), np.int8),
+        }
+    )
+    return observation, spaces.Discrete(max_jobs)
 
 
 def graph_spaces(

@@ -48,6 +48,19 @@ START_RULES = ("spt", "mwkr", "fdd-mwkr", "random")
 """Dispatching rules the default start schedule is drawn from (one uniformly per episode)."""
 
 
+def improvement_spaces(max_jobs: int, max_machines: int, max_width: int) -> tuple[spaces.Dict, spaces.Discrete]:
+    """Observation and action spaces of an :class:`ImprovementEnv` of this padding (a checkpoint's, say)."""
+    max_nodes, max_moves = max_jobs * max_width, max_moves_for(max_jobs, max_machines, max_width)
+    observation = spaces.Dict(
+        {
+            **graph_spaces(max_jobs, max_machines, NUM_IMPROVEMENT_FEATURES, max_width),
+            "move_nodes": spaces.Box(-1, max_nodes - 1, (max_moves, 2), np.int64),
+            "action_mask": spaces.Box(0, 1, (max_moves,), np.int8),
+        }
+    )
+    return observation, spaces.Discrete(max_moves)
+
+
 def max_moves_for(max_jobs: int, max_machines: int, max_width: int | None = None) -> int:
     """Padding of the move list: N5 never yields more than ``max_jobs * max_width - 1`` moves.
 
@@ -138,14 +151,7 @@ class ImprovementEnv(gym.Env[dict[str, np.ndarray], int]):
         self.max_jobs, self.max_machines, self.max_width = padding_size(instances, max_jobs, max_machines, max_width)
         self.max_nodes = self.max_jobs * self.max_width
         self.max_moves = max_moves_for(self.max_jobs, self.max_machines, self.max_width)
-        self.observation_space = spaces.Dict(
-            {
-                **graph_spaces(self.max_jobs, self.max_machines, NUM_IMPROVEMENT_FEATURES, self.max_width),
-                "move_nodes": spaces.Box(-1, self.max_nodes - 1, (self.max_moves, 2), np.int64),
-                "action_mask": spaces.Box(0, 1, (self.max_moves,), np.int8),
-            }
-        )
-        self.action_space = spaces.Discrete(self.max_moves)
+        self.observation_space, self.action_space = improvement_spaces(self.max_jobs, self.max_machines, self.max_width)
         self.instance: Instance | None = None
 
     # ------------------------------------------------------------------ gymnasium API
