@@ -47,7 +47,7 @@ from jssp.executors import BackendError, make_executor
 from jssp.files import write_atomically
 from jssp.options import check_processes, solve_options_from
 from jssp.rules import RULE_NAMES
-from jssp.solvers import PROBLEMS, OptionError, SolveOptions, ensure_methods, get_solver, has_method, load_plugins
+from jssp.solvers import PROBLEMS, OptionError, SolveOptions, ensure_methods, get_solver, load_plugins, needs_plugins
 
 DEFAULT_METHODS = {"jssp": (*RULE_NAMES, "cpsat", "tabu", "gnn", "hybrid"), "isbjssp": RULE_NAMES}
 """Methods evaluated when ``--methods`` is not given, per problem."""
@@ -158,7 +158,7 @@ def main(cfg: EvaluateConfig) -> int:
     methods_text = cfg.methods if cfg.methods is not None else ",".join(DEFAULT_METHODS[cfg.problem])
     # a method named twice is solved once
     methods = list(dict.fromkeys(method.strip().lower() for method in methods_text.split(",") if method.strip()))
-    built_in = all(has_method(method, cfg.problem) for method in methods)
+    with_plugins = needs_plugins(methods, cfg.problem)
     ensure_methods(methods, cfg.problem)
     try:
         for method in methods:
@@ -211,7 +211,7 @@ def main(cfg: EvaluateConfig) -> int:
     results = cfg.out / "results.csv"
     columns = blocking_evaluation.RESULT_COLUMNS if blocking else RESULT_COLUMNS
     try:
-        initializer = _worker_initializer if built_in else _learned_worker_initializer
+        initializer = _learned_worker_initializer if with_plugins else _worker_initializer
         executor = make_executor(cfg.backend, cfg.workers, initializer, cfg.ray_address)
     except BackendError as error:  # Ray is not installed, or its cluster cannot be reached
         print(f"evaluate.py: error: {error}", file=sys.stderr)

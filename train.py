@@ -12,7 +12,7 @@ Every algorithm shares the run options of :class:`agents.harness.RunSettings` (`
 ``--eval-every``, ...) and writes ``RUN_DIR/{config.json, validation.csv, best/, last/}``;
 ``--resume`` continues from the last complete checkpoint and appends to the logs. Each
 algorithm's ``main(cfg)`` is importable (``agents.ppo``, ``agents.imitation``,
-``agents.improvement_training``, ``agents.self_labelling``, ``agents.blocking_ppo``); ``python -m agents.ship
+``agents.improvement.training``, ``agents.self_labelling``, ``agents.blocking.ppo``); ``python -m agents.ship
 RUN_DIR NAME`` ships a run's best checkpoint with its model card.
 """
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from agents import blocking_ppo, imitation, improvement_training, ppo, self_labelling
+from agents import imitation, ppo, self_labelling
+from agents.blocking import ppo as blocking_ppo
 from agents.harness import RunContext
+from agents.improvement import training as improvement_training
 
 ALGORITHMS: dict[str, tuple[Callable[..., Any], Callable[[Any], RunContext]]] = {
     "ppo": (ppo.PPOConfig, ppo.main),

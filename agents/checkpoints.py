@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 import gymnasium as gym
 import torch
 
-from agents.improvement_policy import ImprovementPolicy
+from agents.improvement.policy import ImprovementPolicy
 from agents.policy import JobShopPolicy
 from jssp.env import dispatcher_spaces
 from jssp.files import replace_folder, write_atomically

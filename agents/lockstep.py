@@ -13,7 +13,7 @@ per-machine mean: no graph compaction and no scatter over padded slots. The logi
 On the CPU the encoder runs in numpy matrix products plus two numba kernels per layer that fuse
 the element-wise work (torch's per-call cost dominates at these sizes); elsewhere it runs in torch.
 :class:`CompleteGraphDecoder` does the same for the improvement policy's move logits over a
-complete schedule (used by :func:`agents.improvement_inference.improve` on the CPU).
+complete schedule (used by :func:`agents.improvement.inference.improve` on the CPU).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from torch import Tensor, nn
 from torch.nn import functional
 
 from agents.encoder import RelationalGINLayer
-from agents.improvement_policy import MoveFeaturesExtractor
+from agents.improvement.policy import MoveFeaturesExtractor
 from agents.policy import CandidateScorer, GraphFeaturesExtractor, JobShopPolicy
 from jssp.dispatch import DispatchState
 from jssp.env import NUM_NODE_FEATURES
@@ -440,7 +440,7 @@ def _residual_layer_norm(
 
 
 class CompleteGraphDecoder:
-    """Masked move logits of an :class:`agents.improvement_policy.ImprovementPolicy`, compiled for the CPU.
+    """Masked move logits of an :class:`agents.improvement.policy.ImprovementPolicy`, compiled for the CPU.
 
     Reads one :class:`jssp.improvement_env.ImprovementEnv` observation (every operation is a node,
     route padding is dropped; job arcs shift by one in the job-major node order, machine arcs are

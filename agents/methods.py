@@ -15,8 +15,8 @@ import time
 from typing import TYPE_CHECKING
 
 from agents.checkpoints import DEFAULT_CHECKPOINT, load_improvement_policy, load_policy
-from agents.improvement_inference import improve
-from agents.improvement_policy import ImprovementPolicy
+from agents.improvement.inference import improve
+from agents.improvement.policy import ImprovementPolicy
 from agents.inference import greedy_schedule, resolve_device, sampled_schedule, single_thread
 from agents.policy import JobShopPolicy
 from jssp.dispatch import warm_up
@@ -101,7 +101,7 @@ def checkpoint_for(problem: str, checkpoint: str) -> str:
 
 @functools.cache
 def cached_blocking_policy(checkpoint: str, device: str) -> JobShopPolicy:
-    from agents.blocking_policy import load_blocking_policy
+    from agents.blocking.policy import load_blocking_policy
 
     single_thread()
     return load_blocking_policy(checkpoint, resolve_device(device))
@@ -110,7 +110,7 @@ def cached_blocking_policy(checkpoint: str, device: str) -> JobShopPolicy:
 def _blocking_episodes(instance: Instance, options: SolveOptions, samples: int, sample: bool) -> BlockingSchedule:
     """The best of ``samples`` episodes of the learned dispatcher on the calendar drawn from the options,
     greedy or (``sample``) sampled at the options' temperature (default the checkpoint's)."""
-    from agents.blocking_policy import policy_lookahead, policy_schedule
+    from agents.blocking.policy import policy_lookahead, policy_schedule
     from jssp.blocking import interruptions_of
     from jssp.blocking.rules import interruptions_record
 

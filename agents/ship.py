@@ -30,7 +30,7 @@ DESCRIPTIONS = {
     " its own best sampled schedule of each random instance",
     "improvement": "an improvement-mode N5 move policy (Zhang et al. 2024, L2S) trained with sb3-contrib MaskablePPO",
     "ppo-isbjssp": "for the blocking job shop with shutdowns (isbjssp), trained with sb3-contrib MaskablePPO on uniform"
-    " random instances whose size and shutdown rate are drawn per episode (`agents/blocking_ppo.py`)",
+    " random instances whose size and shutdown rate are drawn per episode (`agents/blocking/ppo.py`)",
 }
 
 

@@ -28,7 +28,7 @@ import torch
 import tyro
 from report import machine_record, write_report
 
-from agents.blocking_policy import load_blocking_policy, policy_lookahead, rollouts
+from agents.blocking.policy import load_blocking_policy, policy_lookahead, rollouts
 from jssp import benchmarks
 from jssp.blocking import BlockingState, Interruptions, warm_up
 from jssp.instance import Instance

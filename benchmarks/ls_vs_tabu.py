@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import tyro
 
-from agents.improvement_inference import improve
+from agents.improvement.inference import improve
 from agents.methods import cached_improvement_policy, cached_policy, solve_gnn
 from jssp import benchmarks
 from jssp.local_search import tabu_search

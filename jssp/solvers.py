@@ -198,12 +198,29 @@ def has_method(name: str, problem: str = "jssp") -> bool:
     return True
 
 
+_PLUGIN_KEYS: set[tuple[str, str]] = set()
+"""(problem, method or family prefix) of every registration a plugin made (see :func:`load_plugins`)."""
+
+
 def load_plugins() -> None:
     """Run every registration function of the ``jssp.methods`` entry-point group."""
     from importlib.metadata import entry_points  # scans installed packages: only when a plugin is needed
 
+    before = set(_REGISTRY) | set(_FAMILIES)
     for entry_point in entry_points(group="jssp.methods"):
         entry_point.load()()
+    _PLUGIN_KEYS.update((set(_REGISTRY) | set(_FAMILIES)) - before)
+
+
+def needs_plugins(names: Iterable[str], problem: str = "jssp") -> bool:
+    """Whether solving ``names`` takes a plugin (a method not built in, or one a plugin registered): a worker
+    process then has to load the plugins too (and, for the learned methods, torch)."""
+    for name in names:
+        if not has_method(name, problem) or (problem, name) in _PLUGIN_KEYS:
+            return True
+        if any(owner == problem and name.startswith(prefix) for owner, prefix in _PLUGIN_KEYS):
+            return True
+    return False
 
 
 def ensure_methods(names: Iterable[str], problem: str = "jssp") -> None:

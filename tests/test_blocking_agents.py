@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import train
-from agents.blocking_policy import BlockingPolicy, load_blocking_policy, new_blocking_policy, policy_schedule, rollouts
+from agents.blocking.policy import BlockingPolicy, load_blocking_policy, new_blocking_policy, policy_schedule, rollouts
 from agents.checkpoints import load_policy
 from jssp import benchmarks
 from jssp.blocking import Calendar, Interruptions, blocking_bounds

@@ -14,9 +14,9 @@ from gymnasium.utils.env_checker import check_env as gymnasium_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 from agents.checkpoints import architecture_of, load_improvement_policy, save_checkpoint
-from agents.improvement_inference import improve
-from agents.improvement_policy import ImprovementPolicy
-from agents.improvement_training import ImprovementConfig, main
+from agents.improvement.inference import improve
+from agents.improvement.policy import ImprovementPolicy
+from agents.improvement.training import ImprovementConfig, main
 from agents.policy import JobShopPolicy
 from agents.ppo import PPOHyperparameters
 from jssp import benchmarks

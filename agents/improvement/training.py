@@ -24,8 +24,8 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 from agents.checkpoints import architecture_of
 from agents.harness import RunContext, RunSettings, start_run
-from agents.improvement_inference import improve
-from agents.improvement_policy import ImprovementPolicy
+from agents.improvement.inference import improve
+from agents.improvement.policy import ImprovementPolicy
 from agents.policy import JobShopPolicy
 from agents.ppo import PPOHyperparameters, build_model, run_ppo
 from jssp.files import write_atomically

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from agents.improvement_policy import ImprovementPolicy
+from agents.improvement.policy import ImprovementPolicy
 from agents.inference import _to_tensors
 from agents.lockstep import CompleteGraphDecoder
 from jssp.improvement_env import ImprovementEnv

@@ -1,6 +1,6 @@
 """PPO for the dispatcher of the blocking job shop with shutdowns (``train.py ppo-isbjssp``).
 
-The policy (:class:`agents.blocking_policy.BlockingPolicy`) answers the questions of the blocking
+The policy (:class:`agents.blocking.policy.BlockingPolicy`) answers the questions of the blocking
 simulator in :class:`jssp.blocking.env.BlockingEnv` over random instances whose size and shutdown
 rate are drawn per episode, so one policy serves every rate. Same harness as ``train.py ppo``
 (MaskablePPO, :class:`agents.harness.Monitor`, kill-safe checkpoints and ``--resume``); validation
@@ -18,7 +18,7 @@ import numpy as np
 import tyro
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from agents.blocking_policy import BlockingPolicy, policy_schedule
+from agents.blocking.policy import BlockingPolicy, policy_schedule
 from agents.checkpoints import architecture_of
 from agents.harness import RunContext, RunSettings, start_run
 from agents.policy import JobShopPolicy
@@ -78,7 +78,7 @@ class BlockingValidationSet:
     best_rule: list[list[int]]
     lookahead_lor: list[list[int]]
     lookahead: str | None = None
-    """The policy's lookahead rule (see :func:`agents.blocking_policy.rollouts`)."""
+    """The policy's lookahead rule (see :func:`agents.blocking.policy.rollouts`)."""
 
     @classmethod
     def build(
