@@ -190,11 +190,10 @@ def main(cfg: EvaluateConfig) -> int:
         warm_up_blocking()
         finished = {blocking_evaluation.result_key(row) for row in done}
         tasks, skipped = blocking_evaluation.make_blocking_tasks(
-            instances, methods, cfg.shutdown_rates, seeds, done=finished
+            instances, methods, cfg.shutdown_rates, seeds, done=finished, options=options
         )
-        if skipped:
-            only_zero = ", ".join(method for method in methods if method in blocking_evaluation.RATE_ZERO_METHODS)
-            print(f"{only_zero}: rate 0 only; {skipped} solves at rates above 0 left out", file=sys.stderr)
+        for line in skipped.values():
+            print(line, file=sys.stderr)
         grid = f"{len(instances)} instances x {len(cfg.shutdown_rates)} rates x {len(seeds)} seeds x {len(methods)}"
         todo = sum(len(task.methods) for task in tasks)
     else:

@@ -138,10 +138,17 @@ def solve_blocking_gnn(instance: Instance, options: SolveOptions) -> BlockingSch
 
 
 def solve_blocking_gnn_sample(instance: Instance, options: SolveOptions) -> BlockingSchedule:
-    """Best of ``options.samples`` episodes sampled from the learned dispatcher, without shutdowns."""
-    if options.shutdown_rate > 0:
-        raise ValueError("gnn-sample plans several episodes on one calendar: it runs at shutdown rate 0 only")
+    """Best of ``options.samples`` episodes sampled from the learned dispatcher, without shutdowns (it plans
+    several episodes on one calendar; registered with that requirement)."""
     return _blocking_episodes(instance, options, options.samples, sample=True)
+
+
+def _without_shutdowns(options: SolveOptions) -> str | None:
+    """The blocking problem's requirement of planning methods (:func:`jssp.blocking.methods.without_shutdowns`),
+    imported when first asked: the blocking package loads on the first isbjssp solve only."""
+    from jssp.blocking.methods import without_shutdowns
+
+    return without_shutdowns(options)
 
 
 def register_learned_methods() -> None:
@@ -152,5 +159,5 @@ def register_learned_methods() -> None:
     register("hybrid", solve_hybrid)
     register_family("ls-", learned_improvement, "steps")
     register("gnn", solve_blocking_gnn, problem="isbjssp")
-    register("gnn-sample", solve_blocking_gnn_sample, problem="isbjssp")
+    register("gnn-sample", solve_blocking_gnn_sample, problem="isbjssp", requires=_without_shutdowns)
     warm_up()

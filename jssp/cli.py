@@ -25,7 +25,7 @@ from jssp.dispatch import warm_up
 from jssp.instance import Instance
 from jssp.options import add_solve_arguments, check_output_paths, solve_options_from
 from jssp.parsing import InstanceFormatError, SeveralInstancesError, read_instance
-from jssp.solvers import OptionError, SolveOptions, ensure_methods, has_method, method_names, solve
+from jssp.solvers import OptionError, SolveOptions, ensure_methods, has_method, method_names, method_refusal, solve
 
 EXIT_USAGE = 2
 MAX_PORT = 65535
@@ -111,6 +111,7 @@ def _solve_command(args: argparse.Namespace) -> int:
     ensure_methods([method])
     if not has_method(method):
         raise KeyError(f"unknown method {method!r}; available: {', '.join(method_names())}")
+    _check_method_suits(method, options)
 
     # ------------------------------------------------------------------ solve and report
     instance = read_instance(args.file, instance=args.instance)
@@ -147,6 +148,13 @@ def _write_output(name: str, path: Path, write: Callable[[Path], None]) -> None:
         raise OptionError(name, f"cannot write {path} ({error.strerror or error})") from None
 
 
+def _check_method_suits(method: str, options: SolveOptions) -> None:
+    """OptionError before the instance is read when the options do not suit the method (what it declared)."""
+    refusal = method_refusal(method, options)
+    if refusal is not None:
+        raise OptionError("method", f"{method} {refusal}")
+
+
 def _instance_line(instance: Instance, info: benchmarks.BenchmarkInfo | None) -> str:
     known = f" = benchmark {info.name}" if info else ""
     size = f"{instance.num_jobs} jobs x {instance.num_machines} machines"
@@ -168,13 +176,12 @@ def _solve_blocking_command(args: argparse.Namespace, options: SolveOptions) -> 
         raise KeyError(
             f"unknown method {method!r} for --problem isbjssp; available: {', '.join(method_names('isbjssp'))}"
         )
-    if method in blocking.RATE_ZERO_METHODS and rate > 0:
-        raise OptionError("method", f"{method} solves --problem isbjssp only at --shutdown-rate 0 (no shutdowns)")
     mode = args.interruption_mode or "resume"
     interruptions = blocking.Interruptions(rate=rate, downtime=args.downtime, seed=options.seed, mode=mode)
     options = dataclasses.replace(
         options, problem="isbjssp", shutdown_rate=rate, downtime=args.downtime, interruption_mode=mode
     )
+    _check_method_suits(method, options)
 
     instance = read_instance(args.file, instance=args.instance)
     blocking.warm_up()

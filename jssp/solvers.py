@@ -159,11 +159,33 @@ def register_problem(problem: str, validate: Validator) -> None:
     _VALIDATORS[problem] = validate
 
 
-def register(name: str, solver: Solver, problem: str = "jssp") -> None:
-    """Make ``solver`` available under the lowercase method ``name`` for ``problem``."""
+Requirement = Callable[[SolveOptions], str | None]
+"""What a method declares it needs of the options: None when they suit it, else why not, as a phrase that
+follows the method's name (``"solves problem isbjssp only at shutdown rate 0 (no shutdowns)"``)."""
+_REQUIREMENTS: dict[tuple[str, str], Requirement] = {}  # (problem, method) -> requirement
+
+
+def register(name: str, solver: Solver, problem: str = "jssp", requires: Requirement | None = None) -> None:
+    """Make ``solver`` available under the lowercase method ``name`` for ``problem``.
+
+    Args:
+        requires: what the method needs of the options, declared once: :func:`solve`, ``jssp solve``,
+            ``evaluate.py`` and the web API all read it (:func:`method_refusal`).
+    """
     if name != name.lower() or not name:
         raise ValueError(f"method names are lowercase, got {name!r}")
     _REGISTRY[(problem, name)] = solver
+    if requires is None:
+        _REQUIREMENTS.pop((problem, name), None)
+    else:
+        _REQUIREMENTS[(problem, name)] = requires
+
+
+def method_refusal(name: str, options: SolveOptions) -> str | None:
+    """Why method ``name`` of ``options.problem`` cannot solve under ``options`` (its declared requirement),
+    or None when it can."""
+    requirement = _REQUIREMENTS.get((options.problem, name))
+    return None if requirement is None else requirement(options)
 
 
 def register_family(prefix: str, factory: SolverFactory, placeholder: str, problem: str = "jssp") -> None:
@@ -256,7 +278,7 @@ def solve(instance: Instance, method: str, options: SolveOptions | None = None) 
         drawn from the options.
 
     Raises:
-        OptionError: if an option is out of range.
+        OptionError: if an option is out of range, or does not suit the method (:func:`method_refusal`).
         KeyError: for a method unknown to the problem.
         jssp.validation.InfeasibleScheduleError, jssp.blocking.InfeasibleBlockingScheduleError: if the
             method returned an infeasible schedule.
@@ -264,6 +286,9 @@ def solve(instance: Instance, method: str, options: SolveOptions | None = None) 
     options = options or SolveOptions()
     options.check()
     solver = get_solver(method, options.problem)
+    refusal = method_refusal(method, options)
+    if refusal is not None:
+        raise OptionError("method", f"{method} {refusal}")
     began = time.perf_counter()
     schedule = solver(instance, options)
     schedule.seconds = time.perf_counter() - began

@@ -136,7 +136,7 @@ def test_gnn_methods_through_the_registry(tmp_path: Path, policy: BlockingPolicy
         assert schedule.method == "gnn" and schedule.makespan >= 63
     sampled = solve(instance, "gnn-sample", SolveOptions(problem="isbjssp", samples=8, checkpoint=str(checkpoint)))
     assert sampled.info["episodes"] == 8 and sampled.makespan >= blocking_bounds()["ft06"].best_known == 63
-    with pytest.raises(ValueError, match="rate 0 only"):
+    with pytest.raises(ValueError, match="gnn-sample solves problem isbjssp only at shutdown rate 0"):
         solve(instance, "gnn-sample", SolveOptions(problem="isbjssp", shutdown_rate=0.01, checkpoint=str(checkpoint)))
 
 

@@ -79,7 +79,7 @@ def test_problem_options_are_checked(changes: dict[str, object], message: str) -
 
 
 def test_cpsat_is_refused_under_shutdowns() -> None:
-    with pytest.raises(ValueError, match="only without shutdowns"):
+    with pytest.raises(ValueError, match="cpsat solves problem isbjssp only at shutdown rate 0 \\(no shutdowns\\)"):
         solve(benchmarks.load("ft06"), "cpsat", SolveOptions(problem="isbjssp", shutdown_rate=0.01))
 
 
@@ -134,7 +134,8 @@ def test_every_method_meets_the_same_calendar_and_every_schedule_fits_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(_grid(tmp_path, instances=("ft06",))) == 0
-    assert "cpsat: rate 0 only; 2 solves at rates above 0 left out" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "cpsat: 2 solves left out, at rates 0.01: it solves problem isbjssp only at shutdown rate 0" in err
     with open(tmp_path / "results.csv", newline="") as stream:
         reader = csv.DictReader(stream)
         assert tuple(reader.fieldnames or ()) == RESULT_COLUMNS

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from jssp import benchmarks, solvers
 from jssp.instance import Instance
 from jssp.rules import dispatch
 from jssp.schedule import Schedule
-from jssp.solvers import SolveOptions, get_solver, has_method, method_names, register_family, solve
+from jssp.solvers import (
+    OptionError,
+    SolveOptions,
+    get_solver,
+    has_method,
+    method_names,
+    register_family,
+    solve,
+)
 
 
 def test_a_family_builds_one_solver_per_name_and_is_listed_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -37,3 +47,27 @@ def test_a_family_builds_one_solver_per_name_and_is_listed_once(monkeypatch: pyt
     with pytest.raises(ValueError, match="lowercase"):
         register_family("Rule-", factory, "name")
     assert "rule-spt" in built
+
+
+def test_a_method_declares_what_it_needs_of_the_options_once_and_every_door_reads_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from jssp.cli import main as cli_main
+    from jssp.solvers import method_refusal, register
+
+    def needs_seed_zero(options: SolveOptions) -> str | None:
+        return None if options.seed == 0 else "runs with --seed 0 only"
+
+    register("seedless-for-test", lambda instance, options: dispatch(instance, "spt"), requires=needs_seed_zero)
+    try:
+        ft06 = benchmarks.load("ft06")
+        assert method_refusal("seedless-for-test", SolveOptions()) is None
+        assert solve(ft06, "seedless-for-test", SolveOptions()).makespan == dispatch(ft06, "spt").makespan
+        with pytest.raises(OptionError, match="--method seedless-for-test runs with --seed 0 only"):
+            solve(ft06, "seedless-for-test", SolveOptions(seed=1))
+        instances = Path(__file__).resolve().parents[1] / "instances"
+        assert cli_main(["solve", str(instances / "ft06.txt"), "--method", "seedless-for-test", "--seed", "2"]) == 2
+        assert capsys.readouterr().err == "jssp: error: --method seedless-for-test runs with --seed 0 only\n"
+    finally:
+        solvers._REGISTRY.pop(("jssp", "seedless-for-test"))
+        solvers._REQUIREMENTS.pop(("jssp", "seedless-for-test"))

@@ -463,7 +463,7 @@ def test_isbjssp_settings_as_query_parameters_and_cpsat_without_shutdowns(client
         ({"problem": "isbjssp", "method": "tabu"}, "unknown method 'tabu' for --problem isbjssp; available: spt"),
         (
             {"problem": "isbjssp", "method": "cpsat", "shutdown_rate": "0.01"},
-            "cpsat solves problem isbjssp only at shutdown_rate 0",
+            "cpsat solves problem isbjssp only at shutdown rate 0 (no shutdowns)",
         ),
     ],
 )

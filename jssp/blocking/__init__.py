@@ -20,11 +20,11 @@ this package; instances, parsing and benchmarks are shared with the classical jo
 from jssp.blocking.calendar import Calendar, Interruptions, availability, default_downtime
 from jssp.blocking.methods import (
     BLOCKING_METHODS,
-    RATE_ZERO_METHODS,
     blocking_bounds,
     interruptions_of,
     known_blocking_bound,
     solve,
+    without_shutdowns,
 )
 from jssp.blocking.schedule import BlockingSchedule
 from jssp.blocking.simulator import BlockingState, DeadlockError, JammedError, StallError, simulate, warm_up
@@ -39,7 +39,6 @@ __all__ = [
     "InfeasibleBlockingScheduleError",
     "JammedError",
     "Interruptions",
-    "RATE_ZERO_METHODS",
     "StallError",
     "availability",
     "blocking_bounds",
@@ -49,4 +48,5 @@ __all__ = [
     "simulate",
     "solve",
     "warm_up",
+    "without_shutdowns",
 ]

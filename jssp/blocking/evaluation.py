@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import traceback
+from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +22,10 @@ from typing import Any
 
 from jssp import benchmarks
 from jssp.blocking.calendar import default_downtime
-from jssp.blocking.methods import RATE_ZERO_METHODS, known_blocking_bound
+from jssp.blocking.methods import known_blocking_bound
 from jssp.evaluation import ColumnTypes, flag, optional, read_results_csv
 from jssp.instance import Instance
-from jssp.solvers import SolveOptions, get_solver, solve
+from jssp.solvers import SolveOptions, get_solver, method_refusal, solve
 
 RESULT_COLUMNS = (
     "instance",
@@ -73,24 +74,34 @@ def make_blocking_tasks(
     rates: Sequence[float],
     seeds: Sequence[int],
     done: Collection[ResultKey] = (),
-) -> tuple[list[BlockingTask], int]:
+    options: SolveOptions | None = None,
+) -> tuple[list[BlockingTask], dict[str, str]]:
     """Every (instance, rate, seed) with the methods still to run there.
 
-    Methods of :data:`~jssp.blocking.methods.RATE_ZERO_METHODS` (CP-SAT, gnn-sample) run at rate 0 only.
+    A method runs only at the rates whose options suit it (:func:`jssp.solvers.method_refusal`: CP-SAT and
+    gnn-sample declare that they solve without shutdowns only).
 
     Args:
         done: solves already in results.csv (a resumed evaluation); they are left out.
+        options: the evaluation's options (their shutdown rate is each of ``rates`` in turn).
 
     Returns:
-        The tasks, and how many solves of rate-0-only methods at rates above 0 were left out.
+        The tasks, and per method left out at some rate a line saying where and why (``cpsat: 2 solves left
+        out, at rates 0.01: it solves problem isbjssp only at shutdown rate 0 (no shutdowns)``).
 
     Raises:
         KeyError: for a method unknown to the blocking problem (before anything runs).
     """
     for method in methods:
         get_solver(method, "isbjssp")
+    base = options or SolveOptions(problem="isbjssp")
+    refusals = {
+        (method, float(rate)): method_refusal(method, dataclasses.replace(base, shutdown_rate=float(rate)))
+        for method in methods
+        for rate in rates
+    }
     tasks: list[BlockingTask] = []
-    skipped = 0
+    skipped: Counter[str] = Counter()
     for instance in instances:
         info = benchmarks.identify(instance)
         bound = known_blocking_bound(instance)
@@ -99,14 +110,20 @@ def make_blocking_tasks(
             for seed in seeds:
                 todo = []
                 for method in methods:
-                    if rate > 0 and method in RATE_ZERO_METHODS:
-                        skipped += 1
+                    if refusals[(method, float(rate))] is not None:
+                        skipped[method] += 1
                     elif (instance.name, float(rate), int(seed), method) not in done:
                         todo.append(method)
                 if todo:
                     best = bound.best_known if bound else None
                     tasks.append(BlockingTask(instance, float(rate), int(seed), tuple(todo), family, best))
-    return tasks, skipped
+    notes = {}
+    for method, count in skipped.items():
+        refused = [rate for (name, rate), refusal in refusals.items() if name == method and refusal is not None]
+        reason = refusals[(method, refused[0])]
+        rates_text = ", ".join(f"{rate:g}" for rate in refused)
+        notes[method] = f"{method}: {count} solves left out, at rates {rates_text}: it {reason}"
+    return tasks, notes
 
 
 def run_blocking_task(task: BlockingTask, options: SolveOptions, schedules_dir: Path | None) -> list[dict[str, Any]]:

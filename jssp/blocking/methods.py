@@ -26,9 +26,15 @@ BLOCKING_METHODS = (*RULE_NAMES, "lookahead-lor", "cpsat", "cpsat-clairvoyant")
 """Methods of the blocking problem: every dispatching rule, the one-step lookahead over ``lor`` continuations on
 the calendar known so far (:mod:`jssp.blocking.lookahead`, online), CP-SAT at shutdown rate 0, and the clairvoyant
 reference (CP-SAT that knows the calendar in advance, :mod:`jssp.blocking.clairvoyant`; not an online method)."""
-RATE_ZERO_METHODS = ("cpsat", "gnn-sample")
-"""Methods that solve the blocking problem only without shutdowns (shutdown rate 0): CP-SAT, and the best of
-several sampled episodes of the learned dispatcher (registered by ``agents``), which plan on one calendar."""
+
+
+def without_shutdowns(options: SolveOptions) -> str | None:
+    """The requirement (:data:`jssp.solvers.Requirement`) of the methods that plan a whole schedule in advance
+    on one calendar, and so solve the blocking problem only without shutdowns: CP-SAT, and the best of
+    several sampled episodes of the learned dispatcher (registered by ``agents``)."""
+    return None if options.shutdown_rate == 0 else "solves problem isbjssp only at shutdown rate 0 (no shutdowns)"
+
+
 BOUNDS_FILE = "blocking_bounds.csv"
 
 
@@ -196,6 +202,9 @@ def _registry_solver(method: str) -> Solver:
     return solver
 
 
+_REQUIREMENTS = {"cpsat": without_shutdowns}
+"""What the blocking methods need of the options (the others solve under any)."""
+
 register_problem("isbjssp", check_on_calendar)
 for _method in BLOCKING_METHODS:
-    register(_method, _registry_solver(_method), problem="isbjssp")
+    register(_method, _registry_solver(_method), problem="isbjssp", requires=_REQUIREMENTS.get(_method))

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from jssp.cpsat import CpSatError
 from jssp.instance import Instance
 from jssp.schedule import Schedule
-from jssp.solvers import SolveOptions, get_solver, solve
+from jssp.solvers import SolveOptions, get_solver, method_refusal, solve
 from jssp.web.pool import TaskError
 
 if TYPE_CHECKING:
@@ -27,12 +27,13 @@ def solve_task(instance: Instance, method: str, options: SolveOptions) -> Any:
     except KeyError as error:  # its message names the available methods
         raise TaskError(422, error.args[0] if error.args else f"unknown method {method!r}") from None
     jammed: tuple[type[Exception], ...] = ()  # a blocking shop that the shutdowns leave no way to finish
+    refusal = method_refusal(method, options)
+    if refusal is not None:
+        raise TaskError(422, f"{method} {refusal}")
     if options.problem == "isbjssp":
-        from jssp.blocking import RATE_ZERO_METHODS, JammedError
+        from jssp.blocking import JammedError
 
         jammed = (JammedError,)
-        if method in RATE_ZERO_METHODS and options.shutdown_rate > 0:
-            raise TaskError(422, f"{method} solves problem isbjssp only at shutdown_rate 0 (no shutdowns)")
     try:
         return solve(instance, method, options)
     except CpSatError as error:  # no solution within the time limit: the client may raise it
