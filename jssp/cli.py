@@ -25,11 +25,19 @@ from jssp.dispatch import warm_up
 from jssp.instance import Instance
 from jssp.options import add_solve_arguments, check_output_paths, solve_options_from
 from jssp.parsing import InstanceFormatError, SeveralInstancesError, read_instance
-from jssp.solvers import OptionError, SolveOptions, ensure_methods, has_method, method_names, method_refusal, solve
+from jssp.solvers import (
+    PROBLEMS,
+    OptionError,
+    SolveOptions,
+    ensure_methods,
+    has_method,
+    method_names,
+    method_refusal,
+    solve,
+)
 
 EXIT_USAGE = 2
 MAX_PORT = 65535
-PROBLEMS = ("jssp", "isbjssp")
 _BLOCKING_FLAGS = ("shutdown_rate", "downtime", "interruption_mode")
 
 
