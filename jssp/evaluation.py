@@ -149,6 +149,8 @@ def run_task(task: Task, options: SolveOptions, schedules_dir: Path | None) -> d
         row["error"] = f"{type(error).__name__}: {error}"
         row["traceback"] = traceback.format_exc()
         return row
+    if schedule.info.get("interrupted"):  # Ctrl-C cut the search short: no row, so that --resume solves it again
+        raise KeyboardInterrupt
     gap = benchmarks.gap_percent(schedule.makespan, task.best_known)
     row.update(
         makespan=schedule.makespan,

@@ -272,3 +272,24 @@ def test_solver_processes_import_torch_only_when_a_learned_method_runs(
     assert main(EvaluateConfig(instances=("ft06",), methods="mwkr,tabu", time_limit=0.2, out=tmp_path / "a")) == 0
     assert main(EvaluateConfig(instances=("ft06",), methods="mwkr,gnn", out=tmp_path / "b", progress=False)) == 0
     assert chosen == ["_worker_initializer", "_learned_worker_initializer"]
+
+
+def test_a_solve_cut_short_by_ctrl_c_leaves_no_row_so_that_resume_solves_it_again(tmp_path: Path) -> None:
+    from jssp import solvers
+    from jssp.rules import dispatch
+
+    def interrupted(instance: Any, options: SolveOptions) -> Schedule:
+        schedule = dispatch(instance, "spt")
+        schedule.info["interrupted"] = True  # what tabu search returns after Ctrl-C
+        return schedule
+
+    solvers.register("interrupted-for-test", interrupted)
+    try:
+        cfg = EvaluateConfig(instances=("ft06", "la01"), methods="mwkr,interrupted-for-test", out=tmp_path)
+        with pytest.raises(KeyboardInterrupt):
+            main(dataclasses.replace(cfg, progress=False))
+        assert [(row["instance"], row["method"]) for row in read_results_csv(tmp_path / "results.csv")] == [
+            ("ft06", "mwkr")
+        ]
+    finally:
+        solvers._REGISTRY.pop(("jssp", "interrupted-for-test"))
