@@ -20,6 +20,9 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Protocol
@@ -60,13 +63,34 @@ class LocalExecutor:
                 yield index, function(item, *args)
             return
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(self.workers, mp_context=context, initializer=self.initializer) as pool:
+        setup = (os.getpid(), self.initializer)
+        with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start_worker, initargs=setup) as pool:
             futures = {pool.submit(function, item, *args): index for index, item in enumerate(items)}
             for future in as_completed(futures):
                 yield futures[future], future.result()
 
     def close(self) -> None:
         pass
+
+
+PARENT_POLL_SECONDS = 0.5
+"""How often a spawned worker looks whether the process that started it is still there."""
+
+
+def _start_worker(parent: int, initializer: Callable[[], None] | None) -> None:
+    """Set up a spawned worker: it exits when its parent is gone (an evaluation killed with SIGKILL leaves
+    no orphan solving on), then runs the caller's ``initializer``."""
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="exit-with-parent").start()
+    if initializer is not None:
+        initializer()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Exit this process once ``parent`` is no longer its parent. The thread runs whenever the solve lets go of
+    the GIL: at once in CP-SAT and between rules, at the next clock reading inside the tabu kernel."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(1)
 
 
 _INITIALIZED: set[str] = set()

@@ -225,3 +225,45 @@ def test_a_log_row_cut_short_is_dropped_and_logs_truncate_to_a_checkpoint(tmp_pa
     truncate_csv(log, 1)
     with open(log, newline="") as stream:
         assert list(csv.reader(stream)) == [["step", "value"], ["1", "0.5"]]
+
+
+def _children(pid: int) -> set[int]:
+    """The processes ``pid`` started that are still alive (Linux: /proc)."""
+    try:
+        listed = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return set()
+    return {int(child) for child in listed}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads the process tree from /proc")
+def test_workers_of_a_killed_evaluation_exit_with_it(tmp_path: Path) -> None:
+    # SIGKILL gives the parent no chance to stop its pool: each worker watches its parent and exits with it.
+    command = [sys.executable, "evaluate.py", "--instances", "ta01-ta08", "--methods", "tabu", "--time-limit", "20",
+               "--workers", "2", "--no-progress", "--out", str(tmp_path / "out")]  # fmt: skip
+    process = subprocess.Popen(command, cwd=REPOSITORY, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while len(_children(process.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(3.0)  # the workers are set up and searching
+        workers = _children(process.pid)
+        assert len(workers) >= 2, workers
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+    deadline = time.monotonic() + 15
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = [pid for pid in workers if _alive(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
