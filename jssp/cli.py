@@ -29,10 +29,10 @@ from jssp.solvers import (
     PROBLEMS,
     OptionError,
     SolveOptions,
+    check_method_suits,
     ensure_methods,
     has_method,
     method_names,
-    method_refusal,
     solve,
 )
 
@@ -119,7 +119,7 @@ def _solve_command(args: argparse.Namespace) -> int:
     ensure_methods([method])
     if not has_method(method):
         raise KeyError(f"unknown method {method!r}; available: {', '.join(method_names())}")
-    _check_method_suits(method, options)
+    check_method_suits(method, options)  # before the instance is read
 
     # ------------------------------------------------------------------ solve and report
     instance = read_instance(args.file, instance=args.instance)
@@ -156,13 +156,6 @@ def _write_output(name: str, path: Path, write: Callable[[Path], None]) -> None:
         raise OptionError(name, f"cannot write {path} ({error.strerror or error})") from None
 
 
-def _check_method_suits(method: str, options: SolveOptions) -> None:
-    """OptionError before the instance is read when the options do not suit the method (what it declared)."""
-    refusal = method_refusal(method, options)
-    if refusal is not None:
-        raise OptionError("method", f"{method} {refusal}")
-
-
 def _instance_line(instance: Instance, info: benchmarks.BenchmarkInfo | None) -> str:
     known = f" = benchmark {info.name}" if info else ""
     size = f"{instance.num_jobs} jobs x {instance.num_machines} machines"
@@ -189,7 +182,7 @@ def _solve_blocking_command(args: argparse.Namespace, options: SolveOptions) -> 
     options = dataclasses.replace(
         options, problem="isbjssp", shutdown_rate=rate, downtime=args.downtime, interruption_mode=mode
     )
-    _check_method_suits(method, options)
+    check_method_suits(method, options)  # before the instance is read
 
     instance = read_instance(args.file, instance=args.instance)
     blocking.warm_up()

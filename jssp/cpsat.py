@@ -162,10 +162,6 @@ class SolverRun:
 
         return self.status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
 
-    @property
-    def status_name(self) -> str:
-        return str(self.solver.status_name(self.status))
-
 
 def run_solver(
     model: cp_model.CpModel, seconds: float, num_workers: int, seed: int, log: bool, trivial_bound: int

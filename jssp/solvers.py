@@ -188,6 +188,13 @@ def method_refusal(name: str, options: SolveOptions) -> str | None:
     return None if requirement is None else requirement(options)
 
 
+def check_method_suits(name: str, options: SolveOptions) -> None:
+    """Raise :class:`OptionError` (``--method NAME <why>``) when ``options`` do not suit method ``name``."""
+    refusal = method_refusal(name, options)
+    if refusal is not None:
+        raise OptionError("method", f"{name} {refusal}")
+
+
 def register_family(prefix: str, factory: SolverFactory, placeholder: str, problem: str = "jssp") -> None:
     """Make every method named ``prefix + suffix`` available (``ls-500``, ``ls-5000``) for ``problem``.
 
@@ -286,9 +293,7 @@ def solve(instance: Instance, method: str, options: SolveOptions | None = None) 
     options = options or SolveOptions()
     options.check()
     solver = get_solver(method, options.problem)
-    refusal = method_refusal(method, options)
-    if refusal is not None:
-        raise OptionError("method", f"{method} {refusal}")
+    check_method_suits(method, options)
     began = time.perf_counter()
     schedule = solver(instance, options)
     schedule.seconds = time.perf_counter() - began

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from jssp.instance import MAX_DURATION, Instance
+from jssp.instance import Instance
+from jssp.solvers import MAX_DOWNTIME
 
 INFINITE_TIME = 2**62
 """A time after every event: the horizon of a calendar that is known for ever (rate 0, fixed intervals)."""
@@ -33,8 +34,6 @@ MODES = ("resume", "restart")
 PERIODS_PER_BLOCK = 256
 """Up/down periods drawn at once per machine; fixed, so the drawn intervals never depend on how the calendar grew."""
 MAX_SEED = 2**63 - 1
-MAX_DOWNTIME = MAX_DURATION
-"""Longest down period, the longest processing time an instance may have: every time stays far inside 64 bits."""
 
 Downtime = int | tuple[int, int]
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from jssp.cpsat import CpSatError
 from jssp.instance import Instance
 from jssp.schedule import Schedule
-from jssp.solvers import SolveOptions, get_solver, method_refusal, solve
+from jssp.solvers import OptionError, SolveOptions, check_method_suits, get_solver, solve
 from jssp.web.pool import TaskError
 
 if TYPE_CHECKING:
@@ -27,9 +27,10 @@ def solve_task(instance: Instance, method: str, options: SolveOptions) -> Any:
     except KeyError as error:  # its message names the available methods
         raise TaskError(422, error.args[0] if error.args else f"unknown method {method!r}") from None
     jammed: tuple[type[Exception], ...] = ()  # a blocking shop that the shutdowns leave no way to finish
-    refusal = method_refusal(method, options)
-    if refusal is not None:
-        raise TaskError(422, f"{method} {refusal}")
+    try:
+        check_method_suits(method, options)
+    except OptionError as error:
+        raise TaskError(422, error.reason) from None
     if options.problem == "isbjssp":
         from jssp.blocking import JammedError
 
