@@ -2,8 +2,9 @@
 
 ``evaluate.py`` is the command line over this module; tests call it in-process. The running of
 tasks in processes, the appending of rows as they finish and the resuming of an output folder
-serve every problem; the blocking job shop's tasks, rows and tables are in
-:mod:`jssp.blocking.evaluation` and :mod:`jssp.blocking.report`.
+serve every problem; what a task, a row and a table are is the problem's
+(:class:`jssp.problems.Problem`: the classical job shop's are here, :func:`make_tasks`,
+:func:`run_one_task` and :func:`summary_tables`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from jssp.executors import Executor, LocalExecutor
 from jssp.files import append_csv_rows, read_csv_rows, setting_differences, truncate_csv, write_atomically
 from jssp.instance import Instance
 from jssp.parsing import file_stem, read_instance
+from jssp.problems import DEFAULT_PROBLEM
 from jssp.solvers import SolveOptions, get_solver, solve
 
 RESULT_COLUMNS = (
@@ -45,6 +47,34 @@ RESULT_COLUMNS = (
 
 
 @dataclass(frozen=True)
+class EvaluationPlan:
+    """What an evaluation runs, as a problem's evaluation hooks read it."""
+
+    selectors: tuple[str, ...]
+    """The instance selectors as given (``ta01-ta10``, files)."""
+    instances: list[Instance]
+    methods: list[str]
+    options: SolveOptions
+    """The method options and the problem's options (a swept option holds its default)."""
+    grid: Any
+    """The problem's evaluation grid (``Problem.grid``), checked."""
+
+
+@dataclass(frozen=True)
+class EvaluationTasks:
+    """A problem's tasks for an evaluation, and how to announce them."""
+
+    tasks: list[Any]
+    """What the problem's runner solves; each has an ``instance`` and a ``method`` (the progress bar shows them)."""
+    solves: int
+    """Solves the tasks hold (a task may run several methods)."""
+    grid: str
+    """The grid, as ``6 instances x 2 rates x 3 seeds x 4 methods``."""
+    notes: list[str] = dataclasses.field(default_factory=list)
+    """Lines to print before solving (solves left out, and why)."""
+
+
+@dataclass(frozen=True)
 class Task:
     """One (instance, method) solve."""
 
@@ -55,8 +85,9 @@ class Task:
     lower_bound: int
 
 
-def resolve_instances(selectors: Sequence[str]) -> list[Instance]:
-    """Instances for benchmark selectors (``ta``, ``ta:15x15``, ``ft06``, ``ta01-ta10``, ``tai``) or file paths.
+def resolve_instances(selectors: Sequence[str], read: Callable[[Path], Instance] = read_instance) -> list[Instance]:
+    """Instances for benchmark selectors (``ta``, ``ta:15x15``, ``ft06``, ``ta01-ta10``, ``tai``) or file paths
+    (read by ``read``: a problem's own reader, :meth:`jssp.problems.Problem.read_instance`).
 
     A ``tai`` file that is not shipped (1000x1000) is skipped with a warning when a family or size
     selector names it, and is an error when named alone. A benchmark or file named twice is
@@ -71,7 +102,7 @@ def resolve_instances(selectors: Sequence[str]) -> list[Instance]:
     for selector in selectors:
         path = Path(selector)
         if path.exists() and not path.is_dir():  # files, FIFOs and devices (bounded reads) alike
-            found.setdefault(("file", os.path.realpath(path)), (read_instance(path), selector))
+            found.setdefault(("file", os.path.realpath(path)), (read(path), selector))
             continue
         if _looks_like_a_path(selector):
             raise KeyError(f"instance file {selector!r} does not exist")
@@ -107,10 +138,10 @@ def _looks_like_a_path(selector: str) -> bool:
     return "/" in selector or os.sep in selector or PurePath(selector).suffix.lower() in _FILE_SUFFIXES
 
 
-def make_tasks(instances: Iterable[Instance], methods: Sequence[str]) -> list[Task]:
-    """Every (instance, method) pair; raises KeyError early for an unknown method."""
+def make_tasks(instances: Iterable[Instance], methods: Sequence[str], problem: str = DEFAULT_PROBLEM) -> list[Task]:
+    """Every (instance, method) pair; raises KeyError early for a method unknown to ``problem``."""
     for method in methods:
-        get_solver(method)
+        get_solver(method, problem)
     tasks: list[Task] = []
     for instance in instances:
         info = benchmarks.identify(instance)
@@ -229,8 +260,11 @@ def append_results(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence
     )
 
 
-RESUME_INDEPENDENT = frozenset({"resume", "progress", "workers", "backend", "ray_address"})
-"""Evaluation settings that change no result, and may differ when a folder's evaluation is resumed."""
+RESUME_INDEPENDENT = frozenset(
+    {"resume", "progress", "workers", "backend", "ray_address", "checkpoint", "improvement_checkpoint"}
+)
+"""Evaluation settings that change no result, and may differ when a folder's evaluation is resumed: the checkpoint
+options are compared through ``checkpoints``, the names and hashes of the weights the methods read."""
 
 
 class OutputFolderError(ValueError):

@@ -98,8 +98,10 @@ _INITIALIZED: set[str] = set()
 
 
 def _initialize_once(initializer: Callable[[], None]) -> None:
-    """Run ``initializer`` unless this process already ran it (known by its qualified name)."""
-    name = f"{initializer.__module__}.{initializer.__qualname__}"
+    """Run ``initializer`` unless this process already ran it (known by its qualified name, or a callable object by
+    its ``repr``)."""
+    qualname = getattr(initializer, "__qualname__", None)  # a callable object: known by its fields
+    name = f"{initializer.__module__}.{qualname}" if qualname else repr(initializer)
     if name not in _INITIALIZED:
         initializer()
         _INITIALIZED.add(name)

@@ -1,46 +1,42 @@
 """The registry of named solving methods: every solver maps an instance to a schedule.
 
 Methods are lowercase strings (``spt``, ``mwkr``, ``fdd-mwkr``, ``random``, ``cpsat``), registered
-per problem (:data:`PROBLEMS`): the classical job shop ``jssp``, and ``isbjssp``, the blocking job
-shop with swaps and machine shutdowns of :mod:`jssp.blocking`. ``SolveOptions.problem`` says which
-problem :func:`solve` solves; a problem's module registers its methods and its validator
-(:func:`register_problem`) when it is first asked for, so the classical path never loads it.
+per problem (:mod:`jssp.problems`: one registered :class:`~jssp.problems.Problem` per variant).
+``SolveOptions.problem`` says which problem :func:`solve` solves, and ``SolveOptions.problem_options``
+holds that problem's own options; a problem registers its methods when it is first asked for
+(:meth:`~jssp.problems.Problem.load`), and validates every schedule :func:`solve` returns for it.
 Other packages add methods through the ``jssp.methods`` entry-point group (``agents`` registers
 ``gnn`` and ``gnn-sample`` that way), so this core never imports them; :func:`load_plugins`
 runs those registrations, and ``evaluate.py`` and ``jssp solve`` then treat all methods alike.
 A family of methods that differ by a number in their name (``ls-500``, ``ls-5000``) registers
-once by prefix with :func:`register_family`.
+once by prefix with :func:`register_family`. A method declares at registration what it needs of
+the options (``requires``) and which checkpoints it reads by default (``checkpoints``).
 """
 
 from __future__ import annotations
 
-import importlib
+import dataclasses
 import math
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from jssp.dispatch import SCHEMES
-from jssp.instance import MAX_DURATION, Instance
+from jssp.instance import Instance
+from jssp.problems import DEFAULT_PROBLEM, Problem, find_problem, get_problem, problem_names
 from jssp.rules import RULE_NAMES, dispatch
 from jssp.schedule import Schedule
 
 MAX_SEED = 2**31 - 1
 """Largest seed: CP-SAT's random seed is a 32-bit integer."""
-PROBLEMS = ("jssp", "isbjssp")
-"""``jssp``: the classical job shop; ``isbjssp``: blocking (no buffers) with swaps and machine shutdowns."""
 MAX_CPSAT_WORKERS = 1024
 """Most CP-SAT search threads of one solve (OR-Tools refuses a model asking for tens of thousands)."""
 MAX_SAMPLES = 1024
 """Most sampled rollouts of one ``gnn-sample`` solve: they run in lockstep, so memory grows with their number."""
 TEMPERATURE_RANGE = (0.01, 100.0)
 """Softmax temperatures of sampling methods: below, logits overflow to infinity; above, every choice is uniform."""
-MAX_DOWNTIME = MAX_DURATION
-"""Longest shutdown (``isbjssp``), the longest processing time an instance may have; keeps every time in 64 bits."""
-INTERRUPTION_MODES = ("resume", "restart")
-"""What a shutdown does to the operation in process (``isbjssp``; as :data:`jssp.blocking.calendar.MODES`)."""
 _DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 
@@ -70,30 +66,41 @@ class SolveOptions:
     time_limit: float = 10.0
     """Wall-clock budget in seconds (CP-SAT and search methods; rules finish far sooner)."""
     seed: int = 0
-    """Seed of randomised methods (``random``, CP-SAT, sampling policies)."""
+    """Seed of randomised methods (random, cpsat, tabu, gnn-sample) and of a problem's random draws."""
     cpsat_workers: int = 2
-    """CP-SAT search threads of one solve (``cpsat`` and the CP-SAT stage of ``hybrid``)."""
-    scheme: str = "non-delay"
-    """Schedule-generation scheme of the dispatching rules (see ``jssp.dispatch``)."""
+    """CP-SAT search threads of one solve (cpsat, hybrid)."""
+    scheme: str = field(default="non-delay", metadata={"choices": SCHEMES})
+    """Schedule-generation scheme of the dispatching rules (see jssp.dispatch)."""
     device: str = "auto"
-    """Torch device of learned methods: ``auto`` (GPU if present), ``cpu`` or ``cuda``."""
-    checkpoint: str = "gnn-default"
-    """Learned methods: shipped checkpoint name or checkpoint folder."""
-    improvement_checkpoint: str = "ls-default"
-    """Learned improvement methods (``ls-<steps>``): checkpoint of the N5 move policy."""
+    """Learned methods: torch device, auto (GPU if present), cpu, cuda, cuda:<index> or mps."""
+    checkpoint: str | None = None
+    """Learned methods: shipped checkpoint name or checkpoint folder; default: the one the method registered."""
+    improvement_checkpoint: str | None = None
+    """Learned improvement methods (ls-<steps>): move-policy checkpoint name or folder; default: the method's."""
     samples: int = 128
-    """Sampling methods (``gnn-sample``): rollouts per instance."""
+    """Sampling methods (gnn-sample): rollouts per instance."""
     temperature: float | None = None
-    """Sampling methods: softmax temperature; ``None`` takes the checkpoint's tuned ``sample_temperature``
-    (see ``agents.tune_sampling``), or 1.0 when it has none."""
-    problem: str = "jssp"
-    """Problem solved (:data:`PROBLEMS`); ``isbjssp`` draws its shutdown calendar from ``seed`` too."""
-    shutdown_rate: float = 0.0
-    """``isbjssp``: chance that a unit of a machine's up time ends with a shutdown (0: machines never stop)."""
-    downtime: int | None = None
-    """``isbjssp``: length of a shutdown; ``None``: the instance's mean processing time."""
-    interruption_mode: str = "resume"
-    """``isbjssp``: after a shutdown the interrupted operation resumes where it stopped, or restarts from scratch."""
+    """Sampling methods: softmax temperature; default: the checkpoint's tuned sample_temperature (see
+    agents.tune_sampling), or 1.0 when it has none."""
+    problem: str = DEFAULT_PROBLEM
+    """Problem solved (a registered :class:`~jssp.problems.Problem`)."""
+    problem_options: Any = None
+    """The problem's own options, an instance of its ``Problem.options`` dataclass; None: their defaults."""
+
+    def __post_init__(self) -> None:
+        if self.problem_options is None:
+            problem = find_problem(self.problem)
+            if problem is not None:  # an unknown problem is check()'s to report
+                object.__setattr__(self, "problem_options", problem.options())
+
+    @classmethod
+    def of(cls, problem: str = DEFAULT_PROBLEM, **values: Any) -> SolveOptions:
+        """Options of ``problem`` from keyword values, each a method option or one of the problem's own
+        (``SolveOptions.of("isbjssp", shutdown_rate=0.01, seed=3)``); TypeError for any other name."""
+        method_names = {item.name for item in fields(cls)} - {"problem", "problem_options"}
+        own = {name: value for name, value in values.items() if name not in method_names}
+        methods = {name: value for name, value in values.items() if name in method_names}
+        return cls(**methods, problem=problem, problem_options=get_problem(problem).options(**own))
 
     def check(self) -> None:
         """Raise :class:`OptionError` naming the first option out of range."""
@@ -108,83 +115,87 @@ class SolveOptions:
         if not _DEVICE_PATTERN.fullmatch(self.device):
             raise OptionError("device", f"must be auto, cpu, cuda, cuda:<index> or mps, got {self.device!r}")
         for name in ("checkpoint", "improvement_checkpoint"):
-            if not getattr(self, name).strip():
+            value = getattr(self, name)
+            if value is not None and not value.strip():
                 raise OptionError(name, "must name a checkpoint or folder, got an empty string")
         if not 1 <= self.samples <= MAX_SAMPLES:
             raise OptionError("samples", f"must be between 1 and {MAX_SAMPLES}, got {self.samples}")
         low, high = TEMPERATURE_RANGE
         if self.temperature is not None and not low <= self.temperature <= high:  # NaN fails both comparisons
             raise OptionError("temperature", f"must be between {low:g} and {high:g}, got {self.temperature:g}")
-        if self.problem not in PROBLEMS:
-            raise OptionError("problem", f"must be one of {', '.join(PROBLEMS)}, got {self.problem!r}")
-        if self.problem != "isbjssp":
-            defaults = SolveOptions()
-            for name in ("shutdown_rate", "downtime", "interruption_mode"):
-                if getattr(self, name) != getattr(defaults, name):
-                    raise OptionError(name, "applies to --problem isbjssp only")
-        if not (math.isfinite(self.shutdown_rate) and 0.0 <= self.shutdown_rate < 1.0):
-            raise OptionError("shutdown_rate", f"must be a probability in [0, 1), got {self.shutdown_rate:g}")
-        if self.downtime is not None and not 1 <= self.downtime <= MAX_DOWNTIME:
-            raise OptionError("downtime", f"must be between 1 and {MAX_DOWNTIME:,}, got {self.downtime:,}")
-        if self.interruption_mode not in INTERRUPTION_MODES:
-            modes = ", ".join(INTERRUPTION_MODES)
-            raise OptionError("interruption_mode", f"must be one of {modes}, got {self.interruption_mode!r}")
+        problem = find_problem(self.problem)
+        if problem is None:
+            raise OptionError("problem", f"must be one of {', '.join(problem_names())}, got {self.problem!r}")
+        if not isinstance(self.problem_options, problem.options):
+            kind = type(self.problem_options).__name__
+            raise OptionError("problem", f"{self.problem} takes options of type {problem.options.__name__}, got {kind}")
+        self.problem_options.check()
 
 
 Solver = Callable[[Instance, SolveOptions], Any]
-"""Maps an instance to a schedule of its problem: a :class:`~jssp.schedule.Schedule` for ``jssp``, a
-:class:`~jssp.blocking.schedule.BlockingSchedule` for ``isbjssp``."""
+"""Maps an instance to a schedule of its problem (a :class:`~jssp.schedule.Schedule` for the classical job shop)."""
 SolverFactory = Callable[[str], Solver]
 """Builds the solver of one method of a family from its full name (``"ls-500"``); ValueError if malformed."""
-Validator = Callable[[Instance, Any, SolveOptions], None]
-"""Raises if a schedule of the problem is infeasible for the instance under the options (its calendar, say)."""
 _REGISTRY: dict[tuple[str, str], Solver] = {}  # (problem, method) -> solver
 _FAMILIES: dict[tuple[str, str], tuple[SolverFactory, str]] = {}  # (problem, prefix) -> (factory, placeholder)
-_VALIDATORS: dict[str, Validator] = {"jssp": lambda instance, schedule, options: schedule.check()}
-_PROBLEM_MODULES = {"isbjssp": "jssp.blocking.methods"}
-"""Modules that register a problem's methods and validator when imported; loaded on the problem's first use."""
 
 
-def _check_problem(problem: str) -> None:
-    """Load ``problem``'s module if its validator is not registered yet; ValueError for an unknown problem."""
-    if problem in _VALIDATORS:
-        return
-    if problem not in _PROBLEM_MODULES:
-        raise ValueError(f"unknown problem {problem!r}; choose one of {', '.join(PROBLEMS)}")
-    importlib.import_module(_PROBLEM_MODULES[problem])
-
-
-def register_problem(problem: str, validate: Validator) -> None:
-    """Make ``problem`` solvable: :func:`solve` passes each of its schedules to ``validate``."""
-    _VALIDATORS[problem] = validate
+def _loaded_problem(problem: str) -> Problem:
+    """The registered problem, its methods loaded; KeyError for an unknown one."""
+    found = get_problem(problem)
+    found.load()
+    return found
 
 
 Requirement = Callable[[SolveOptions], str | None]
 """What a method declares it needs of the options: None when they suit it, else why not, as a phrase that
-follows the method's name (``"solves problem isbjssp only at shutdown rate 0 (no shutdowns)"``)."""
-_REQUIREMENTS: dict[tuple[str, str], Requirement] = {}  # (problem, method) -> requirement
+follows the method's name (``"solves only without shutdowns (shutdown rate 0)"``)."""
+_REQUIREMENTS: dict[tuple[str, str], Requirement] = {}  # (problem, method or family prefix) -> requirement
+_CHECKPOINTS: dict[tuple[str, str], dict[str, str]] = {}  # (problem, method or prefix) -> option -> default
 
 
-def register(name: str, solver: Solver, problem: str = "jssp", requires: Requirement | None = None) -> None:
+def register(
+    name: str,
+    solver: Solver,
+    problem: str = DEFAULT_PROBLEM,
+    requires: Requirement | None = None,
+    checkpoints: dict[str, str] | None = None,
+) -> None:
     """Make ``solver`` available under the lowercase method ``name`` for ``problem``.
 
     Args:
         requires: what the method needs of the options, declared once: :func:`solve`, ``jssp solve``,
             ``evaluate.py`` and the web API all read it (:func:`method_refusal`).
+        checkpoints: the checkpoint options the method reads (``checkpoint``, ``improvement_checkpoint``)
+            with the checkpoint each defaults to for it; :func:`solve` fills an option left at None with it.
     """
     if name != name.lower() or not name:
         raise ValueError(f"method names are lowercase, got {name!r}")
     _REGISTRY[(problem, name)] = solver
-    if requires is None:
-        _REQUIREMENTS.pop((problem, name), None)
-    else:
-        _REQUIREMENTS[(problem, name)] = requires
+    _declare((problem, name), requires, checkpoints)
+
+
+def _declare(key: tuple[str, str], requires: Requirement | None, checkpoints: dict[str, str] | None) -> None:
+    _REQUIREMENTS.pop(key, None)
+    _CHECKPOINTS.pop(key, None)
+    if requires is not None:
+        _REQUIREMENTS[key] = requires
+    if checkpoints is not None:
+        _CHECKPOINTS[key] = dict(checkpoints)
+
+
+def _declaration_key(name: str, problem: str) -> tuple[str, str]:
+    """The key a method's declarations are stored under: its own name, or its family's prefix."""
+    if (problem, name) in _REGISTRY:
+        return (problem, name)
+    prefixes = sorted((prefix for (owner, prefix) in _FAMILIES if owner == problem), key=len, reverse=True)
+    return (problem, next((prefix for prefix in prefixes if name.startswith(prefix)), name))
 
 
 def method_refusal(name: str, options: SolveOptions) -> str | None:
     """Why method ``name`` of ``options.problem`` cannot solve under ``options`` (its declared requirement),
     or None when it can."""
-    requirement = _REQUIREMENTS.get((options.problem, name))
+    requirement = _REQUIREMENTS.get(_declaration_key(name, options.problem))
     return None if requirement is None else requirement(options)
 
 
@@ -195,7 +206,21 @@ def check_method_suits(name: str, options: SolveOptions) -> None:
         raise OptionError("method", f"{name} {refusal}")
 
 
-def register_family(prefix: str, factory: SolverFactory, placeholder: str, problem: str = "jssp") -> None:
+def method_checkpoints(name: str, options: SolveOptions) -> dict[str, str]:
+    """The checkpoints method ``name`` reads under ``options``: option name -> the checkpoint the option names,
+    or the method's registered default when the option is None. Empty for a method that reads none."""
+    defaults = _CHECKPOINTS.get(_declaration_key(name, options.problem), {})
+    return {option: getattr(options, option) or default for option, default in defaults.items()}
+
+
+def register_family(
+    prefix: str,
+    factory: SolverFactory,
+    placeholder: str,
+    problem: str = DEFAULT_PROBLEM,
+    requires: Requirement | None = None,
+    checkpoints: dict[str, str] | None = None,
+) -> None:
     """Make every method named ``prefix + suffix`` available (``ls-500``, ``ls-5000``) for ``problem``.
 
     Args:
@@ -203,22 +228,24 @@ def register_family(prefix: str, factory: SolverFactory, placeholder: str, probl
         factory: builds the solver of one name; raises ValueError when the suffix is malformed.
         placeholder: what the suffix stands for, shown by :func:`method_names` (``"ls-<steps>"``).
         problem: the problem the methods solve.
+        requires, checkpoints: as for :func:`register`, for every member of the family.
     """
     if prefix != prefix.lower() or not prefix:
         raise ValueError(f"method prefixes are lowercase, got {prefix!r}")
     _FAMILIES[(problem, prefix)] = (factory, placeholder)
+    _declare((problem, prefix), requires, checkpoints)
 
 
-def method_names(problem: str = "jssp") -> list[str]:
+def method_names(problem: str = DEFAULT_PROBLEM) -> list[str]:
     """Registered methods of ``problem``, then one ``prefix<placeholder>`` entry per family."""
-    _check_problem(problem)
+    _loaded_problem(problem)
     return [
         *(name for (owner, name) in _REGISTRY if owner == problem),
         *(f"{prefix}<{placeholder}>" for (owner, prefix), (_, placeholder) in _FAMILIES.items() if owner == problem),
     ]
 
 
-def has_method(name: str, problem: str = "jssp") -> bool:
+def has_method(name: str, problem: str = DEFAULT_PROBLEM) -> bool:
     """Whether ``name`` is a registered method of ``problem`` or a well-formed member of one of its families."""
     try:
         get_solver(name, problem)
@@ -241,7 +268,7 @@ def load_plugins() -> None:
     _PLUGIN_KEYS.update((set(_REGISTRY) | set(_FAMILIES)) - before)
 
 
-def needs_plugins(names: Iterable[str], problem: str = "jssp") -> bool:
+def needs_plugins(names: Iterable[str], problem: str = DEFAULT_PROBLEM) -> bool:
     """Whether solving ``names`` takes a plugin (a method not built in, or one a plugin registered): a worker
     process then has to load the plugins too (and, for the learned methods, torch)."""
     for name in names:
@@ -252,16 +279,16 @@ def needs_plugins(names: Iterable[str], problem: str = "jssp") -> bool:
     return False
 
 
-def ensure_methods(names: Iterable[str], problem: str = "jssp") -> None:
+def ensure_methods(names: Iterable[str], problem: str = DEFAULT_PROBLEM) -> None:
     """Load plugins if any of ``names`` is not a built-in method of ``problem`` (importing torch only when needed)."""
     if not all(has_method(name, problem) for name in names):
         load_plugins()
 
 
-def get_solver(name: str, problem: str = "jssp") -> Solver:
+def get_solver(name: str, problem: str = DEFAULT_PROBLEM) -> Solver:
     """The solver registered as ``name`` for ``problem``, or built by the family whose prefix starts it
     (longest prefix first); KeyError naming the available methods otherwise."""
-    _check_problem(problem)
+    _loaded_problem(problem)
     if (problem, name) in _REGISTRY:
         return _REGISTRY[(problem, name)]
     prefixes = [prefix for (owner, prefix) in _FAMILIES if owner == problem]
@@ -272,33 +299,41 @@ def get_solver(name: str, problem: str = "jssp") -> Solver:
                 return factory(name)
             except ValueError as error:
                 raise KeyError(f"method {name!r} is not of the form {prefix}<{placeholder}>: {error}") from None
-    where = "" if problem == "jssp" else f" for --problem {problem}"
-    raise KeyError(f"unknown method {name!r}{where}; available: {', '.join(method_names(problem))}")
+    raise KeyError(f"unknown method {name!r} for --problem {problem}; available: {', '.join(method_names(problem))}")
 
 
 def solve(instance: Instance, method: str, options: SolveOptions | None = None) -> Any:
     """Run one method on ``options.problem``, stamp its name and wall time on the schedule, and validate it.
 
+    The checkpoint options the method reads and ``options`` leave at None are filled with the
+    checkpoints the method registered (:func:`method_checkpoints`) before it runs.
+
     Returns:
-        A :class:`~jssp.schedule.Schedule` for ``jssp``; for ``isbjssp`` a
-        :class:`~jssp.blocking.schedule.BlockingSchedule`, validated against the shutdown calendar
-        drawn from the options.
+        A schedule of the problem (a :class:`~jssp.schedule.Schedule` for the classical job shop), passed
+        by the problem's validator (:meth:`jssp.problems.Problem.validate`).
 
     Raises:
         OptionError: if an option is out of range, or does not suit the method (:func:`method_refusal`).
         KeyError: for a method unknown to the problem.
-        jssp.validation.InfeasibleScheduleError, jssp.blocking.InfeasibleBlockingScheduleError: if the
-            method returned an infeasible schedule.
+        ValueError: the problem's validator's error (e.g. jssp.validation.InfeasibleScheduleError) if the method
+            returned an infeasible schedule.
     """
     options = options or SolveOptions()
     options.check()
+    problem = _loaded_problem(options.problem)
     solver = get_solver(method, options.problem)
     check_method_suits(method, options)
+    filled = method_checkpoints(method, options)
+    options = dataclasses.replace(
+        options,
+        checkpoint=filled.get("checkpoint", options.checkpoint),
+        improvement_checkpoint=filled.get("improvement_checkpoint", options.improvement_checkpoint),
+    )
     began = time.perf_counter()
     schedule = solver(instance, options)
     schedule.seconds = time.perf_counter() - began
     schedule.method = method
-    _VALIDATORS[options.problem](instance, schedule, options)
+    problem.validate(instance, schedule, options)
     return schedule
 
 

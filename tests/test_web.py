@@ -205,7 +205,7 @@ def test_upload_limits_give_413(client: TestClient) -> None:
         ({"seed": "2147483648"}, "seed must be between 0 and 2147483647, got 2147483648"),
         ({"seed": "9" * 5000}, "seed: integer 99999999999999999999... (5000 characters) is too large"),
         ({"seed": "1.5"}, "seed '1.5' is not an integer"),
-        ({"method": "nope"}, "unknown method 'nope'; available: spt, lpt, mwkr"),
+        ({"method": "nope"}, "unknown method 'nope' for --problem jssp; available: spt, lpt, mwkr"),
     ],
 )
 def test_bad_parameters_give_422(client: TestClient, fields: dict[str, str], expected: str) -> None:

@@ -10,22 +10,18 @@ this package; instances, parsing and benchmarks are shared with the classical jo
 * :mod:`~jssp.blocking.simulator`: :class:`BlockingState`, the compiled event-driven simulator;
 * :mod:`~jssp.blocking.reference`: its plain-Python twin, for tests;
 * :mod:`~jssp.blocking.schedule` and :mod:`~jssp.blocking.validation`: schedules, JSON, the validator;
+* :mod:`~jssp.blocking.problem`: the registered ``isbjssp`` :class:`~jssp.problems.Problem` (what ``jssp solve``,
+  ``evaluate.py`` and the web server call), with its options declared in :mod:`~jssp.blocking.options`;
 * :mod:`~jssp.blocking.rules`, :mod:`~jssp.blocking.cpsat`, :mod:`~jssp.blocking.methods`: solving (the
-  methods also register the ``isbjssp`` problem in :mod:`jssp.solvers`);
+  methods register into the problem in :mod:`jssp.solvers`);
 * :mod:`~jssp.blocking.clairvoyant`: CP-SAT that knows the calendar, a reference no online method can reach;
 * :mod:`~jssp.blocking.evaluation`, :mod:`~jssp.blocking.report`: ``evaluate.py --problem isbjssp`` and its tables;
 * :mod:`~jssp.blocking.gantt`: charts (imports matplotlib).
 """
 
 from jssp.blocking.calendar import Calendar, Interruptions, availability, default_downtime
-from jssp.blocking.methods import (
-    BLOCKING_METHODS,
-    blocking_bounds,
-    interruptions_of,
-    known_blocking_bound,
-    solve,
-    without_shutdowns,
-)
+from jssp.blocking.methods import BLOCKING_METHODS, blocking_bounds, known_blocking_bound, solve, without_shutdowns
+from jssp.blocking.options import ShutdownGrid, ShutdownOptions, interruptions_of
 from jssp.blocking.schedule import BlockingSchedule
 from jssp.blocking.simulator import BlockingState, DeadlockError, JammedError, StallError, simulate, warm_up
 from jssp.blocking.validation import InfeasibleBlockingScheduleError
@@ -38,6 +34,8 @@ __all__ = [
     "DeadlockError",
     "InfeasibleBlockingScheduleError",
     "JammedError",
+    "ShutdownGrid",
+    "ShutdownOptions",
     "Interruptions",
     "StallError",
     "availability",

@@ -24,8 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from jssp.instance import Instance
-from jssp.solvers import MAX_DOWNTIME
+from jssp.instance import MAX_DURATION, Instance
 
 INFINITE_TIME = 2**62
 """A time after every event: the horizon of a calendar that is known for ever (rate 0, fixed intervals)."""
@@ -34,6 +33,8 @@ MODES = ("resume", "restart")
 PERIODS_PER_BLOCK = 256
 """Up/down periods drawn at once per machine; fixed, so the drawn intervals never depend on how the calendar grew."""
 MAX_SEED = 2**63 - 1
+MAX_DOWNTIME = MAX_DURATION
+"""Longest shutdown, the longest processing time an instance may have; keeps every time in 64 bits."""
 
 Downtime = int | tuple[int, int]
 

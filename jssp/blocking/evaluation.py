@@ -11,7 +11,6 @@ command line; :mod:`jssp.blocking.report` makes the tables.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import traceback
 from collections import Counter
@@ -21,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from jssp import benchmarks
-from jssp.blocking.calendar import default_downtime
 from jssp.blocking.methods import known_blocking_bound
+from jssp.blocking.options import PROBLEM, interruptions_of, on_calendar
 from jssp.evaluation import ColumnTypes, flag, optional, read_results_csv
 from jssp.instance import Instance
 from jssp.solvers import SolveOptions, get_solver, method_refusal, solve
@@ -93,10 +92,10 @@ def make_blocking_tasks(
         KeyError: for a method unknown to the blocking problem (before anything runs).
     """
     for method in methods:
-        get_solver(method, "isbjssp")
-    base = options or SolveOptions(problem="isbjssp")
+        get_solver(method, PROBLEM)
+    base = options or SolveOptions()
     refusals = {
-        (method, float(rate)): method_refusal(method, dataclasses.replace(base, shutdown_rate=float(rate)))
+        (method, float(rate)): method_refusal(method, on_calendar(base, rate, base.seed))
         for method in methods
         for rate in rates
     }
@@ -134,8 +133,8 @@ def run_blocking_task(task: BlockingTask, options: SolveOptions, schedules_dir: 
     a jammed shop) gives a row with ``feasible=False`` and an ``error`` entry, not an exception.
     """
     instance = task.instance
-    options = dataclasses.replace(options, problem="isbjssp", shutdown_rate=task.rate, seed=task.seed)
-    downtime = default_downtime(instance) if options.downtime is None else options.downtime
+    options = on_calendar(options, task.rate, task.seed)
+    downtime = interruptions_of(options).resolved_downtime(instance)
     rows = []
     for method in task.methods:
         row: dict[str, Any] = {

@@ -1,26 +1,27 @@
-"""Solving the blocking job shop with shutdowns by method name, and its reference values.
+"""The methods of the blocking job shop with shutdowns, and its reference values.
 
-Every schedule :func:`solve` returns has passed the independent validator against the calendar it
-was made on. Importing this module registers the ``isbjssp`` problem in :mod:`jssp.solvers`: its
-methods, and :func:`check_on_calendar` as the validator of every schedule ``jssp.solvers.solve``
-returns for it.
+Importing this module registers the methods into the ``isbjssp`` problem (:mod:`jssp.blocking.problem`
+loads it on the problem's first use); :func:`check_on_calendar` is the problem's validator.
+:func:`solve` is :func:`jssp.solvers.solve` with the shutdowns given as :class:`Interruptions`.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import time
 from dataclasses import dataclass
 
-from jssp import benchmarks
+from jssp import benchmarks, solvers
 from jssp.blocking.calendar import Calendar, Interruptions
+from jssp.blocking.options import PROBLEM, ShutdownOptions, interruptions_of
 from jssp.blocking.rules import dispatch
 from jssp.blocking.schedule import BlockingSchedule
 from jssp.blocking.validation import InfeasibleBlockingScheduleError
 from jssp.instance import Instance
 from jssp.rules import RULE_NAMES, RULES
-from jssp.solvers import SolveOptions, Solver, register, register_problem
+from jssp.solvers import SolveOptions, Solver, register
 
 BLOCKING_METHODS = (*RULE_NAMES, "lookahead-lor", "cpsat", "cpsat-clairvoyant")
 """Methods of the blocking problem: every dispatching rule, the one-step lookahead over ``lor`` continuations on
@@ -32,7 +33,8 @@ def without_shutdowns(options: SolveOptions) -> str | None:
     """The requirement (:data:`jssp.solvers.Requirement`) of the methods that plan a whole schedule in advance
     on one calendar, and so solve the blocking problem only without shutdowns: CP-SAT, and the best of
     several sampled episodes of the learned dispatcher (registered by ``agents``)."""
-    return None if options.shutdown_rate == 0 else "solves problem isbjssp only at shutdown rate 0 (no shutdowns)"
+    rate = options.problem_options.shutdown_rate
+    return None if rate == 0 else f"solves problem {PROBLEM} only at shutdown rate 0 (no shutdowns)"
 
 
 BOUNDS_FILE = "blocking_bounds.csv"
@@ -97,49 +99,34 @@ def known_blocking_bound(instance: Instance) -> BlockingBound | None:
     return blocking_bounds().get(info.name) if info else None
 
 
-def interruptions_of(options: SolveOptions) -> Interruptions:
-    """The shutdown settings of ``options``: its rate, downtime and mode, and ``seed`` as the calendar's seed."""
-    return Interruptions(
-        rate=options.shutdown_rate, downtime=options.downtime, seed=options.seed, mode=options.interruption_mode
-    )
-
-
 def solve(
     instance: Instance,
     method: str,
     interruptions: Interruptions | None = None,
     options: SolveOptions | None = None,
 ) -> BlockingSchedule:
-    """Run one method on the blocking job shop with shutdowns; the schedule is validated.
-
-    ``jssp.solvers.solve`` with ``SolveOptions(problem="isbjssp", ...)`` runs the same methods
-    through the method registry, where plugins may add more.
+    """:func:`jssp.solvers.solve` of ``method`` on the blocking problem with the shutdowns of ``interruptions``
+    (its seed draws the calendar and seeds randomised methods); the schedule is validated against that calendar.
 
     Args:
-        method: one of :data:`BLOCKING_METHODS`.
+        method: a method of the problem (:data:`BLOCKING_METHODS`, or one a plugin registered).
         interruptions: shutdown settings (default none).
-        options: ``seed`` seeds the ``random`` rule and CP-SAT; ``time_limit`` and ``cpsat_workers``
-            apply to CP-SAT, which starts from the best deterministic rule's schedule (in restart mode
-            on the calendar for ``cpsat-clairvoyant``).
+        options: the method options (time limit, CP-SAT threads); their seed is replaced by the calendar's.
 
     Raises:
         KeyError: for an unknown method.
-        ValueError: for settings out of range, or ``cpsat`` with a shutdown rate above 0.
+        ValueError: for settings out of range, or a method the settings do not suit (``cpsat`` with shutdowns).
         jssp.blocking.validation.InfeasibleBlockingScheduleError: if the schedule is infeasible.
     """
     interruptions = interruptions or Interruptions()
     interruptions.check()
-    options = options or SolveOptions()
-    options.check()
-    if method not in BLOCKING_METHODS:
-        raise KeyError(f"unknown method {method!r} for the blocking problem; available: {', '.join(BLOCKING_METHODS)}")
-    began = time.perf_counter()
-    calendar = interruptions.calendar(instance)
-    schedule = _make_schedule(instance, method, interruptions, options, calendar)
-    schedule.method = method
-    schedule.seconds = time.perf_counter() - began
-    expected = None if method == "cpsat" else calendar.down_intervals(schedule.makespan)
-    schedule.check(expected_down_intervals=expected)
+    if isinstance(interruptions.downtime, tuple):
+        raise ValueError("a downtime range is not an option of the problem; give one downtime")
+    shutdowns = ShutdownOptions(interruptions.rate, interruptions.downtime, interruptions.mode)
+    options = dataclasses.replace(
+        options or SolveOptions(), problem=PROBLEM, problem_options=shutdowns, seed=interruptions.seed
+    )
+    schedule: BlockingSchedule = solvers.solve(instance, method, options)
     return schedule
 
 
@@ -205,6 +192,5 @@ def _registry_solver(method: str) -> Solver:
 _REQUIREMENTS = {"cpsat": without_shutdowns}
 """What the blocking methods need of the options (the others solve under any)."""
 
-register_problem("isbjssp", check_on_calendar)
 for _method in BLOCKING_METHODS:
-    register(_method, _registry_solver(_method), problem="isbjssp", requires=_REQUIREMENTS.get(_method))
+    register(_method, _registry_solver(_method), problem=PROBLEM, requires=_REQUIREMENTS.get(_method))

@@ -3,11 +3,14 @@
 Endpoints (details in ``docs/web.md``; OpenAPI at ``/docs``):
 
 * ``GET /`` the page (``static/``: plain HTML, CSS and JavaScript, nothing loaded from elsewhere);
-* ``GET /api/methods`` the methods (per problem) and the limits the page needs;
+* ``GET /api/methods`` the problems (each with its description, methods and options) and the limits the page needs;
 * ``POST /api/solve`` an instance in, a ``jssp-schedule/1`` document plus ``gap_pct`` out; with
-  ``problem=isbjssp`` (and ``shutdown_rate``, ``downtime``, ``interruption_mode``) the blocking job
-  shop with machine shutdowns, a ``jssp-isbjssp-schedule/1`` document out;
-* ``POST /api/gantt.png`` a ``jssp-schedule/1`` or ``jssp-isbjssp-schedule/1`` document in, its Gantt chart PNG out.
+  ``problem=NAME`` (and that problem's options, e.g. ``shutdown_rate``) another registered problem
+  (:mod:`jssp.problems`), whose schedule document comes out;
+* ``POST /api/gantt.png`` a schedule document of any registered problem in, its Gantt chart PNG out.
+
+The page builds its problem and option fields from ``/api/methods``: a problem registered in the
+server (and in its solver processes, ``ServeConfig.worker_setup``) is offered without a change here.
 
 The PNG is drawn from a schedule the client sends back rather than from a server-side cache of
 recent results: the server keeps no state between requests (nothing to expire, no memory that
@@ -26,14 +29,11 @@ import asyncio
 import contextlib
 import json
 import math
-import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-import numpy as np
-import numpy.typing as npt
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -41,8 +41,16 @@ from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import UploadFile
 
 from jssp import benchmarks
-from jssp.instance import MAX_OPERATIONS, PAD, Instance, InstanceError
-from jssp.options import check_processes
+from jssp.documents import DocumentTooLargeError, safe_name
+from jssp.instance import Instance
+from jssp.options import (
+    OptionField,
+    check_processes,
+    help_text,
+    option_fields,
+    problem_option_owners,
+    solve_options_from,
+)
 from jssp.parsing import (
     InputTooLargeError,
     InstanceFormatError,
@@ -50,21 +58,16 @@ from jssp.parsing import (
     SeveralInstancesError,
     bounded_integer,
     file_stem,
-    parse_instance,
 )
-from jssp.schedule import SCHEDULE_FORMAT, Schedule
-from jssp.solvers import PROBLEMS, OptionError, SolveOptions
-from jssp.validation import InfeasibleScheduleError
+from jssp.problems import DEFAULT_PROBLEM, Problem, Reference, get_problem, problem_for_format, problem_names
+from jssp.solvers import OptionError, SolveOptions
 from jssp.web.pool import PoolBusyError, SolverPool, TaskError, TaskTimeoutError
-from jssp.web.tasks import blocking_gantt_png_task, gantt_png_task, solve_task
-
-if TYPE_CHECKING:
-    from jssp.blocking.schedule import BlockingSchedule
+from jssp.web.tasks import gantt_png_task, solve_task
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 DEFAULT_METHOD = "mwkr"
-BLOCKING_SCHEDULE_FORMAT = "jssp-isbjssp-schedule/1"  # as jssp.blocking.schedule.SCHEDULE_FORMAT
-_FORM_FIELDS = ("method", "time_limit", "seed", "instance", "problem", "shutdown_rate", "downtime", "interruption_mode")
+_REQUEST_FIELDS = ("method", "time_limit", "seed", "instance", "problem")
+"""Fields of a solve request besides the problems' own options (each a query parameter or a form field)."""
 UPLOAD_SOURCE = "upload"  # how errors name an instance sent as text or JSON rather than as a file
 
 _MULTIPART_OVERHEAD_BYTES = 64 * 1024  # boundaries, part headers and the small form fields
@@ -180,17 +183,40 @@ async def _index() -> FileResponse:
 
 
 async def _methods(request: Request) -> dict[str, Any]:
-    """The solving methods offered (``methods``: the classical problem's; ``problems``: per problem), the
-    default one, and the limits the page enforces before sending."""
+    """The problems offered (``problems``: per problem its description, methods and options, from which the page
+    builds its form), the classical problem's methods (``methods``), the default method, and the limits the page
+    enforces before sending."""
     config: ServeConfig = request.app.state.config
     pool: SolverPool = request.app.state.pool
+    problems = {}
+    for name in problem_names():
+        problem = get_problem(name)
+        problems[name] = {
+            "description": problem.description,
+            "methods": pool.methods_for(name),
+            "options": [_option_description(field) for field in option_fields(problem.options)],
+        }
     return {
-        "methods": pool.methods,
-        "problems": {problem: pool.methods_for(problem) for problem in PROBLEMS},
+        "methods": pool.methods_for(DEFAULT_PROBLEM),
+        "problems": problems,
+        "default_problem": DEFAULT_PROBLEM,
         "default_method": DEFAULT_METHOD,
         "time_limit": {"default": config.default_time_limit, "max": config.max_time_limit},
         "max_upload_bytes": config.max_upload_bytes,
         "max_operations": config.max_operations,
+    }
+
+
+def _option_description(field: OptionField) -> dict[str, Any]:
+    """One problem option as the page draws its input: name, kind (integer, number, choice), default, help."""
+    kind = "choice" if field.choices else {int: "integer", float: "number"}.get(field.kind, "text")
+    return {
+        "name": field.name,
+        "kind": kind,
+        "default": field.default,
+        "optional": field.optional,
+        "choices": list(field.choices) if field.choices else None,
+        "help": help_text(field),
     }
 
 
@@ -200,14 +226,7 @@ async def _solve(
     time_limit: float | None = Query(None, description="Seconds for time-limited methods (cpsat, tabu)."),
     seed: int | None = Query(None, description="Seed of randomised methods (random, cpsat, tabu); default 0."),
     instance: str | None = Query(None, description="Which instance of a file that holds several (OR-Library)."),
-    problem: str | None = Query(
-        None, description="jssp (default): the classical job shop; isbjssp: blocking, swaps and machine shutdowns."
-    ),
-    shutdown_rate: float | None = Query(
-        None, description="isbjssp: chance per unit of up time that a machine shuts down; default 0."
-    ),
-    downtime: int | None = Query(None, description="isbjssp: length of a shutdown; default the mean processing time."),
-    interruption_mode: str | None = Query(None, description="isbjssp: resume (default) or restart after a shutdown."),
+    problem: str | None = Query(None, description=f"Problem variant (GET /api/methods); default {DEFAULT_PROBLEM}."),
 ) -> JSONResponse:
     """Solve the instance in the body and return its schedule.
 
@@ -223,31 +242,29 @@ async def _solve(
     (null unless the instance is a known benchmark, in any layout and under any name) and
     ``benchmark`` (that benchmark's name, or null).
 
-    With ``problem=isbjssp`` the instance is solved as the blocking job shop with swaps and machine
-    shutdowns (``shutdown_rate``, ``downtime``, ``interruption_mode``; ``seed`` draws the calendar)
-    and the reply is the ``jssp-isbjssp-schedule/1`` document of ``jssp solve --problem isbjssp
-    --output``, validated against its calendar, plus ``benchmark``, ``best_known`` (the benchmark's
-    best makespan without shutdowns), ``gap_pct`` (to it) and ``lower_bound``.
+    With ``problem=NAME`` the instance is solved as that registered problem, with its own options
+    (query parameters or form fields named as its options, e.g. ``shutdown_rate``), and the reply is
+    that problem's schedule document (as ``jssp solve --problem NAME`` returns it), validated, plus
+    ``benchmark``, ``best_known`` and ``gap_pct`` (to it) and ``lower_bound`` as the problem defines them.
     """
     config: ServeConfig = request.app.state.config
-    fields = {
+    fields: dict[str, str | None] = {
         "method": method,
         "time_limit": None if time_limit is None else str(time_limit),
         "seed": None if seed is None else str(seed),
         "instance": instance,
         "problem": problem,
-        "shutdown_rate": None if shutdown_rate is None else str(shutdown_rate),
-        "downtime": None if downtime is None else str(downtime),
-        "interruption_mode": interruption_mode,
     }
+    fields.update({name: request.query_params.get(name) for name in problem_option_owners()})
     upload, form_fields = await _read_instance_body(request, config)
     fields.update({key: value for key, value in form_fields.items() if value is not None})
     chosen_method, options = _solve_options(fields, config)
+    chosen_problem = get_problem(options.problem)
 
     chosen_instance = (fields.get("instance") or "").strip() or None
     try:
-        parsed, best_known, lower_bound, benchmark = await asyncio.to_thread(
-            _parse_and_identify, upload, chosen_instance, config.max_upload_bytes
+        parsed, reference = await asyncio.to_thread(
+            _parse_and_identify, chosen_problem, upload, chosen_instance, config.max_upload_bytes
         )
     except SeveralInstancesError as error:
         detail = f"{error} in the field 'instance'"
@@ -260,42 +277,20 @@ async def _solve(
 
     timeout = options.time_limit + config.grace_seconds
     schedule = await _run_in_pool(request, solve_task, (parsed, chosen_method, options), timeout, what=chosen_method)
-    if options.problem == "isbjssp":
-        document = await asyncio.to_thread(_blocking_document, schedule, lower_bound)
-    else:
-        lower_bound = max(lower_bound, schedule.lower_bound or 0)
-        document = schedule.to_dict(best_known=best_known, lower_bound=lower_bound)
-        document["gap_pct"] = benchmarks.gap_percent(schedule.makespan, best_known)
-    document["benchmark"] = benchmark
+    document = await asyncio.to_thread(chosen_problem.document, schedule, reference)
+    document["gap_pct"] = benchmarks.gap_percent(schedule.makespan, document.get("best_known"))
+    document["benchmark"] = reference.benchmark
     return JSONResponse(document)
 
 
-def _blocking_document(schedule: BlockingSchedule, lower_bound: int) -> dict[str, Any]:
-    """The ``jssp-isbjssp-schedule/1`` document of a blocking schedule, with the reference value at rate 0.
-
-    A job-shop lower bound holds with blocking and shutdowns too, and so does a proven optimum
-    without shutdowns (as ``jssp solve --problem isbjssp`` reports them).
-    """
-    from jssp.blocking import known_blocking_bound
-
-    bound = known_blocking_bound(schedule.instance)
-    if bound is not None and bound.proven_optimal:
-        lower_bound = max(lower_bound, bound.best_known)
-    document = schedule.to_dict()
-    document["best_known"] = bound.best_known if bound else None
-    document["lower_bound"] = max(lower_bound, schedule.lower_bound or 0)
-    document["gap_pct"] = benchmarks.gap_percent(schedule.makespan, document["best_known"])
-    return document
-
-
 async def _gantt_png(request: Request) -> Response:
-    """Draw a ``jssp-schedule/1`` or ``jssp-isbjssp-schedule/1`` document (as returned by ``/api/solve``)
-    as a Gantt chart PNG.
+    """Draw a schedule document of any registered problem (as returned by ``/api/solve``: ``jssp-schedule/1``,
+    ``jssp-isbjssp-schedule/1``, ...) as a Gantt chart PNG.
 
-    The schedule is rebuilt from its ``operations`` and validated first; the best-known makespan
-    line is drawn when the instance is a known benchmark (for a blocking schedule: its best
-    makespan without shutdowns). A blocking chart draws processing, blocked time and down
-    intervals distinctly.
+    The problem whose format the document has rebuilds the schedule from its ``operations`` and
+    validates it first; the best-known makespan line is drawn when the instance is a known benchmark
+    (the problem's best known: for the blocking problem, without shutdowns). The chart is the
+    problem's (a blocking chart draws processing, blocked time and down intervals distinctly).
     """
     config: ServeConfig = request.app.state.config
     limit = config.max_upload_bytes + _SCHEDULE_BYTES_PER_OPERATION * config.max_operations
@@ -306,27 +301,20 @@ async def _gantt_png(request: Request) -> Response:
         raise HTTPException(422, f"schedule: {error}") from None
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
         raise HTTPException(422, f"schedule: not a JSON document ({error})") from None
-    blocking = isinstance(document, dict) and document.get("format") == BLOCKING_SCHEDULE_FORMAT
+    found = problem_for_format(str(document.get("format"))) if isinstance(document, dict) else None
+    if found is None:
+        formats = ", ".join(get_problem(name).schedule_format for name in problem_names())
+        raise HTTPException(422, f"schedule: not a schedule document of this server ({formats})")
     try:
-        if blocking:
-            schedule: Any = await asyncio.to_thread(_blocking_schedule_from_document, document, config.max_operations)
-        else:
-            schedule = _schedule_from_document(document, config.max_operations)
-    except _TooLargeError as error:
+        schedule: Any = await asyncio.to_thread(found.schedule_from_document, document, config.max_operations)
+    except DocumentTooLargeError as error:
         raise HTTPException(413, str(error)) from None
-    except (ValueError, InstanceError, InfeasibleScheduleError) as error:  # the blocking validator's too
+    except ValueError as error:  # InstanceError and the validators' errors too
         raise HTTPException(422, f"schedule: {error}") from None
-    if blocking:
-        from jssp.blocking import known_blocking_bound
-
-        bound = await asyncio.to_thread(known_blocking_bound, schedule.instance)
-        best_known = bound.best_known if bound else None
-        task: Callable[..., bytes] = blocking_gantt_png_task
-    else:
-        best_known, _ = await asyncio.to_thread(benchmarks.known_bounds, schedule.instance)
-        task = gantt_png_task
-    png: bytes = await _run_in_pool(request, task, (schedule, best_known), _GANTT_TIMEOUT_S, what="chart")
-    stem = _safe_name(f"{schedule.instance.name}-{schedule.method}-gantt") or "gantt"
+    reference = await asyncio.to_thread(found.reference, schedule.instance)
+    arguments = (found.name, schedule, reference.best_known)
+    png: bytes = await _run_in_pool(request, gantt_png_task, arguments, _GANTT_TIMEOUT_S, what="chart")
+    stem = safe_name(f"{schedule.instance.name}-{schedule.method}-gantt") or "gantt"
     return Response(png, media_type="image/png", headers={"Content-Disposition": f'attachment; filename="{stem}.png"'})
 
 
@@ -353,7 +341,7 @@ class _Upload:
 
 
 class _TooLargeError(ValueError):
-    """An upload or schedule above a server limit (413)."""
+    """An upload above a server limit (413)."""
 
 
 async def _read_body(request: Request, limit: int, allowed: str) -> bytes:
@@ -395,13 +383,13 @@ async def _read_form(request: Request, body: bytes, config: ServeConfig) -> tupl
         return {"type": "http.request", "body": body, "more_body": False}
 
     form_request = Request(request.scope, replay)
-    max_fields = len(_FORM_FIELDS) + 4  # and file, text, room for a stray one
+    max_fields = len(_form_fields()) + 4  # and file, text, room for a stray one
     async with form_request.form(max_files=1, max_fields=max_fields, max_part_size=config.max_upload_bytes) as form:
-        fields = {key: _form_text(form.get(key), key) for key in _FORM_FIELDS}
+        fields = {key: _form_text(form.get(key), key) for key in _form_fields()}
         file, text = form.get("file"), form.get("text")
         if isinstance(file, UploadFile) and (file.filename or file.size):
             data = await file.read(config.max_upload_bytes + 1)
-            source = _safe_name(PureWindowsPath(file.filename or "").name) or UPLOAD_SOURCE
+            source = safe_name(PureWindowsPath(file.filename or "").name) or UPLOAD_SOURCE
             upload = _Upload(data, file_stem(source) or UPLOAD_SOURCE, source)
         elif isinstance(text, str) and text.strip():
             data = text.encode()
@@ -431,7 +419,7 @@ def _upload_from_json(body: bytes) -> _Upload:
         text, name = document["text"], document.get("name", UPLOAD_SOURCE)
         if not isinstance(text, str) or not isinstance(name, str):
             raise HTTPException(422, f"{UPLOAD_SOURCE}: 'text' and 'name' must be strings")
-        return _Upload(text, _safe_name(name) or UPLOAD_SOURCE, UPLOAD_SOURCE)
+        return _Upload(text, safe_name(name) or UPLOAD_SOURCE, UPLOAD_SOURCE)
     return _Upload(body, UPLOAD_SOURCE, UPLOAD_SOURCE)
 
 
@@ -441,12 +429,12 @@ def _shown(value: str | None) -> str:
     return text if len(text) <= 40 else f"{text[:40]}..."
 
 
-def _safe_name(name: str) -> str:
-    """A label made of word characters, dots, dashes and plus signs, at most 80 characters."""
-    return re.sub(r"[^\w.+-]", "_", name.strip())[:80]
-
-
 # ---------------------------------------------------------------- checks
+
+
+def _form_fields() -> tuple[str, ...]:
+    """Every field a solve request may have: the request's own, then every registered problem's options."""
+    return (*_REQUEST_FIELDS, *problem_option_owners())
 
 
 def _solve_options(fields: dict[str, str | None], config: ServeConfig) -> tuple[str, SolveOptions]:
@@ -457,21 +445,15 @@ def _solve_options(fields: dict[str, str | None], config: ServeConfig) -> tuple[
     time_limit = _number_field(fields, "time_limit", float, "a number")
     time_limit = config.default_time_limit if time_limit is None else time_limit
     seed = _number_field(fields, "seed", bounded_integer, "an integer") or 0
-    problem = (fields.get("problem") or "jssp").strip().lower()
-    shutdown_rate = _number_field(fields, "shutdown_rate", float, "a number") or 0.0
-    downtime = _number_field(fields, "downtime", bounded_integer, "an integer")
-    mode = (fields.get("interruption_mode") or "resume").strip().lower()
-    options = SolveOptions(
-        time_limit=time_limit,
-        seed=seed,
-        cpsat_workers=config.cpsat_workers,
-        problem=problem,
-        shutdown_rate=shutdown_rate,
-        downtime=downtime,
-        interruption_mode=mode,
-    )
+    name = (fields.get("problem") or DEFAULT_PROBLEM).strip().lower()
+    values: dict[str, Any] = {"time_limit": time_limit, "seed": seed, "cpsat_workers": config.cpsat_workers}
+    values["problem"] = name
+    for option, owners in problem_option_owners().items():
+        owner = next((problem for problem in owners if problem.name == name), owners[0])
+        field = next(field for field in option_fields(owner.options) if field.name == option)
+        values[option] = _option_field(fields, field)
     try:
-        options.check()
+        options = solve_options_from(values)
     except OptionError as error:
         raise HTTPException(422, f"{error.name} {error.reason}") from None
     if time_limit > config.max_time_limit:
@@ -479,6 +461,15 @@ def _solve_options(fields: dict[str, str | None], config: ServeConfig) -> tuple[
             422, f"time_limit must be at most {config.max_time_limit:g} seconds on this server, got {time_limit:g}"
         )
     return method, options
+
+
+def _option_field(fields: dict[str, str | None], field: OptionField) -> Any:
+    """A problem option's value in its form field (None when absent or empty), or 422 naming the field."""
+    if field.kind in (int, float):
+        kind = "an integer" if field.kind is int else "a number"
+        return _number_field(fields, field.name, field.parse, kind)
+    text = fields.get(field.name)
+    return field.parse(text) if text else None
 
 
 _Number = TypeVar("_Number", int, float)
@@ -500,13 +491,11 @@ def _number_field(
 
 
 def _parse_and_identify(
-    upload: _Upload, chosen: str | None, max_bytes: int
-) -> tuple[Instance, int | None, int, str | None]:
-    """Parse (raises InstanceFormatError) and look the content up among the benchmarks."""
-    instance = parse_instance(upload.data, name=upload.name, source=upload.source, instance=chosen, max_bytes=max_bytes)
-    best_known, lower_bound = benchmarks.known_bounds(instance)
-    info = benchmarks.identify(instance)
-    return instance, best_known, lower_bound, info.name if info else None
+    problem: Problem, upload: _Upload, chosen: str | None, max_bytes: int
+) -> tuple[Instance, Reference]:
+    """Parse with the problem's reader (raises InstanceFormatError) and look the content up among the benchmarks."""
+    instance = problem.parse_instance(upload.data, upload.name, upload.source, chosen, max_bytes)
+    return instance, problem.reference(instance)
 
 
 def _check_operations(instance: Instance, source: str, config: ServeConfig) -> None:
@@ -516,158 +505,6 @@ def _check_operations(instance: Instance, source: str, config: ServeConfig) -> N
             f"{source}: {instance.shape} instance has {instance.num_operations} operations, "
             f"more than the {config.max_operations} this server solves",
         )
-
-
-def _schedule_from_document(document: Any, max_operations: int) -> Schedule:
-    """Rebuild instance and schedule from a ``jssp-schedule/1`` document's operations and validate it.
-
-    Routes are general: each job's operations must be numbered ``0 .. k-1`` (any ``k >= 1``), each once.
-
-    Raises:
-        _TooLargeError: more operations than ``max_operations``.
-        ValueError, InstanceError, InfeasibleScheduleError: anything inconsistent.
-    """
-    if not isinstance(document, dict) or document.get("format") != SCHEDULE_FORMAT:
-        raise ValueError(f"not a {SCHEDULE_FORMAT} document")
-    # table: (num_operations, 5) job, op, machine, start, duration of each record
-    header, table = _operation_table(document, _OPERATION_KEYS, max_operations)
-    instance, starts = _instance_from_table(header, table)
-    method = document.get("method")
-    schedule = Schedule(instance, starts, method=_safe_name(method) if isinstance(method, str) else "")
-    schedule.check()
-    return schedule
-
-
-def _blocking_schedule_from_document(document: dict[str, Any], max_operations: int) -> BlockingSchedule:
-    """Rebuild instance and schedule from a ``jssp-isbjssp-schedule/1`` document and validate it.
-
-    Each operation's duration is the total length of its processing segments. The validator of
-    :mod:`jssp.blocking.validation` checks every rule against the document's own down intervals
-    (the calendar the schedule was made on is not known here).
-
-    Raises:
-        _TooLargeError: more operations than ``max_operations``.
-        ValueError, InstanceError: anything inconsistent (the blocking validator's error included).
-    """
-    from jssp.blocking.schedule import BlockingSchedule
-
-    # table: (num_operations, 5) job, op, machine, enter, duration (total of the segments) of each record
-    header, table = _operation_table(document, _BLOCKING_OPERATION_KEYS, max_operations)
-    operations = document["operations"]
-    for index, record in enumerate(operations):
-        segments = record.get("segments")
-        if not isinstance(segments, list) or not all(
-            isinstance(segment, list) and len(segment) == 2 and all(_as_count(value) is not None for value in segment)
-            for segment in segments
-        ):
-            raise ValueError(f"operations[{index}].segments must be a list of [start, end] non-negative integers")
-        table[index, 4] = sum(end - start for start, end in segments)
-    if (table[:, 4] < 0).any():
-        raise ValueError(f"operations[{int(np.argmax(table[:, 4] < 0))}]: a segment ends before it starts")
-    instance, _ = _instance_from_table(header, table)
-    down_intervals, interruptions = document.get("down_intervals"), document.get("interruptions")
-    if not isinstance(down_intervals, list) or len(down_intervals) != instance.num_machines:
-        raise ValueError(f"down_intervals must list the intervals of each of the {instance.num_machines} machines")
-    if not all(
-        isinstance(machine, list)
-        and all(
-            isinstance(row, list) and len(row) == 2 and all(_as_count(v) is not None for v in row) for row in machine
-        )
-        for machine in down_intervals
-    ):
-        raise ValueError("down_intervals must hold [start, end] pairs of non-negative integers")
-    if not isinstance(interruptions, dict) or interruptions.get("mode", "resume") not in ("resume", "restart"):
-        raise ValueError("interruptions must be an object whose mode is resume or restart")
-    try:
-        schedule = BlockingSchedule.from_dict(document, instance)
-    except (KeyError, TypeError) as error:
-        raise ValueError(f"malformed field {error}") from None
-    method = document.get("method")
-    schedule.method = _safe_name(method) if isinstance(method, str) else ""
-    schedule.check()
-    return schedule
-
-
-def _operation_table(
-    document: dict[str, Any], keys: tuple[str, ...], max_operations: int
-) -> tuple[tuple[str, int, int], npt.NDArray[np.int64]]:
-    """The instance header (name, jobs, machines) and one row of ``keys`` values per operation record.
-
-    Shapes:
-        table: ``(num_operations, len(keys))``; the first three keys are job, op and machine.
-    """
-    header, operations = document.get("instance"), document.get("operations")
-    if not isinstance(header, dict) or not isinstance(operations, list):
-        raise ValueError("needs the fields 'instance' and 'operations'")
-    if not all(_is_int(header.get(key)) and header[key] > 0 for key in ("num_jobs", "num_machines")):
-        raise ValueError("instance.num_jobs and instance.num_machines must be positive integers")
-    num_jobs, num_machines = int(header["num_jobs"]), int(header["num_machines"])
-    if len(operations) > max_operations:
-        raise _TooLargeError(
-            f"schedule: {len(operations)} operations, more than the {max_operations} this server draws"
-        )
-    if len(operations) < num_jobs:
-        raise ValueError(f"{len(operations)} operations for {num_jobs} jobs; every job has at least one")
-    table = np.zeros((len(operations), len(keys)), dtype=np.int64)
-    for index, record in enumerate(operations):
-        values = [_as_count(record.get(key)) if isinstance(record, dict) else None for key in keys]
-        counts = [value for value in values if value is not None]
-        if len(counts) < len(values):
-            raise ValueError(f"operations[{index}] needs non-negative integers {', '.join(keys)}")
-        if counts[0] >= num_jobs:
-            raise ValueError(f"operations[{index}]: job {counts[0]} is outside 0..{num_jobs - 1}")
-        table[index, : len(counts)] = counts
-    name = header.get("name")
-    label = _safe_name(name) if isinstance(name, str) else "schedule"
-    return (label, num_jobs, num_machines), table
-
-
-def _instance_from_table(
-    header: tuple[str, int, int], table: npt.NDArray[np.int64]
-) -> tuple[Instance, npt.NDArray[np.int64]]:
-    """The instance of an operation table (columns job, op, machine, a time, duration) and that time per cell.
-
-    Shapes:
-        times: ``(num_jobs, width)``, -1 in padding.
-    """
-    name, num_jobs, num_machines = header
-    jobs, ops = table[:, 0], table[:, 1]
-    lengths = np.bincount(jobs, minlength=num_jobs)
-    if (lengths == 0).any():
-        raise ValueError(f"job {int(np.argmin(lengths))} has no operations")
-    width = int(lengths.max())
-    if num_jobs * width > MAX_OPERATIONS:
-        raise ValueError(f"{num_jobs} jobs x {width} operations is larger than supported ({MAX_OPERATIONS} cells)")
-    # Operation numbers of job j must be 0 .. lengths[j] - 1, each once.
-    cells = jobs * width + ops
-    first = np.unique(cells, return_index=True)[1]
-    wrong = np.flatnonzero(ops >= lengths[jobs])
-    if wrong.size == 0 and first.size < len(table):
-        wrong = np.setdiff1d(np.arange(len(table)), first)
-    if wrong.size:
-        index = int(wrong[0])
-        raise ValueError(
-            f"operations[{index}]: job {jobs[index]} operation {ops[index]} is out of range or given twice"
-        )
-    # machines, durations, times: (num_jobs, width), padded after each job's last operation
-    machines = np.full((num_jobs, width), PAD, dtype=np.int64)
-    durations = np.zeros((num_jobs, width), dtype=np.int64)
-    times = np.full((num_jobs, width), -1, dtype=np.int64)
-    machines[jobs, ops], times[jobs, ops], durations[jobs, ops] = table[:, 2], table[:, 3], table[:, 4]
-    return Instance(machines, durations, name=name, num_machines=num_machines), times
-
-
-_OPERATION_KEYS = ("job", "op", "machine", "start", "duration")
-_BLOCKING_OPERATION_KEYS = ("job", "op", "machine", "enter", "leave")  # the duration replaces leave in the table
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _as_count(value: Any) -> int | None:
-    """``value`` if it is an integer in ``0 .. 2**62 - 1`` (no overflow in int64 sums), else None."""
-    return value if _is_int(value) and 0 <= value < 2**62 else None
 
 
 # ---------------------------------------------------------------- pool

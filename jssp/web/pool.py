@@ -55,17 +55,16 @@ class TaskTimeoutError(Exception):
 def _worker_main(connection: Connection, learned: bool, setup: Callable[[], None] | None) -> None:
     """Body of a worker process: load the methods, say which exist, then run tasks until told to stop."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle; it stops us
-    from jssp.blocking import warm_up as warm_up_blocking
-    from jssp.dispatch import warm_up
-    from jssp.solvers import PROBLEMS, load_plugins, method_names
+    from jssp.problems import get_problem, problem_names
+    from jssp.solvers import load_plugins, method_names
 
-    warm_up()
-    warm_up_blocking()
     if learned:
         load_plugins()
     if setup is not None:
         setup()
-    connection.send(("ready", {problem: method_names(problem) for problem in PROBLEMS}))
+    for name in problem_names():  # every problem's kernels, before the first timed solve
+        get_problem(name).warm_up()
+    connection.send(("ready", {name: method_names(name) for name in problem_names()}))
     while True:
         try:
             message = connection.recv()
@@ -129,10 +128,12 @@ class SolverPool:
     @property
     def methods(self) -> list[str]:
         """Method names the workers offer for the classical problem (known once :meth:`start` has returned)."""
-        return self.methods_for("jssp")
+        from jssp.problems import DEFAULT_PROBLEM
+
+        return self.methods_for(DEFAULT_PROBLEM)
 
     def methods_for(self, problem: str) -> list[str]:
-        """Method names the workers offer for ``problem`` (see ``jssp.solvers.PROBLEMS``)."""
+        """Method names the workers offer for ``problem`` (a registered :class:`jssp.problems.Problem`)."""
         return list(self._methods.get(problem, []))
 
     def pids(self) -> list[int]:

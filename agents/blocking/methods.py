@@ -1,0 +1,69 @@
+"""The learned methods of the blocking job shop with shutdowns (``isbjssp``), registered into that problem.
+
+``gnn`` is the greedy learned dispatcher, online: it answers the simulator's questions as they come;
+``gnn-sample`` is the best of ``samples`` sampled episodes, a planning method, so it declares that it
+solves only without shutdowns. Both read the shipped ``gnn-isbjssp`` checkpoint unless the options
+name another. :func:`register_blocking_methods` is an entry point of the ``jssp.methods`` group.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from agents.blocking.policy import load_blocking_policy, policy_lookahead, policy_schedule
+from agents.inference import resolve_device, single_thread
+from agents.methods import checkpoint_named
+from agents.policy import JobShopPolicy
+from jssp.blocking.methods import without_shutdowns
+from jssp.blocking.options import PROBLEM, interruptions_of
+from jssp.blocking.rules import interruptions_record
+from jssp.blocking.schedule import BlockingSchedule
+from jssp.instance import Instance
+from jssp.solvers import SolveOptions, register
+
+CHECKPOINTS = {"checkpoint": "gnn-isbjssp"}
+"""The shipped dispatcher of the problem, read unless the options name another checkpoint."""
+
+
+@functools.cache
+def cached_blocking_policy(checkpoint: str, device: str) -> JobShopPolicy:
+    single_thread()
+    return load_blocking_policy(checkpoint, resolve_device(device))
+
+
+def _episodes(instance: Instance, options: SolveOptions, samples: int, sample: bool) -> BlockingSchedule:
+    """The best of ``samples`` episodes of the learned dispatcher on the calendar drawn from the options,
+    greedy or (``sample``) sampled at the options' temperature (default the checkpoint's)."""
+    policy = cached_blocking_policy(checkpoint_named(options.checkpoint), options.device)
+    temperature = 0.0
+    if sample:
+        tuned = float(policy.metadata["inference"].get("sample_temperature", 1.0))
+        temperature = tuned if options.temperature is None else options.temperature
+    interruptions = interruptions_of(options)
+    return policy_schedule(
+        policy,
+        instance,
+        [interruptions.calendar(instance) for _ in range(samples)],
+        interruptions.mode,
+        temperature,
+        options.seed,
+        interruptions=interruptions_record(instance, interruptions),
+        lookahead=policy_lookahead(policy),
+    )
+
+
+def solve_gnn(instance: Instance, options: SolveOptions) -> BlockingSchedule:
+    """The greedy learned dispatcher on the calendar drawn from the options."""
+    return _episodes(instance, options, 1, sample=False)
+
+
+def solve_gnn_sample(instance: Instance, options: SolveOptions) -> BlockingSchedule:
+    """Best of ``options.samples`` episodes sampled from the learned dispatcher, without shutdowns (it plans
+    several episodes on one calendar; registered with that requirement)."""
+    return _episodes(instance, options, options.samples, sample=True)
+
+
+def register_blocking_methods() -> None:
+    """Add ``gnn`` and ``gnn-sample`` to the ``isbjssp`` problem."""
+    register("gnn", solve_gnn, problem=PROBLEM, checkpoints=CHECKPOINTS)
+    register("gnn-sample", solve_gnn_sample, problem=PROBLEM, requires=without_shutdowns, checkpoints=CHECKPOINTS)

@@ -1,0 +1,231 @@
+"""Problem variants: one registered :class:`Problem` per variant owns everything that differs between them.
+
+A problem is the classical job shop (``jssp``, :mod:`jssp.classical`), the blocking job shop with
+shutdowns (``isbjssp``, :mod:`jssp.blocking.problem`), or any variant a package registers. Its
+:class:`Problem` object holds its name and description, its options (a frozen dataclass whose field
+docstrings are the help text: ``jssp solve``, ``evaluate.py`` and the web form are generated from
+it), how its instances are read, how its schedules are validated, written, reported and drawn, and
+how ``evaluate.py`` turns its instances into tasks, rows and tables. Methods register into a
+problem by name (:func:`jssp.solvers.register`). The front doors ask :func:`get_problem` and call
+these hooks; none of them names a variant.
+
+A variant registers itself with :func:`register_problem` when its module is imported. The
+built-in ones are listed in :data:`BUILT_IN`; other packages add theirs through the
+``jssp.problems`` entry-point group (each entry point is a module or a function that registers).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from jssp.instance import Instance
+from jssp.parsing import parse_instance, read_instance
+
+if TYPE_CHECKING:
+    from jssp.evaluation import EvaluationPlan, EvaluationTasks, Runner
+    from jssp.solvers import SolveOptions
+
+BUILT_IN = ("jssp.classical", "jssp.blocking.problem")
+"""Modules that register the variants shipped with the package, in the order they are listed."""
+DEFAULT_PROBLEM = "jssp"
+"""The problem of a command that names none."""
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """The options of a problem that has none of its own."""
+
+    def check(self) -> None:
+        """Nothing to check."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What is known of an instance before it is solved, for this problem.
+
+    Attributes:
+        best_known: the makespan gaps are taken to (None: not a catalogued benchmark).
+        lower_bound: a proven lower bound of the makespan.
+        benchmark: the benchmark the content is (in any layout, under any name), else None.
+    """
+
+    best_known: int | None
+    lower_bound: int
+    benchmark: str | None
+
+
+class Problem:
+    """One problem variant. Subclass it, set the class attributes, implement the hooks, and register an
+    instance with :func:`register_problem`.
+
+    Heavy modules (compiled kernels, OR-Tools, matplotlib) load inside the hooks that need them, so that
+    listing the problems (every ``jssp`` command does) costs nothing.
+    """
+
+    name: str = ""
+    """Lowercase name, the value of ``--problem``."""
+    description: str = ""
+    """One line: what the variant is."""
+    options: type[Any] = NoOptions
+    """Frozen dataclass of the problem's own options: one field per option, its docstring the help text, and a
+    ``check()`` that raises :class:`jssp.solvers.OptionError` naming the first one out of range."""
+    grid: type[Any] = NoOptions
+    """Frozen dataclass of what ``evaluate.py`` sweeps for this problem (with ``check()``); a field whose metadata
+    holds ``sweeps="OPTION"`` replaces that option's single value in ``evaluate.py`` by a list."""
+    default_methods: tuple[str, ...] = ()
+    """What ``evaluate.py`` runs when ``--methods`` is not given."""
+    schedule_format: str = ""
+    """The ``format`` of the schedule's JSON document; the web server draws any registered format."""
+    outputs: tuple[str, ...] = ("output", "gantt")
+    """The ``jssp solve`` outputs offered: ``output`` (JSON), ``csv``, ``gantt`` (PNG)."""
+    solve_errors: tuple[type[Exception], ...] = ()
+    """Errors of a method that found no schedule because of the instance and options (a shop the shutdowns
+    jam): ``jssp solve`` exits 1 with the message, the web server answers 422."""
+
+    # ---------------------------------------------------------------- solving
+
+    def load(self) -> None:
+        """Register the problem's own methods (import their modules); called before its methods are looked up."""
+
+    def warm_up(self) -> None:
+        """Compile or load the problem's kernels before any timed solve (solver processes call it once)."""
+
+    def validate(self, instance: Instance, schedule: Any, options: SolveOptions) -> None:
+        """Raise if ``schedule`` is infeasible for ``instance`` under ``options``; every solve passes through it."""
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- instances
+
+    def read_instance(self, path: Path, instance: str | None = None) -> Instance:
+        """The instance in a file (``instance`` picks one of a collection); raises InstanceFormatError."""
+        return read_instance(path, instance=instance)
+
+    def parse_instance(
+        self, data: bytes | str, name: str, source: str, instance: str | None, max_bytes: int
+    ) -> Instance:
+        """The instance in uploaded content (the web server's reader); raises InstanceFormatError."""
+        return parse_instance(data, name=name, source=source, instance=instance, max_bytes=max_bytes)
+
+    def reference(self, instance: Instance) -> Reference:
+        """The best-known makespan, lower bound and benchmark name of ``instance`` for this problem."""
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- schedules
+
+    def report_lines(self, schedule: Any, options: SolveOptions, reference: Reference) -> list[str]:
+        """What ``jssp solve`` prints under the instance line: method, makespan, bounds, gap, time."""
+        raise NotImplementedError
+
+    def document(self, schedule: Any, reference: Reference) -> dict[str, Any]:
+        """The schedule's JSON document (with ``best_known`` and ``lower_bound``), as the web server returns it."""
+        raise NotImplementedError
+
+    def write_output(self, output: str, schedule: Any, path: Path, reference: Reference) -> None:
+        """Write one of :attr:`outputs` of ``jssp solve`` (``output``, ``csv`` or ``gantt``) to ``path``."""
+        raise NotImplementedError
+
+    def plot_gantt(self, schedule: Any, target: str | Path | BinaryIO, best_known: int | None) -> None:
+        """Draw the schedule's Gantt chart as PNG into ``target``."""
+        raise NotImplementedError
+
+    def schedule_from_document(self, document: dict[str, Any], max_operations: int) -> Any:
+        """Rebuild and validate a schedule from its JSON document (:attr:`schedule_format`).
+
+        Raises:
+            jssp.documents.DocumentTooLargeError: more operations than ``max_operations``.
+            ValueError: anything inconsistent (the validator's errors included).
+        """
+        raise NotImplementedError
+
+    # ---------------------------------------------------------------- evaluation
+
+    result_columns: tuple[str, ...] = ()
+    """Columns of the problem's ``results.csv``."""
+    result_types: dict[str, Callable[[str], Any]] = {}
+    """Column -> parser of its cells (:func:`jssp.evaluation.read_results_csv`); a column not listed stays text."""
+
+    def evaluation_tasks(self, plan: EvaluationPlan, done: Sequence[dict[str, Any]]) -> EvaluationTasks:
+        """The tasks of an evaluation, without the solves already in ``done`` (rows of a resumed results.csv)."""
+        raise NotImplementedError
+
+    def check_plan(self, plan: EvaluationPlan) -> None:
+        """Raise :class:`~jssp.solvers.OptionError` for an evaluation the options and grid allow one by one but
+        not together (before its output folder is touched)."""
+
+    def task_runner(self) -> Runner:
+        """The module-level function that solves one task into its rows (worker processes import it by name)."""
+        raise NotImplementedError
+
+    def result_key(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        """What identifies one solve among the rows (``--resume`` skips the keys already there)."""
+        raise NotImplementedError
+
+    def summary(self, rows: Sequence[dict[str, Any]], plan: EvaluationPlan) -> str:
+        """The Markdown tables of ``summary.md``."""
+        raise NotImplementedError
+
+    def row_label(self, row: dict[str, Any]) -> str:
+        """Where a row's solve ran, for a failure line (``ft06``, ``ft06 rate 0.01 seed 3``)."""
+        return str(row["instance"])
+
+
+_PROBLEMS: dict[str, Problem] = {}
+_loaded = False
+
+
+def register_problem(problem: Problem) -> None:
+    """Make ``problem`` known by its name (a later registration under the same name replaces it)."""
+    if not problem.name or problem.name != problem.name.lower():
+        raise ValueError(f"problem names are lowercase, got {problem.name!r}")
+    _PROBLEMS[problem.name] = problem
+
+
+def _load_registrations() -> None:
+    """Import the built-in variants and run the ``jssp.problems`` entry points, once."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for module in BUILT_IN:
+        importlib.import_module(module)
+    from importlib.metadata import entry_points  # scans installed packages: once per process
+
+    for entry_point in entry_points(group="jssp.problems"):
+        loaded = entry_point.load()
+        if callable(loaded):
+            loaded()
+
+
+def problem_names() -> list[str]:
+    """Every registered problem, the built-in ones first."""
+    _load_registrations()
+    return list(_PROBLEMS)
+
+
+def find_problem(name: str) -> Problem | None:
+    """The problem registered as ``name``, or None."""
+    if name not in _PROBLEMS:
+        _load_registrations()
+    return _PROBLEMS.get(name)
+
+
+def get_problem(name: str) -> Problem:
+    """The problem registered as ``name``; KeyError naming the known ones otherwise."""
+    problem = find_problem(name)
+    if problem is None:
+        raise KeyError(f"unknown problem {name!r}; choose one of {', '.join(problem_names())}")
+    return problem
+
+
+def problem_for_format(schedule_format: str) -> Problem | None:
+    """The problem whose schedule documents have this ``format``, or None."""
+    return next((problem for problem in _all() if problem.schedule_format == schedule_format), None)
+
+
+def _all() -> list[Problem]:
+    _load_registrations()
+    return list(_PROBLEMS.values())
