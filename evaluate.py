@@ -91,7 +91,7 @@ _EVALUATION_DEFAULTS = {"time_limit": 3.0}
 
 def _problem_fields(problem: Problem) -> list[OptionField]:
     """A problem's flags in evaluate.py: its options, less those its grid sweeps, then its grid."""
-    grid = option_fields(problem.grid)
+    grid = list(option_fields(problem.grid))
     swept = {field.metadata.get("sweeps") for field in dataclasses.fields(problem.grid)}
     return [field for field in option_fields(problem.options) if field.name not in swept] + grid
 

@@ -15,10 +15,12 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
+import functools
 import inspect
 import os
 import tempfile
 import textwrap
+import threading
 import types
 import typing
 from dataclasses import dataclass
@@ -27,7 +29,7 @@ from typing import Any
 
 from jssp.files import is_special_file
 from jssp.parsing import bounded_integer
-from jssp.problems import Problem, get_problem, problem_names
+from jssp.problems import Problem, UnknownProblemError, get_problem, problem_names
 from jssp.solvers import OptionError, SolveOptions
 
 METHOD_OPTION_NAMES = tuple(
@@ -74,7 +76,8 @@ class OptionField:
         return text.lower() if self.choices else text
 
 
-def option_fields(options: type) -> list[OptionField]:
+@functools.cache
+def option_fields(options: type) -> tuple[OptionField, ...]:
     """The fields of an options dataclass, in order, with their types, defaults and docstrings."""
     hints = typing.get_type_hints(options)
     docs = field_docs(options)
@@ -87,7 +90,7 @@ def option_fields(options: type) -> list[OptionField]:
             default = field.default_factory() if field.default_factory is not dataclasses.MISSING else None
         choices = field.metadata.get("choices")
         fields.append(OptionField(field.name, kind, default, docs.get(field.name, ""), choices, optional, many))
-    return fields
+    return tuple(fields)
 
 
 def _unpack(hint: Any) -> tuple[type, bool, bool]:
@@ -101,6 +104,10 @@ def _unpack(hint: Any) -> tuple[type, bool, bool]:
     return hint, optional, False
 
 
+_PARSING = threading.Lock()
+"""``ast.parse`` is not safe in several threads at once (the web server reads options from its threads)."""
+
+
 def field_docs(cls: type) -> dict[str, str]:
     """The docstring under each field of a dataclass (and of its bases), on one line."""
     docs: dict[str, str] = {}
@@ -109,7 +116,8 @@ def field_docs(cls: type) -> dict[str, str]:
             source = textwrap.dedent(inspect.getsource(klass))
         except (OSError, TypeError):  # a class made at run time, or a built-in
             continue
-        body = ast.parse(source).body
+        with _PARSING:
+            body = ast.parse(source).body
         if not body or not isinstance(body[0], ast.ClassDef):
             continue
         statements = body[0].body
@@ -162,7 +170,7 @@ def help_text(field: OptionField) -> str:
 
 
 def _add_flag(group: Any, field: OptionField, default: Any) -> None:
-    kind = field.parse if field.kind in (int, float) else str
+    kind = field.kind if field.kind in (int, float) else str  # a huge integer is the range check's to refuse
     metavar = field.name.split("_")[-1].upper() if field.choices is None else None
     group.add_argument(
         field.flag,
@@ -191,7 +199,7 @@ def solve_options_from(settings: object) -> SolveOptions:
     problem_name = value("problem") or SolveOptions.problem
     try:
         problem = get_problem(problem_name)
-    except KeyError:
+    except UnknownProblemError:
         raise OptionError("problem", f"must be one of {', '.join(problem_names())}, got {problem_name!r}") from None
     own = {field.name: field for field in option_fields(problem.options)}
     for name, owners in problem_option_owners().items():

@@ -29,8 +29,9 @@ if TYPE_CHECKING:
     from jssp.evaluation import EvaluationPlan, EvaluationTasks, Runner
     from jssp.solvers import SolveOptions
 
-BUILT_IN = ("jssp.classical", "jssp.blocking.problem")
-"""Modules that register the variants shipped with the package, in the order they are listed."""
+BUILT_IN = {"jssp": "jssp.classical", "isbjssp": "jssp.blocking.problem"}
+"""The variants shipped with the package, and the module that registers each: imported when the problem is first
+asked for by name (a classical solve never loads the blocking package), or when all problems are listed."""
 DEFAULT_PROBLEM = "jssp"
 """The problem of a command that names none."""
 
@@ -177,6 +178,10 @@ _PROBLEMS: dict[str, Problem] = {}
 _loaded = False
 
 
+class UnknownProblemError(ValueError):
+    """A problem name that no registered problem has."""
+
+
 def register_problem(problem: Problem) -> None:
     """Make ``problem`` known by its name (a later registration under the same name replaces it)."""
     if not problem.name or problem.name != problem.name.lower():
@@ -190,7 +195,7 @@ def _load_registrations() -> None:
     if _loaded:
         return
     _loaded = True
-    for module in BUILT_IN:
+    for module in BUILT_IN.values():
         importlib.import_module(module)
     from importlib.metadata import entry_points  # scans installed packages: once per process
 
@@ -203,21 +208,24 @@ def _load_registrations() -> None:
 def problem_names() -> list[str]:
     """Every registered problem, the built-in ones first."""
     _load_registrations()
-    return list(_PROBLEMS)
+    return sorted(_PROBLEMS, key=lambda name: list(BUILT_IN).index(name) if name in BUILT_IN else len(BUILT_IN))
 
 
 def find_problem(name: str) -> Problem | None:
-    """The problem registered as ``name``, or None."""
+    """The problem registered as ``name`` (a built-in one is imported then), or None."""
     if name not in _PROBLEMS:
-        _load_registrations()
+        if name in BUILT_IN:
+            importlib.import_module(BUILT_IN[name])
+        else:
+            _load_registrations()
     return _PROBLEMS.get(name)
 
 
 def get_problem(name: str) -> Problem:
-    """The problem registered as ``name``; KeyError naming the known ones otherwise."""
+    """The problem registered as ``name``; :class:`UnknownProblemError` naming the known ones otherwise."""
     problem = find_problem(name)
     if problem is None:
-        raise KeyError(f"unknown problem {name!r}; choose one of {', '.join(problem_names())}")
+        raise UnknownProblemError(f"unknown problem {name!r}; choose one of {', '.join(problem_names())}")
     return problem
 
 

@@ -131,13 +131,13 @@ def test_gnn_methods_through_the_registry(tmp_path: Path, policy: BlockingPolicy
     ensure_methods(["gnn"], problem="isbjssp")
     instance = benchmarks.load("ft06")
     for rate in (0.0, 0.01):
-        options = SolveOptions(problem="isbjssp", shutdown_rate=rate, seed=3, checkpoint=str(checkpoint))
+        options = SolveOptions.of("isbjssp", shutdown_rate=rate, seed=3, checkpoint=str(checkpoint))
         schedule = solve(instance, "gnn", options)  # validated against the calendar
         assert schedule.method == "gnn" and schedule.makespan >= 63
-    sampled = solve(instance, "gnn-sample", SolveOptions(problem="isbjssp", samples=8, checkpoint=str(checkpoint)))
+    sampled = solve(instance, "gnn-sample", SolveOptions.of("isbjssp", samples=8, checkpoint=str(checkpoint)))
     assert sampled.info["episodes"] == 8 and sampled.makespan >= blocking_bounds()["ft06"].best_known == 63
     with pytest.raises(ValueError, match="gnn-sample solves problem isbjssp only at shutdown rate 0"):
-        solve(instance, "gnn-sample", SolveOptions(problem="isbjssp", shutdown_rate=0.01, checkpoint=str(checkpoint)))
+        solve(instance, "gnn-sample", SolveOptions.of("isbjssp", shutdown_rate=0.01, checkpoint=str(checkpoint)))
 
 
 def test_a_classical_checkpoint_is_refused() -> None:
@@ -227,7 +227,7 @@ def test_lookahead_lor_is_online_and_valid() -> None:
     assert np.array_equal(reference.enter[early], other.enter[early])
     # Through the registry, at rate 0: never below the proven optimum, and at least as good as lor here.
     ft06 = benchmarks.load("ft06")
-    options = SolveOptions(problem="isbjssp")
+    options = SolveOptions.of("isbjssp")
     pilot = solve(ft06, "lookahead-lor", options)
     assert 63 <= pilot.makespan <= solve(ft06, "lor", options).makespan
 
@@ -307,7 +307,7 @@ def test_the_shipped_dispatcher_reproduces_its_evaluation() -> None:
     """gnn-isbjssp on la01 gives the makespans of results/isbjssp-gnn (seed 0), beating lor without shutdowns."""
     ensure_methods(["gnn"], problem="isbjssp")
     la01 = benchmarks.load("la01")
-    without = solve(la01, "gnn", SolveOptions(problem="isbjssp"))
-    assert without.makespan == 1100 < solve(la01, "lor", SolveOptions(problem="isbjssp")).makespan == 1176
-    under = solve(la01, "gnn", SolveOptions(problem="isbjssp", shutdown_rate=0.01, seed=0))  # validated
+    without = solve(la01, "gnn", SolveOptions.of("isbjssp"))
+    assert without.makespan == 1100 < solve(la01, "lor", SolveOptions.of("isbjssp")).makespan == 1176
+    under = solve(la01, "gnn", SolveOptions.of("isbjssp", shutdown_rate=0.01, seed=0))  # validated
     assert under.makespan == 2529

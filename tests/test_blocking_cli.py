@@ -13,6 +13,7 @@ from jssp import benchmarks
 from jssp.blocking import Interruptions
 from jssp.blocking.validation import find_document_violations
 from jssp.cli import main
+from jssp.problems import Problem
 
 FT06 = str(Path(__file__).resolve().parents[1] / "instances" / "ft06.txt")
 
@@ -54,18 +55,20 @@ def test_cpsat_without_shutdowns_and_restart_mode(capsys: pytest.CaptureFixture[
         (["--problem", "isbjssp", "--downtime", "0"], "--downtime must be between 1 and 1,000,000,000, got 0"),
         (["--problem", "isbjssp", "--shutdown-rate", "0.01", "--method", "cpsat"], "--method cpsat solves"),
         (["--problem", "isbjssp", "--method", "tabu"], "unknown method 'tabu' for --problem isbjssp; available: spt"),
-        (["--problem", "isbjssp", "--csv", "{tmp}/s.csv"], "--csv applies to --problem jssp only"),
+        (
+            ["--problem", "isbjssp", "--csv", "{tmp}/s.csv"],
+            "--csv is not offered for --problem isbjssp; it writes --output, --gantt",
+        ),
     ],
 )
 def test_bad_blocking_option_is_named_before_anything_is_solved(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], flags: list[str], expected: str
 ) -> None:
-    from jssp import cli
 
     def must_not_run(*args: object, **kwargs: object) -> None:
         raise AssertionError("reached the work although an option was out of range")
 
-    monkeypatch.setattr(cli, "read_instance", must_not_run)
+    monkeypatch.setattr(Problem, "read_instance", must_not_run)  # every problem reads through it
     flags = [flag.format(tmp=tmp_path) for flag in flags]
     assert main(["solve", FT06, *flags]) == 2
     captured = capsys.readouterr()

@@ -51,7 +51,7 @@ def test_general_routes_optimum_is_no_worse_than_every_rule(seed: int) -> None:
 
 def test_cpsat_refuses_shutdowns_and_foreign_hints() -> None:
     instance = benchmarks.load("ft06")
-    with pytest.raises(ValueError, match="only without shutdowns"):
+    with pytest.raises(ValueError, match="only at shutdown rate 0"):
         solve(instance, "cpsat", Interruptions(rate=0.01))
     with pytest.raises(ValueError, match="hint schedules la01"):
         solve_blocking_cpsat(instance, hint=dispatch(benchmarks.load("la01"), "spt"))

@@ -30,6 +30,7 @@ from jssp.blocking.validation import InfeasibleBlockingScheduleError, find_docum
 from jssp.instance import Instance
 from jssp.rules import RULE_NAMES
 from jssp.schedule import Schedule
+from jssp.options import solve_options_from
 from jssp.solvers import OptionError, SolveOptions, get_solver, has_method, method_names, register, solve
 
 # ---------------------------------------------------------------- the registry
@@ -39,14 +40,14 @@ def test_the_problem_is_an_option_and_classical_results_are_unchanged() -> None:
     ft06 = benchmarks.load("ft06")
     classical = solve(ft06, "mwkr")
     assert isinstance(classical, Schedule) and classical.makespan == solve(ft06, "mwkr", SolveOptions()).makespan
-    options = SolveOptions(problem="isbjssp", shutdown_rate=0.01, seed=3)
+    options = SolveOptions.of("isbjssp", shutdown_rate=0.01, seed=3)
     blocked = solve(ft06, "mwkr", options)
     assert isinstance(blocked, BlockingSchedule) and blocked.method == "mwkr" and blocked.makespan == 78
     assert blocked.interruptions == {"rate": 0.01, "downtime": 5, "seed": 3, "mode": "resume"}
     # the same schedule as jssp.blocking.solve with the same shutdowns (seed = the calendar's seed)
     direct = blocking_solve(ft06, "mwkr", Interruptions(rate=0.01, seed=3), options)
     assert (direct.leave == blocked.leave).all() and (direct.enter == blocked.enter).all()
-    assert solve(ft06, "cpsat", SolveOptions(problem="isbjssp", time_limit=20.0)).makespan == 63
+    assert solve(ft06, "cpsat", SolveOptions.of("isbjssp", time_limit=20.0)).makespan == 63
 
 
 def test_methods_are_listed_per_problem() -> None:
@@ -74,13 +75,13 @@ def test_methods_are_listed_per_problem() -> None:
 )
 def test_problem_options_are_checked(changes: dict[str, object], message: str) -> None:
     with pytest.raises(OptionError) as raised:
-        SolveOptions(**changes).check()  # type: ignore[arg-type]
+        solve_options_from(changes)
     assert str(raised.value).startswith(message)
 
 
 def test_cpsat_is_refused_under_shutdowns() -> None:
     with pytest.raises(ValueError, match="cpsat solves problem isbjssp only at shutdown rate 0 \\(no shutdowns\\)"):
-        solve(benchmarks.load("ft06"), "cpsat", SolveOptions(problem="isbjssp", shutdown_rate=0.01))
+        solve(benchmarks.load("ft06"), "cpsat", SolveOptions.of("isbjssp", shutdown_rate=0.01))
 
 
 def test_a_plugin_method_is_validated_against_the_calendar_of_its_options() -> None:
@@ -91,9 +92,9 @@ def test_a_plugin_method_is_validated_against_the_calendar_of_its_options() -> N
 
     register("blind-for-test", ignores_shutdowns, problem="isbjssp")
     ft06 = benchmarks.load("ft06")
-    assert solve(ft06, "blind-for-test", SolveOptions(problem="isbjssp")).makespan == 75
+    assert solve(ft06, "blind-for-test", SolveOptions.of("isbjssp")).makespan == 75
     with pytest.raises(InfeasibleBlockingScheduleError):
-        solve(ft06, "blind-for-test", SolveOptions(problem="isbjssp", shutdown_rate=0.01, seed=3))
+        solve(ft06, "blind-for-test", SolveOptions.of("isbjssp", shutdown_rate=0.01, seed=3))
     assert not has_method("blind-for-test")  # registered for isbjssp only
 
 
@@ -161,7 +162,7 @@ def test_every_method_meets_the_same_calendar_and_every_schedule_fits_it(
             assert find_document_violations(ft06, document, expected_intervals) == []
             assert int(row["shutdowns"]) == sum(len(machine) for machine in expected_intervals) > 0
     # the random rule's seed is the calendar's: the same solve again gives the same schedule
-    random_again = solve(ft06, "random", SolveOptions(problem="isbjssp", shutdown_rate=0.01, seed=6))
+    random_again = solve(ft06, "random", SolveOptions.of("isbjssp", shutdown_rate=0.01, seed=6))
     assert random_again.makespan == int(by_key[("0.01", "6", "random")]["makespan"])
 
 
@@ -282,7 +283,7 @@ def test_summary_tables_have_a_row_per_method_and_a_column_per_rule() -> None:
 
 def test_clairvoyant_cpsat_never_runs_across_a_shutdown_and_beats_the_online_rules() -> None:
     ft06 = benchmarks.load("ft06")
-    options = SolveOptions(problem="isbjssp", shutdown_rate=0.01, seed=3, time_limit=20.0, cpsat_workers=1)
+    options = SolveOptions.of("isbjssp", shutdown_rate=0.01, seed=3, time_limit=20.0, cpsat_workers=1)
     schedule = solve(ft06, "cpsat-clairvoyant", options)  # validated against the calendar by solve
     assert schedule.status == "OPTIMAL" and schedule.makespan == schedule.lower_bound == 65
     assert schedule.info["hint"] == {"method": "mwkr", "makespan": 78}  # the best rule in restart mode
@@ -294,7 +295,7 @@ def test_clairvoyant_cpsat_never_runs_across_a_shutdown_and_beats_the_online_rul
         rows = intervals[ft06.machines[job, op]]
         assert not ((rows[:, 0] < end) & (rows[:, 1] > start)).any()
     assert schedule.find_violations(intervals) == [] and sum(len(rows) for rows in intervals) == 7
-    without = solve(ft06, "cpsat-clairvoyant", SolveOptions(problem="isbjssp", time_limit=20.0, cpsat_workers=1))
+    without = solve(ft06, "cpsat-clairvoyant", SolveOptions.of("isbjssp", time_limit=20.0, cpsat_workers=1))
     assert without.makespan == 63 and without.status == "OPTIMAL"
 
 

@@ -20,6 +20,7 @@ from jssp.cli import main
 from jssp.generators import random_general_instance
 from jssp.instance import Instance
 from jssp.parsing import format_jsplib, format_orlib, format_standard, format_taillard, read_instance
+from jssp.problems import Problem
 from jssp.rules import dispatch
 from jssp.schedule import Schedule
 from jssp.solvers import SolveOptions
@@ -274,7 +275,7 @@ def test_bad_option_is_named_before_anything_is_solved(
     expected: str,
 ) -> None:
     monkeypatch.setattr(cli, "solve", _must_not_run)
-    monkeypatch.setattr(cli, "read_instance", _must_not_run)
+    monkeypatch.setattr(Problem, "read_instance", _must_not_run)  # every problem reads through it
     places = {"missing": tmp_path / "missing", "tmp": tmp_path}
     flags = [flag.format(**places) for flag in flags]
     assert main(["solve", str(INSTANCES / "ft06.txt"), *flags]) == 2

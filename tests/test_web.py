@@ -407,10 +407,18 @@ def test_gzip_content_above_the_upload_limit_gives_413(client: TestClient) -> No
 
 
 def test_methods_are_listed_per_problem(client: TestClient) -> None:
-    problems = client.get("/api/methods").json()["problems"]
-    assert set(problems) == {"jssp", "isbjssp"} and {"tabu", "sleepy"} <= set(problems["jssp"])
-    assert problems["isbjssp"] == ["spt", "lpt", "mwkr", "lwkr", "mor", "lor", "mopnr", "fifo", "fdd-mwkr", "random",
-                                   "lookahead-lor", "cpsat", "cpsat-clairvoyant"]  # fmt: skip
+    listing = client.get("/api/methods").json()
+    problems = listing["problems"]
+    assert set(problems) == {"jssp", "isbjssp"} and {"tabu", "sleepy"} <= set(problems["jssp"]["methods"])
+    assert listing["methods"] == problems["jssp"]["methods"] and problems["jssp"]["options"] == []
+    assert problems["isbjssp"]["methods"] == ["spt", "lpt", "mwkr", "lwkr", "mor", "lor", "mopnr", "fifo", "fdd-mwkr",
+                                              "random", "lookahead-lor", "cpsat", "cpsat-clairvoyant"]  # fmt: skip
+    options = {option["name"]: option for option in problems["isbjssp"]["options"]}
+    assert list(options) == ["shutdown_rate", "downtime", "interruption_mode"]
+    assert options["shutdown_rate"]["kind"] == "number" and options["shutdown_rate"]["default"] == 0.0
+    assert options["downtime"]["kind"] == "integer" and options["downtime"]["optional"] is True
+    assert options["interruption_mode"]["choices"] == ["resume", "restart"]
+    assert "unit of a machine's up time" in options["shutdown_rate"]["help"]
 
 
 def test_isbjssp_solve_returns_a_schedule_valid_on_its_calendar_and_a_chart(client: TestClient) -> None:

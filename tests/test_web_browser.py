@@ -181,9 +181,10 @@ def test_blocking_problem_with_shutdowns_is_solved_and_charted(page: Page, tmp_p
     page.on("pageerror", lambda error: script_errors.append(str(error)))
     page.goto("/")
     expect(page.locator("#method option[value=tabu]")).to_have_count(1)
-    expect(page.locator("#shutdown-fields")).to_be_hidden()
+    expect(page.locator("#shutdown-rate")).to_have_count(0)  # the classical problem has no options of its own
     page.select_option("#problem", "isbjssp")
-    expect(page.locator("#shutdown-fields")).to_be_visible()
+    expect(page.locator("#shutdown-rate")).to_be_visible()  # built from the problem's options (GET /api/methods)
+    expect(page.locator("#interruption-mode")).to_have_value("resume")
     expect(page.locator("#method option[value=tabu]")).to_have_count(0)  # the blocking problem's methods only
     expect(page.locator("#method")).to_have_value("mwkr")
     page.set_input_files("#file", FT06)

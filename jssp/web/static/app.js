@@ -52,6 +52,9 @@ async function init() {
   try {
     const info = await getJson("/api/methods");
     state.limits = info;
+    const problems = Object.entries(info.problems);
+    $("problem").replaceChildren(...problems.map(([name, problem]) => new Option(
+      `${name}: ${problem.description}`, name, name === info.default_problem, name === info.default_problem)));
     onProblemChosen();
     const limit = $("time-limit");
     limit.max = String(info.time_limit.max);
@@ -64,16 +67,42 @@ async function init() {
   }
 }
 
-// The problem decides the methods offered (the server lists them per problem) and whether the
-// shutdown settings apply; the chosen method stays when the other problem has it too.
+// The problem decides the methods offered and the option fields shown, both as the server lists
+// them per problem (GET /api/methods); the chosen method stays when the other problem has it too.
 function onProblemChosen() {
-  const problem = $("problem").value;
-  $("shutdown-fields").hidden = problem !== "isbjssp";
   if (!state.limits) return;
-  const methods = (state.limits.problems && state.limits.problems[problem]) || state.limits.methods;
+  const problem = state.limits.problems[$("problem").value];
   const select = $("method");
-  const chosen = methods.includes(select.value) ? select.value : state.limits.default_method;
-  select.replaceChildren(...methods.map((name) => new Option(name, name, false, name === chosen)));
+  const chosen = problem.methods.includes(select.value) ? select.value : state.limits.default_method;
+  select.replaceChildren(...problem.methods.map((name) => new Option(name, name, false, name === chosen)));
+  $("problem-options").replaceChildren(...problem.options.map(optionField));
+}
+
+// One problem option as a labelled input: a select for a choice, a number input otherwise; the
+// field's docstring is its tooltip, and an empty optional field takes the server's default rule.
+function optionField(option) {
+  const label = document.createElement("label");
+  label.title = option.help;
+  const words = option.name.replace(/_/g, " ");
+  label.append(words.charAt(0).toUpperCase() + words.slice(1));
+  let input;
+  if (option.kind === "choice") {
+    input = document.createElement("select");
+    input.append(...option.choices.map((value) => new Option(value, value, value === option.default,
+      value === option.default)));
+  } else {
+    input = document.createElement("input");
+    input.type = option.kind === "text" ? "text" : "number";
+    if (option.kind === "integer") input.step = "1";
+    if (option.kind === "number") input.step = "any";
+    if (option.default === null) input.placeholder = "default";
+    else input.value = String(option.default);
+  }
+  input.id = option.name.replace(/_/g, "-");
+  input.name = option.name;
+  input.className = "problem-option";
+  label.append(input);
+  return label;
 }
 
 function onFileChosen() {
@@ -126,12 +155,9 @@ async function onSolve(event) {
   form.append("method", method);
   form.append("time_limit", $("time-limit").value);
   form.append("seed", $("seed").value);
-  const problem = $("problem").value;
-  form.append("problem", problem);
-  if (problem === "isbjssp") {
-    form.append("shutdown_rate", $("shutdown-rate").value);
-    if ($("downtime").value) form.append("downtime", $("downtime").value);
-    form.append("interruption_mode", $("interruption-mode").value);
+  form.append("problem", $("problem").value);
+  for (const input of $("problem-options").querySelectorAll(".problem-option")) {
+    if (input.value) form.append(input.name, input.value);
   }
   if (!$("instance-field").hidden && $("instance").value) form.append("instance", $("instance").value);
 
