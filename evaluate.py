@@ -103,9 +103,10 @@ def _annotation(field: OptionField) -> Any:
     return Annotated[kind, tyro.conf.arg(help=help_text(field))]
 
 
-def _config_class() -> type:
+def config_class() -> type:
     """:class:`EvaluationSettings` with one field per method option (:class:`SolveOptions`) and per field of
-    every registered problem's options and grid: the flags of ``evaluate.py``, generated."""
+    every registered problem's options and grid: the flags of ``evaluate.py``, generated (:data:`EvaluateConfig` is
+    made so when this module is imported; a problem registered later needs a class made after it)."""
     fields: dict[str, tuple[str, Any, Any]] = {}
     method_fields = [field for field in option_fields(SolveOptions) if field.name in METHOD_OPTION_NAMES]
     problem_fields = [field for name in problem_names() for field in _problem_fields(get_problem(name))]
@@ -120,7 +121,7 @@ def _config_class() -> type:
     return config
 
 
-EvaluateConfig: Any = _config_class()
+EvaluateConfig: Any = config_class()
 
 
 @dataclass(frozen=True)

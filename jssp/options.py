@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
-import functools
 import inspect
 import os
 import tempfile
@@ -76,9 +75,18 @@ class OptionField:
         return text.lower() if self.choices else text
 
 
-@functools.cache
+_FIELDS: dict[type, tuple[OptionField, ...]] = {}
+"""What :func:`option_fields` has read, per options dataclass (its source is parsed once)."""
+
+
 def option_fields(options: type) -> tuple[OptionField, ...]:
     """The fields of an options dataclass, in order, with their types, defaults and docstrings."""
+    if options not in _FIELDS:
+        _FIELDS[options] = _read_fields(options)
+    return _FIELDS[options]
+
+
+def _read_fields(options: type) -> tuple[OptionField, ...]:
     hints = typing.get_type_hints(options)
     docs = field_docs(options)
     fields = []

@@ -28,9 +28,9 @@ from jssp.blocking.report import Wins, best_method, method_stats, paired_wins, s
 from jssp.blocking.schedule import BlockingSchedule
 from jssp.blocking.validation import InfeasibleBlockingScheduleError, find_document_violations
 from jssp.instance import Instance
+from jssp.options import solve_options_from
 from jssp.rules import RULE_NAMES
 from jssp.schedule import Schedule
-from jssp.options import solve_options_from
 from jssp.solvers import OptionError, SolveOptions, get_solver, has_method, method_names, register, solve
 
 # ---------------------------------------------------------------- the registry
