@@ -83,6 +83,8 @@ class Problem:
     """The ``format`` of the schedule's JSON document; the web server draws any registered format."""
     outputs: tuple[str, ...] = ("output", "gantt")
     """The ``jssp solve`` outputs offered: ``output`` (JSON), ``csv``, ``gantt`` (PNG)."""
+    best_known_label: str = "best known"
+    """What the best-known makespan of a :class:`Reference` is, as a label (the web page shows it)."""
     solve_errors: tuple[type[Exception], ...] = ()
     """Errors of a method that found no schedule because of the instance and options (a shop the shutdowns
     jam): ``jssp solve`` exits 1 with the message, the web server answers 422."""
@@ -121,8 +123,13 @@ class Problem:
         """What ``jssp solve`` prints under the instance line: method, makespan, bounds, gap, time."""
         raise NotImplementedError
 
+    def settings_line(self, schedule: Any, options: SolveOptions) -> str:
+        """The problem's settings of a solve in a few words, for the web page (empty: nothing to say)."""
+        return ""
+
     def document(self, schedule: Any, reference: Reference) -> dict[str, Any]:
-        """The schedule's JSON document (with ``best_known`` and ``lower_bound``), as the web server returns it."""
+        """The schedule's JSON document (with ``best_known`` and ``lower_bound``): what ``jssp solve --output``
+        writes and the web server returns."""
         raise NotImplementedError
 
     def write_output(self, output: str, schedule: Any, path: Path, reference: Reference) -> None:

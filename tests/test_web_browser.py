@@ -213,7 +213,8 @@ def test_blocking_problem_with_shutdowns_is_solved_and_charted(page: Page, tmp_p
     with page.expect_download() as json_download:
         page.click("#download-json")
     document = json.loads(Path(json_download.value.path()).read_text())
-    assert document["format"] == "jssp-isbjssp-schedule/1" and "best_known" not in document
+    assert document["format"] == "jssp-isbjssp-schedule/1" and "gap_pct" not in document and "problem" not in document
+    assert document["best_known"] == 63  # the document of jssp solve --output, as for the classical problem
     calendar = Interruptions(rate=0.01, seed=3).calendar(instance)
     assert find_document_violations(instance, document, calendar.down_intervals(document["makespan"])) == []
     with page.expect_download() as png_download:

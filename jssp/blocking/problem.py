@@ -23,9 +23,11 @@ from jssp.blocking.schedule import SCHEDULE_FORMAT, BlockingSchedule
 from jssp.blocking.simulator import JammedError
 from jssp.documents import as_count, instance_from_table, operation_table, safe_name
 from jssp.evaluation import EvaluationPlan, EvaluationTasks, Runner
+from jssp.files import write_atomically
 from jssp.instance import Instance
 from jssp.problems import Problem, Reference, register_problem
 from jssp.rules import RULE_NAMES
+from jssp.schedule import format_json
 from jssp.solvers import MAX_SEED, OptionError
 
 if TYPE_CHECKING:
@@ -42,6 +44,7 @@ class BlockingProblem(Problem):
     default_methods = RULE_NAMES
     schedule_format = SCHEDULE_FORMAT
     outputs = ("output", "gantt")
+    best_known_label = "best without shutdowns"
     solve_errors = (JammedError,)
     result_columns = evaluation.RESULT_COLUMNS
     result_types = evaluation.RESULT_TYPES
@@ -97,6 +100,15 @@ class BlockingProblem(Problem):
     def _proven(reference: Reference) -> str:
         return ", proven optimal" if reference.lower_bound == reference.best_known else ""
 
+    def settings_line(self, schedule: BlockingSchedule, options: SolveOptions) -> str:
+        interruptions = interruptions_of(options)
+        downtime = interruptions.resolved_downtime(schedule.instance)
+        count = sum(len(rows) for rows in schedule.down_intervals)
+        return (
+            f"blocking with swaps, shutdown rate {interruptions.rate:g}, downtime {downtime}, seed {options.seed}, "
+            f"{interruptions.mode} · {count} shutdown{'' if count == 1 else 's'} before the makespan"
+        )
+
     def document(self, schedule: BlockingSchedule, reference: Reference) -> dict[str, Any]:
         document = schedule.to_dict()
         document["best_known"] = reference.best_known
@@ -105,7 +117,7 @@ class BlockingProblem(Problem):
 
     def write_output(self, output: str, schedule: BlockingSchedule, path: Path, reference: Reference) -> None:
         if output == "output":
-            schedule.write_json(path)
+            write_atomically(path, format_json(self.document(schedule, reference)))
         else:
             self.plot_gantt(schedule, path, reference.best_known)
 

@@ -239,8 +239,9 @@ async def _solve(
 
     The reply is the ``jssp-schedule/1`` document of ``jssp solve --output`` (``lower_bound`` is the
     best of the benchmark's proven bound, the trivial bound and the solver's bound) plus ``gap_pct``
-    (null unless the instance is a known benchmark, in any layout and under any name) and
-    ``benchmark`` (that benchmark's name, or null).
+    (null unless the instance is a known benchmark, in any layout and under any name),
+    ``benchmark`` (that benchmark's name, or null) and ``problem`` (its ``name``, its ``settings``
+    in a few words, and the ``best_known_label`` of its reference value).
 
     With ``problem=NAME`` the instance is solved as that registered problem, with its own options
     (query parameters or form fields named as its options, e.g. ``shutdown_rate``), and the reply is
@@ -280,6 +281,11 @@ async def _solve(
     document = await asyncio.to_thread(chosen_problem.document, schedule, reference)
     document["gap_pct"] = benchmarks.gap_percent(schedule.makespan, document.get("best_known"))
     document["benchmark"] = reference.benchmark
+    document["problem"] = {
+        "name": chosen_problem.name,
+        "settings": chosen_problem.settings_line(schedule, options),
+        "best_known_label": chosen_problem.best_known_label,
+    }
     return JSONResponse(document)
 
 

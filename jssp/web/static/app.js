@@ -3,11 +3,9 @@
 "use strict";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
-// Keys the API adds to the schedule documents; the JSON download leaves them out.
-const WEB_ONLY_KEYS = ["gap_pct", "benchmark"];
-// A blocking schedule (problem isbjssp): enter, processing segments and leave per operation, down intervals.
-const BLOCKING_FORMAT = "jssp-isbjssp-schedule/1";
-const BLOCKING_WEB_ONLY_KEYS = ["gap_pct", "benchmark", "best_known", "lower_bound"];
+// Keys the API adds to the schedule documents; the JSON download (the document of jssp solve --output) leaves
+// them out.
+const WEB_ONLY_KEYS = ["gap_pct", "benchmark", "problem"];
 const CSV_COLUMNS = ["job", "op", "machine", "start", "duration", "end"];
 const MAX_LEGEND_JOBS = 40;
 const MAX_GANTT_MACHINES = 100;  // as jssp.gantt.MAX_GANTT_MACHINES: beyond it, the busiest machines get a lane
@@ -199,28 +197,26 @@ function setSolving(solving, method) {
   }
 }
 
-function isBlocking(result) {
-  return result.format === BLOCKING_FORMAT;
+// A schedule whose machines go down: its operations hold processing segments (enter, segments, leave) and
+// its document the down intervals of every machine; it is drawn with blocked time and down bands.
+function hasDowntime(result) {
+  return Array.isArray(result.down_intervals);
 }
 
 function showResult(result, roundTripSeconds) {
   state.result = result;
   const instance = result.instance;
-  const blocking = isBlocking(result);
+  const downtime = hasDowntime(result);
   $("result-title").textContent = `${instance.name} · ${result.method}`;
   const known = result.benchmark ? ` · known benchmark ${result.benchmark}` : " · not a known benchmark";
   const status = result.status ? ` · ${result.status.toLowerCase()}` : "";
-  let problem = "";
-  if (blocking) {
-    const shutdowns = result.interruptions;
-    const count = result.down_intervals.reduce((total, rows) => total + rows.length, 0);
-    problem = ` · blocking with swaps, shutdown rate ${shutdowns.rate}, downtime ${shutdowns.downtime}, `
-      + `seed ${shutdowns.seed}, ${shutdowns.mode} · ${count} shutdown${count === 1 ? "" : "s"} before the makespan`;
-  }
+  const settings = result.problem.settings ? ` · ${result.problem.settings}` : "";
   $("result-subtitle").textContent = `${instance.num_jobs} jobs × ${instance.num_machines} machines`
-    + `${problem}${known}${status}`;
-  $("best-known-label").textContent = blocking ? "Best without shutdowns" : "Best known";
-  $("download-csv").hidden = blocking;  // the CSV has the columns of a classical schedule
+    + `${settings}${known}${status}`;
+  const label = result.problem.best_known_label;
+  $("best-known-label").textContent = label.charAt(0).toUpperCase() + label.slice(1);
+  // the CSV has the columns of a schedule whose operations run in one piece (job, op, machine, start, duration, end)
+  $("download-csv").hidden = result.operations.some((op) => op.duration === undefined);
   $("makespan").textContent = String(result.makespan);
   $("lower-bound").textContent = result.lower_bound === null ? "—" : String(result.lower_bound);
   if (result.lower_bound === result.makespan) $("lower-bound").append(small("optimal"));
@@ -231,7 +227,7 @@ function showResult(result, roundTripSeconds) {
     + "Hover a bar for its operation.";
   $("result").hidden = false;
   drawGantt(result);
-  drawLegend(result.instance.num_jobs, blocking);
+  drawLegend(result.instance.num_jobs, downtime);
 }
 
 // ------------------------------------------------------------------ Gantt chart (SVG)
@@ -247,7 +243,7 @@ function shownMachines(result) {
   return machines.sort((a, b) => loads[b] - loads[a] || a - b).slice(0, MAX_GANTT_MACHINES).sort((a, b) => a - b);
 }
 
-// A classical operation has its duration; a blocking one, the total length of its processing segments.
+// An operation that runs in one piece has its duration; one that shutdowns split, the total of its segments.
 function operationDuration(op) {
   return op.duration !== undefined ? op.duration : op.segments.reduce((total, [start, end]) => total + end - start, 0);
 }
@@ -295,14 +291,14 @@ function drawGantt(result) {
   svg.append(axis);
 
   const frame = { svg, laneOf, margin, laneHeight, barHeight, scale, x, colors, horizon };
-  if (isBlocking(result)) drawBlockingBars(result, frame);
+  if (hasDowntime(result)) drawSegmentBars(result, frame);
   else drawBars(result, frame);
 
   // Makespan (solid) and best known (dashed); the later line's label goes right, the other's left.
   const makespanIsLater = result.best_known === null || result.makespan >= result.best_known;
   svg.append(marker(x(result.makespan), margin.top, bottom, `Cmax = ${result.makespan}`, makespanIsLater, "#c0392b", false));
   if (result.best_known !== null) {
-    const label = isBlocking(result) ? "best without shutdowns" : "best known";
+    const label = result.problem.best_known_label;
     svg.append(marker(x(result.best_known), margin.top, bottom, `${label} = ${result.best_known}`, !makespanIsLater,
       "#2c3e50", true));
   }
@@ -346,10 +342,11 @@ function drawBars(result, frame) {
   svg.append(bars);
 }
 
-// A blocking schedule: each machine's down intervals as grey hatched bands behind the lane; each
-// operation's processing segments as solid bars (class "op"), and the time its job then holds the
-// machine, blocked, as a pale hatched bar of the same colour (class "blocked"), as in jssp.blocking.gantt.
-function drawBlockingBars(result, frame) {
+// A schedule with down intervals: each machine's down intervals as grey hatched bands behind the lane;
+// each operation's processing segments as solid bars (class "op"), and the time its job then holds the
+// machine after processing (leave later than the last segment's end) as a pale hatched bar of the same
+// colour (class "blocked"), as the PNG chart of that problem draws them.
+function drawSegmentBars(result, frame) {
   const { svg, laneOf, margin, laneHeight, barHeight, scale, x, colors, horizon } = frame;
   const defs = svgElement("defs", {});
   defs.append(hatchPattern("down-hatch", 45, "#e6e8eb", "#9aa3ad"));
@@ -425,10 +422,10 @@ function marker(xPosition, top, bottom, label, labelRight, color, dashed) {
   return group;
 }
 
-function drawLegend(numJobs, blocking) {
+function drawLegend(numJobs, downtime) {
   const legend = $("legend");
   legend.replaceChildren();
-  if (blocking) {
+  if (downtime) {
     for (const [kind, text] of [["processing", "processing"], ["blocked", "blocked (holds the machine)"],
       ["down", "machine down"]]) {
       const swatch = document.createElement("i");
@@ -493,9 +490,8 @@ function svgElement(name, attributes, text) {
 // ------------------------------------------------------------------ downloads
 
 function scheduleDocument(result) {
-  const webOnly = isBlocking(result) ? BLOCKING_WEB_ONLY_KEYS : WEB_ONLY_KEYS;
   const document_ = {};
-  for (const [key, value] of Object.entries(result)) if (!webOnly.includes(key)) document_[key] = value;
+  for (const [key, value] of Object.entries(result)) if (!WEB_ONLY_KEYS.includes(key)) document_[key] = value;
   return document_;
 }
 
