@@ -32,7 +32,7 @@ def known_calendar(state: BlockingState, downtime: int) -> Calendar:
     ``downtime`` after their start (at least one unit after now), nothing later."""
     now = state.now
     known = []
-    for intervals in state._calendar.down_intervals(now):
+    for intervals in state.known_down_intervals():  # an interval still in progress ends at now + 1 there
         known.append([(start, end if end <= now else max(start + downtime, now + 1)) for start, end in intervals])
     return Calendar.fixed(known)
 

@@ -544,6 +544,20 @@ class BlockingState:
                 )
             return int(status)
 
+    def known_down_intervals(self) -> list[npt.NDArray[np.int64]]:
+        """Per machine, the down intervals started by :attr:`now`, as an online method may know them: one still
+        in progress ends at ``now + 1`` as far as is known (its true end is the calendar's secret).
+
+        Shapes:
+            each: ``(intervals, 2)`` start and end.
+        """
+        known = []
+        for rows in self._calendar.down_intervals(self.now):
+            rows = rows.copy()
+            rows[:, 1] = np.minimum(rows[:, 1], self.now + 1)
+            known.append(rows)
+        return known
+
     def clone(self, calendar: Calendar | None = None) -> BlockingState:
         """An independent copy of the simulation at this question, on the same calendar or on ``calendar``.
 
