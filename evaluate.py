@@ -132,11 +132,12 @@ class WorkerSetup:
     problem: str
     module: str
     """The module that registers the problem (a worker imports it, so that a variant defined anywhere runs)."""
+    methods: tuple[str, ...]
     plugins: bool
 
     def __call__(self) -> None:
         importlib.import_module(self.module)
-        get_problem(self.problem).warm_up()
+        get_problem(self.problem).warm_up(self.methods)
         if self.plugins:
             load_plugins()
 
@@ -199,7 +200,7 @@ def main(cfg: Any) -> int:
         return 2
 
     # ------------------------------------------------------------------ tasks (the solves not in results.csv yet)
-    problem.warm_up()
+    problem.warm_up(methods)
     planned = problem.evaluation_tasks(plan, done)
     for line in planned.notes:
         print(line, file=sys.stderr)
@@ -211,7 +212,7 @@ def main(cfg: Any) -> int:
     schedules_dir = cfg.out / "schedules" if cfg.save_schedules else None
     results = cfg.out / "results.csv"
     try:
-        setup = WorkerSetup(problem.name, type(problem).__module__, with_plugins)
+        setup = WorkerSetup(problem.name, type(problem).__module__, tuple(methods), with_plugins)
         executor = make_executor(cfg.backend, cfg.workers, setup, cfg.ray_address)
     except BackendError as error:  # Ray is not installed, or its cluster cannot be reached
         print(f"evaluate.py: error: {error}", file=sys.stderr)

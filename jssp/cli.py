@@ -106,7 +106,7 @@ def _solve_command(args: argparse.Namespace) -> int:
 
     # ------------------------------------------------------------------ solve and report
     instance = problem.read_instance(args.file, instance=args.instance)
-    problem.warm_up()
+    problem.warm_up([method])
     try:
         schedule = solve(instance, method, options)
     except problem.solve_errors as error:  # no schedule, for a reason of the instance and options

@@ -24,26 +24,21 @@ from typing import Any
 from tqdm import tqdm
 
 from jssp import benchmarks
+from jssp.classical import RESULT_COLUMNS, RESULT_TYPES
 from jssp.dispatch import warm_up
 from jssp.executors import Executor, LocalExecutor
-from jssp.files import append_csv_rows, read_csv_rows, setting_differences, truncate_csv, write_atomically
+from jssp.files import (
+    ColumnTypes,
+    append_csv_rows,
+    read_csv_rows,
+    setting_differences,
+    truncate_csv,
+    write_atomically,
+)
 from jssp.instance import Instance
 from jssp.parsing import file_stem, read_instance
 from jssp.problems import DEFAULT_PROBLEM
 from jssp.solvers import SolveOptions, get_solver, solve
-
-RESULT_COLUMNS = (
-    "instance",
-    "family",
-    "num_jobs",
-    "num_machines",
-    "method",
-    "makespan",
-    "best_known",
-    "gap_pct",
-    "seconds",
-    "feasible",
-)
 
 
 @dataclass(frozen=True)
@@ -358,30 +353,6 @@ def _remove_evaluation(out: Path) -> None:
             path.unlink()
     if not any(schedules.iterdir()):
         schedules.rmdir()
-
-
-def optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
-    """A column parser that reads a blank (or ``None``) cell as None."""
-    return lambda text: None if text in ("", "None") else parse(text)
-
-
-def flag(text: str) -> bool:
-    """A ``True``/``False`` cell."""
-    return text == "True"
-
-
-ColumnTypes = dict[str, Callable[[str], Any]]
-"""Column -> parser of its cells, for :func:`read_results_csv`; a column not listed stays text."""
-RESULT_TYPES: ColumnTypes = {
-    "num_jobs": int,
-    "num_machines": int,
-    "makespan": optional(float),
-    "best_known": optional(float),
-    "gap_pct": optional(float),
-    "seconds": optional(float),
-    "feasible": flag,
-}
-"""The parsed columns of a classical results.csv (:data:`RESULT_COLUMNS`)."""
 
 
 def read_results_csv(path: Path, types: ColumnTypes | None = None) -> list[dict[str, Any]]:

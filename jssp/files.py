@@ -18,6 +18,7 @@ import shutil
 import stat
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 
 def _fsync_directory(folder: Path) -> None:
@@ -173,3 +174,17 @@ def setting_differences(saved: Mapping[str, object], now: Mapping[str, object], 
         for key in sorted(set(saved) | set(now))
         if key not in allowed and saved.get(key) != now.get(key)
     ]
+
+
+def optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """A column parser that reads a blank (or ``None``) cell as None."""
+    return lambda text: None if text in ("", "None") else parse(text)
+
+
+def flag(text: str) -> bool:
+    """A ``True``/``False`` cell."""
+    return text == "True"
+
+
+ColumnTypes = dict[str, Callable[[str], Any]]
+"""Column -> parser of its cells, for :func:`read_results_csv`; a column not listed stays text."""

@@ -17,7 +17,7 @@ built-in ones are listed in :data:`BUILT_IN`; other packages add theirs through 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -94,8 +94,9 @@ class Problem:
     def load(self) -> None:
         """Register the problem's own methods (import their modules); called before its methods are looked up."""
 
-    def warm_up(self) -> None:
-        """Compile or load the problem's kernels before any timed solve (solver processes call it once)."""
+    def warm_up(self, methods: Collection[str] | None = None) -> None:
+        """Compile or load the kernels ``methods`` use (None: every method's) before any timed solve; solver
+        processes call it once."""
 
     def validate(self, instance: Instance, schedule: Any, options: SolveOptions) -> None:
         """Raise if ``schedule`` is infeasible for ``instance`` under ``options``; every solve passes through it."""

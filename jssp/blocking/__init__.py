@@ -19,12 +19,45 @@ this package; instances, parsing and benchmarks are shared with the classical jo
 * :mod:`~jssp.blocking.gantt`: charts (imports matplotlib).
 """
 
-from jssp.blocking.calendar import Calendar, Interruptions, availability, default_downtime
-from jssp.blocking.methods import BLOCKING_METHODS, blocking_bounds, known_blocking_bound, solve, without_shutdowns
-from jssp.blocking.options import ShutdownGrid, ShutdownOptions, interruptions_of
-from jssp.blocking.schedule import BlockingSchedule
-from jssp.blocking.simulator import BlockingState, DeadlockError, JammedError, StallError, simulate, warm_up
-from jssp.blocking.validation import InfeasibleBlockingScheduleError
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "jssp.blocking.calendar": ("Calendar", "Interruptions", "availability", "default_downtime"),
+    "jssp.blocking.errors": ("DeadlockError", "JammedError", "StallError"),
+    "jssp.blocking.methods": (
+        "BLOCKING_METHODS",
+        "blocking_bounds",
+        "known_blocking_bound",
+        "solve",
+        "without_shutdowns",
+    ),
+    "jssp.blocking.options": ("ShutdownGrid", "ShutdownOptions", "interruptions_of"),
+    "jssp.blocking.schedule": ("BlockingSchedule",),
+    "jssp.blocking.simulator": ("BlockingState", "simulate", "warm_up"),
+    "jssp.blocking.validation": ("InfeasibleBlockingScheduleError",),
+}
+"""Where each name of the package lives: it is imported on first use, so that registering the problem (which
+``jssp solve`` does for every command) loads neither the simulator nor the methods."""
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+if TYPE_CHECKING:
+    from jssp.blocking.calendar import Calendar, Interruptions, availability, default_downtime
+    from jssp.blocking.errors import DeadlockError, JammedError, StallError
+    from jssp.blocking.methods import BLOCKING_METHODS, blocking_bounds, known_blocking_bound, solve, without_shutdowns
+    from jssp.blocking.options import ShutdownGrid, ShutdownOptions, interruptions_of
+    from jssp.blocking.schedule import BlockingSchedule
+    from jssp.blocking.simulator import BlockingState, simulate, warm_up
+    from jssp.blocking.validation import InfeasibleBlockingScheduleError
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'jssp.blocking' has no attribute {name!r}")
+    return getattr(importlib.import_module(_MODULE_OF[name]), name)
+
 
 __all__ = [
     "BLOCKING_METHODS",

@@ -9,29 +9,63 @@ evaluation grid (:class:`ShutdownGrid`: rates and calendars per instance) are de
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
 from jssp import benchmarks
-from jssp.blocking import evaluation
 from jssp.blocking.calendar import availability
+from jssp.blocking.errors import JammedError
 from jssp.blocking.options import PROBLEM, ShutdownGrid, ShutdownOptions, interruptions_of
 from jssp.blocking.schedule import SCHEDULE_FORMAT, BlockingSchedule
-from jssp.blocking.simulator import JammedError
 from jssp.documents import as_count, instance_from_table, operation_table, safe_name
-from jssp.evaluation import EvaluationPlan, EvaluationTasks, Runner
-from jssp.files import write_atomically
+from jssp.files import ColumnTypes, flag, optional, write_atomically
 from jssp.instance import Instance
 from jssp.problems import Problem, Reference, register_problem
 from jssp.rules import RULE_NAMES
 from jssp.schedule import format_json
 from jssp.solvers import MAX_SEED, OptionError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the evaluation modules load when an evaluation runs
+    from jssp.evaluation import EvaluationPlan, EvaluationTasks, Runner
     from jssp.solvers import SolveOptions
+
+RESULT_COLUMNS = (
+    "instance",
+    "family",
+    "num_jobs",
+    "num_machines",
+    "rate",
+    "downtime",
+    "seed",
+    "method",
+    "makespan",
+    "best_p0",
+    "gap_pct",
+    "shutdowns",
+    "seconds",
+    "feasible",
+)
+"""Columns of a blocking results.csv: ``best_p0`` is the instance's best makespan without shutdowns
+(``instances/blocking_bounds.csv``), ``gap_pct`` the gap to it, ``shutdowns`` the down intervals that
+started before the makespan, ``downtime`` the length of a shutdown on this instance."""
+
+RESULT_TYPES: ColumnTypes = {
+    "num_jobs": int,
+    "num_machines": int,
+    "rate": float,
+    "downtime": optional(int),
+    "seed": int,
+    "makespan": optional(int),
+    "best_p0": optional(int),
+    "gap_pct": optional(float),
+    "shutdowns": optional(int),
+    "seconds": optional(float),
+    "feasible": flag,
+}
+"""The parsed columns of a blocking results.csv (:data:`RESULT_COLUMNS`)."""
 
 
 class BlockingProblem(Problem):
@@ -46,13 +80,13 @@ class BlockingProblem(Problem):
     outputs = ("output", "gantt")
     best_known_label = "best without shutdowns"
     solve_errors = (JammedError,)
-    result_columns = evaluation.RESULT_COLUMNS
-    result_types = evaluation.RESULT_TYPES
+    result_columns = RESULT_COLUMNS
+    result_types = RESULT_TYPES
 
     def load(self) -> None:
         import jssp.blocking.methods  # noqa: F401 - registers the methods
 
-    def warm_up(self) -> None:
+    def warm_up(self, methods: Collection[str] | None = None) -> None:
         from jssp.blocking import warm_up
         from jssp.dispatch import warm_up as warm_up_rules
 
@@ -132,9 +166,12 @@ class BlockingProblem(Problem):
     # ---------------------------------------------------------------- evaluation
 
     def evaluation_tasks(self, plan: EvaluationPlan, done: Sequence[dict[str, Any]]) -> EvaluationTasks:
+        from jssp.blocking import evaluation
+        from jssp.evaluation import EvaluationTasks
+
         grid: ShutdownGrid = plan.grid
         seeds = _seeds(plan)
-        finished = {evaluation.result_key(row) for row in done}
+        finished = {result_key(row) for row in done}
         tasks, skipped = evaluation.make_blocking_tasks(
             plan.instances, plan.methods, grid.shutdown_rates, seeds, done=finished, options=plan.options
         )
@@ -148,10 +185,12 @@ class BlockingProblem(Problem):
             raise OptionError("seeds", f"takes calendar seeds up to {last}, more than {MAX_SEED}")
 
     def task_runner(self) -> Runner:
-        return evaluation.run_blocking_task
+        from jssp.blocking.evaluation import run_blocking_task
+
+        return run_blocking_task
 
     def result_key(self, row: dict[str, Any]) -> tuple[Any, ...]:
-        return evaluation.result_key(row)
+        return result_key(row)
 
     def summary(self, rows: Sequence[dict[str, Any]], plan: EvaluationPlan) -> str:
         from jssp.blocking import report
@@ -160,6 +199,11 @@ class BlockingProblem(Problem):
 
     def row_label(self, row: dict[str, Any]) -> str:
         return f"{row['instance']} rate {row['rate']:g} seed {row['seed']}"
+
+
+def result_key(row: dict[str, Any]) -> tuple[str, float, int, str]:
+    """The (instance, rate, seed, method) of a results row: one solve of a blocking evaluation."""
+    return (row["instance"], float(row["rate"]), int(row["seed"]), row["method"])
 
 
 def _seeds(plan: EvaluationPlan) -> list[int]:

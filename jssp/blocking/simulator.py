@@ -43,6 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from jssp.blocking.calendar import MODES, Calendar
+from jssp.blocking.errors import DeadlockError, JammedError, StallError
 from jssp.blocking.schedule import BlockingSchedule
 from jssp.instance import Instance
 from jssp.rules import _RULE_IDS, _score
@@ -84,23 +85,6 @@ ASK = -1
 """Rule id that makes the kernel stop at every question instead of answering it."""
 DEFAULT_PATIENCE = 10_000
 """Events per machine (shutdowns, repairs) in a row without a job moving or finishing before :class:`JammedError`."""
-
-
-class StallError(RuntimeError):
-    """The simulation stopped with unfinished jobs and no pending event (a simulator bug when swaps are on)."""
-
-
-class DeadlockError(StallError):
-    """Without swaps, blocked jobs wait for each other in a cycle and no event can free them."""
-
-
-class JammedError(StallError):
-    """No job moved or finished over many shutdowns and repairs: the shop is jammed for any practical purpose.
-
-    A cycle of blocked jobs swaps only when all its machines are up at once, and an operation in
-    ``restart`` mode completes only in an up period at least as long as it; at low availability
-    either can take longer than any schedule worth simulating.
-    """
 
 
 @numba.njit(cache=True)
