@@ -66,7 +66,7 @@ class EvaluationSettings:
     """Comma-separated method names (rules, cpsat, tabu, and learned methods once registered); default: the
     problem's (for jssp every rule, cpsat, tabu, gnn and hybrid)."""
     problem: str = DEFAULT_PROBLEM
-    """The problem variant evaluated (jssp: the classical job shop; isbjssp: blocking with machine shutdowns)."""
+    """The problem variant evaluated, one of the registered problems (jssp solve --help lists them)."""
     workers: int = 1
     """Parallel solver processes (solves run at once) of the local backend."""
     backend: Literal["local", "ray"] = "local"
