@@ -98,7 +98,7 @@ class JobShop(Problem):
         elif output == "csv":
             schedule.write_csv(path)
         else:
-            self.plot_gantt(schedule, path, reference.best_known)
+            super().write_output(output, schedule, path, reference)
 
     def plot_gantt(self, schedule: Schedule, target: str | Path | BinaryIO, best_known: int | None) -> None:
         from jssp.gantt import plot_gantt  # matplotlib loads only when a chart is asked for

@@ -22,8 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from jssp.files import write_atomically
 from jssp.instance import Instance
 from jssp.parsing import parse_instance, read_instance
+from jssp.schedule import format_json
 
 if TYPE_CHECKING:
     from jssp.evaluation import EvaluationPlan, EvaluationTasks, Runner
@@ -134,8 +136,14 @@ class Problem:
         raise NotImplementedError
 
     def write_output(self, output: str, schedule: Any, path: Path, reference: Reference) -> None:
-        """Write one of :attr:`outputs` of ``jssp solve`` (``output``, ``csv`` or ``gantt``) to ``path``."""
-        raise NotImplementedError
+        """Write one of :attr:`outputs` of ``jssp solve`` to ``path``: here ``output``, the :meth:`document` as JSON,
+        and ``gantt``, the :meth:`plot_gantt` chart; a problem that offers more (``csv``) writes them itself."""
+        if output == "output":
+            write_atomically(path, format_json(self.document(schedule, reference)))
+        elif output == "gantt":
+            self.plot_gantt(schedule, path, reference.best_known)
+        else:
+            raise ValueError(f"problem {self.name} writes no {output!r} output")
 
     def plot_gantt(self, schedule: Any, target: str | Path | BinaryIO, best_known: int | None) -> None:
         """Draw the schedule's Gantt chart as PNG into ``target``."""

@@ -12,18 +12,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 
 from jssp.classical import JobShop
 from jssp.documents import schedule_from_document
 from jssp.evaluation import EvaluationPlan, EvaluationTasks, Runner, Task, make_tasks
-from jssp.files import write_atomically
 from jssp.instance import Instance
 from jssp.parsing import InstanceFormatError, parse_instance
-from jssp.problems import Reference, register_problem
-from jssp.schedule import SCHEDULE_FORMAT, Schedule, format_json
+from jssp.problems import Problem, Reference, register_problem
+from jssp.schedule import SCHEDULE_FORMAT, Schedule
 from jssp.solvers import OptionError, SolveOptions, register
 from jssp.validation import InfeasibleScheduleError
 
@@ -128,13 +127,7 @@ class ReleaseProblem(JobShop):
         return {**document, "format": FORMAT, "release": list(schedule.instance.release)}
 
     def write_output(self, output: str, schedule: Schedule, path: Path, reference: Reference) -> None:
-        if output == "output":
-            write_atomically(Path(path), format_json(self.document(schedule, reference)))
-        else:
-            self.plot_gantt(schedule, path, None)
-
-    def plot_gantt(self, schedule: Schedule, target: str | Path | BinaryIO, best_known: int | None) -> None:
-        super().plot_gantt(schedule, target, best_known)
+        Problem.write_output(self, output, schedule, path, reference)  # the document as JSON, and the chart
 
     def schedule_from_document(self, document: dict[str, Any], max_operations: int) -> Schedule:
         schedule = schedule_from_document({**document, "format": SCHEDULE_FORMAT}, max_operations)

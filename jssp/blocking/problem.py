@@ -21,11 +21,10 @@ from jssp.blocking.errors import JammedError
 from jssp.blocking.options import PROBLEM, ShutdownGrid, ShutdownOptions, interruptions_of
 from jssp.blocking.schedule import SCHEDULE_FORMAT, BlockingSchedule
 from jssp.documents import as_count, instance_from_table, operation_table, safe_name
-from jssp.files import ColumnTypes, flag, optional, write_atomically
+from jssp.files import ColumnTypes, flag, optional
 from jssp.instance import Instance
 from jssp.problems import Problem, Reference, register_problem
 from jssp.rules import RULE_NAMES
-from jssp.schedule import format_json
 from jssp.solvers import MAX_SEED, OptionError
 
 if TYPE_CHECKING:  # the evaluation modules load when an evaluation runs
@@ -148,12 +147,6 @@ class BlockingProblem(Problem):
         document["best_known"] = reference.best_known
         document["lower_bound"] = max(reference.lower_bound, schedule.lower_bound or 0)
         return document
-
-    def write_output(self, output: str, schedule: BlockingSchedule, path: Path, reference: Reference) -> None:
-        if output == "output":
-            write_atomically(path, format_json(self.document(schedule, reference)))
-        else:
-            self.plot_gantt(schedule, path, reference.best_known)
 
     def plot_gantt(self, schedule: BlockingSchedule, target: str | Path | BinaryIO, best_known: int | None) -> None:
         from jssp.blocking.gantt import plot_blocking_gantt  # matplotlib loads only when a chart is asked for
