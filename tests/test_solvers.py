@@ -71,3 +71,27 @@ def test_a_method_declares_what_it_needs_of_the_options_once_and_every_door_read
     finally:
         solvers._REGISTRY.pop(("jssp", "seedless-for-test"))
         solvers._REQUIREMENTS.pop(("jssp", "seedless-for-test"))
+
+
+def test_a_method_declares_its_default_checkpoints_and_solve_fills_them_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jssp.solvers import method_checkpoints, register
+
+    monkeypatch.setattr(solvers, "_REGISTRY", dict(solvers._REGISTRY))
+    monkeypatch.setattr(solvers, "_FAMILIES", dict(solvers._FAMILIES))
+    monkeypatch.setattr(solvers, "_CHECKPOINTS", {})
+    seen: list[tuple[str | None, str | None]] = []
+
+    def reads_checkpoints(instance: Instance, options: SolveOptions) -> Schedule:
+        seen.append((options.checkpoint, options.improvement_checkpoint))
+        return dispatch(instance, "spt")
+
+    register("reader-for-test", reads_checkpoints, checkpoints={"checkpoint": "policy-a"})
+    register_family("moves-", lambda name: reads_checkpoints, "n", checkpoints={"improvement_checkpoint": "moves-b"})
+    ft06 = benchmarks.load("ft06")
+    solve(ft06, "reader-for-test")
+    solve(ft06, "reader-for-test", SolveOptions(checkpoint="mine"))
+    solve(ft06, "moves-7")
+    solve(ft06, "mwkr")  # reads none: nothing is filled in
+    assert seen == [("policy-a", None), ("mine", None), (None, "moves-b")]
+    assert method_checkpoints("moves-12", SolveOptions(improvement_checkpoint="x")) == {"improvement_checkpoint": "x"}
+    assert method_checkpoints("reader-for-test", SolveOptions.of("isbjssp")) == {}  # declared for jssp only
