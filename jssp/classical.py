@@ -13,39 +13,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from jssp import benchmarks
-from jssp.files import ColumnTypes, flag, optional
+from jssp.evaluation import (
+    RESULT_COLUMNS,
+    RESULT_TYPES,
+    EvaluationPlan,
+    EvaluationTasks,
+    Runner,
+    make_tasks,
+    run_one_task,
+    summary_tables,
+)
 from jssp.instance import Instance
 from jssp.problems import DEFAULT_PROBLEM, Problem, Reference, register_problem
 from jssp.rules import RULE_NAMES
 from jssp.schedule import SCHEDULE_FORMAT, Schedule
 
-if TYPE_CHECKING:  # the evaluation module loads when an evaluation runs
-    from jssp.evaluation import EvaluationPlan, EvaluationTasks, Runner
+if TYPE_CHECKING:
     from jssp.solvers import SolveOptions
-
-RESULT_COLUMNS = (
-    "instance",
-    "family",
-    "num_jobs",
-    "num_machines",
-    "method",
-    "makespan",
-    "best_known",
-    "gap_pct",
-    "seconds",
-    "feasible",
-)
-"""Columns of a classical results.csv: one row per (instance, method) solve."""
-RESULT_TYPES: ColumnTypes = {
-    "num_jobs": int,
-    "num_machines": int,
-    "makespan": optional(float),
-    "best_known": optional(float),
-    "gap_pct": optional(float),
-    "seconds": optional(float),
-    "feasible": flag,
-}
-"""The parsed columns of a classical results.csv (:data:`RESULT_COLUMNS`)."""
 
 
 SEARCHES = ("tabu", "hybrid")
@@ -116,8 +100,6 @@ class JobShop(Problem):
     result_types = RESULT_TYPES
 
     def evaluation_tasks(self, plan: EvaluationPlan, done: Sequence[dict[str, Any]]) -> EvaluationTasks:
-        from jssp.evaluation import EvaluationTasks, make_tasks
-
         finished = {self.result_key(row) for row in done}
         tasks = [
             task
@@ -127,16 +109,12 @@ class JobShop(Problem):
         return EvaluationTasks(tasks, len(tasks), f"{len(plan.instances)} instances x {len(plan.methods)} methods")
 
     def task_runner(self) -> Runner:
-        from jssp.evaluation import run_one_task
-
         return run_one_task
 
     def result_key(self, row: dict[str, Any]) -> tuple[Any, ...]:
         return (row["instance"], row["method"])
 
     def summary(self, rows: Sequence[dict[str, Any]], plan: EvaluationPlan) -> str:
-        from jssp.evaluation import summary_tables
-
         return summary_tables(rows)
 
 

@@ -19,17 +19,15 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import Any
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING, Any
 
 from jssp import benchmarks
-from jssp.classical import RESULT_COLUMNS, RESULT_TYPES
 from jssp.dispatch import warm_up
-from jssp.executors import Executor, LocalExecutor
 from jssp.files import (
     ColumnTypes,
     append_csv_rows,
+    flag,
+    optional,
     read_csv_rows,
     setting_differences,
     truncate_csv,
@@ -39,6 +37,33 @@ from jssp.instance import Instance
 from jssp.parsing import file_stem, read_instance
 from jssp.problems import DEFAULT_PROBLEM
 from jssp.solvers import SolveOptions, get_solver, solve
+
+if TYPE_CHECKING:  # processes, and the progress bar, load when tasks run
+    from jssp.executors import Executor
+
+RESULT_COLUMNS = (
+    "instance",
+    "family",
+    "num_jobs",
+    "num_machines",
+    "method",
+    "makespan",
+    "best_known",
+    "gap_pct",
+    "seconds",
+    "feasible",
+)
+"""Columns of a classical results.csv: one row per (instance, method) solve."""
+RESULT_TYPES: ColumnTypes = {
+    "num_jobs": int,
+    "num_machines": int,
+    "makespan": optional(float),
+    "best_known": optional(float),
+    "gap_pct": optional(float),
+    "seconds": optional(float),
+    "feasible": flag,
+}
+"""The parsed columns of a classical results.csv (:data:`RESULT_COLUMNS`)."""
 
 
 @dataclass(frozen=True)
@@ -233,6 +258,10 @@ def run_tasks(
     if schedules_dir is not None:
         schedules_dir.mkdir(parents=True, exist_ok=True)
     warm_up()
+    from tqdm import tqdm
+
+    from jssp.executors import LocalExecutor
+
     if executor is None:
         executor = LocalExecutor(workers, initializer or warm_up)
     rows: list[list[dict[str, Any]]] = [[] for _ in tasks]

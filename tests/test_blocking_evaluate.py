@@ -17,8 +17,13 @@ from evaluate import EvaluateConfig, main
 from jssp import benchmarks
 from jssp.blocking import Interruptions, blocking_bounds
 from jssp.blocking import solve as blocking_solve
-from jssp.blocking.evaluation import make_blocking_tasks, read_blocking_results, run_blocking_task
-from jssp.blocking.problem import RESULT_COLUMNS, result_key
+from jssp.blocking.evaluation import (
+    RESULT_COLUMNS,
+    make_blocking_tasks,
+    read_blocking_results,
+    result_key,
+    run_blocking_task,
+)
 from jssp.blocking.report import Wins, best_method, method_stats, paired_wins, select, summary_tables
 from jssp.blocking.schedule import BlockingSchedule
 from jssp.blocking.validation import InfeasibleBlockingScheduleError, find_document_violations

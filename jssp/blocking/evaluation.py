@@ -20,12 +20,46 @@ from pathlib import Path
 from typing import Any
 
 from jssp import benchmarks
-from jssp.blocking.methods import known_blocking_bound
 from jssp.blocking.options import PROBLEM, interruptions_of, on_calendar
-from jssp.blocking.problem import RESULT_TYPES
 from jssp.evaluation import read_results_csv
+from jssp.files import ColumnTypes, flag, optional
 from jssp.instance import Instance
 from jssp.solvers import SolveOptions, get_solver, method_refusal, solve
+
+RESULT_COLUMNS = (
+    "instance",
+    "family",
+    "num_jobs",
+    "num_machines",
+    "rate",
+    "downtime",
+    "seed",
+    "method",
+    "makespan",
+    "best_p0",
+    "gap_pct",
+    "shutdowns",
+    "seconds",
+    "feasible",
+)
+"""Columns of a blocking results.csv: ``best_p0`` is the instance's best makespan without shutdowns
+(``instances/blocking_bounds.csv``), ``gap_pct`` the gap to it, ``shutdowns`` the down intervals that
+started before the makespan, ``downtime`` the length of a shutdown on this instance."""
+
+RESULT_TYPES: ColumnTypes = {
+    "num_jobs": int,
+    "num_machines": int,
+    "rate": float,
+    "downtime": optional(int),
+    "seed": int,
+    "makespan": optional(int),
+    "best_p0": optional(int),
+    "gap_pct": optional(float),
+    "shutdowns": optional(int),
+    "seconds": optional(float),
+    "feasible": flag,
+}
+"""The parsed columns of a blocking results.csv (:data:`RESULT_COLUMNS`)."""
 
 ResultKey = tuple[str, float, int, str]
 """(instance, rate, seed, method): one solve of a blocking evaluation."""
@@ -72,6 +106,8 @@ def make_blocking_tasks(
     Raises:
         KeyError: for a method unknown to the blocking problem (before anything runs).
     """
+    from jssp.blocking.methods import known_blocking_bound  # the methods register when the tasks are made
+
     for method in methods:
         get_solver(method, PROBLEM)
     base = options or SolveOptions()
@@ -159,3 +195,8 @@ def run_blocking_task(task: BlockingTask, options: SolveOptions, schedules_dir: 
 def read_blocking_results(path: Path) -> list[dict[str, Any]]:
     """Rows of a blocking results.csv with numbers parsed back (None for blanks); a row cut short is dropped."""
     return read_results_csv(path, RESULT_TYPES)
+
+
+def result_key(row: dict[str, Any]) -> tuple[str, float, int, str]:
+    """The (instance, rate, seed, method) of a results row: one solve of a blocking evaluation."""
+    return (row["instance"], float(row["rate"]), int(row["seed"]), row["method"])

@@ -18,53 +18,18 @@ import numpy as np
 from jssp import benchmarks
 from jssp.blocking.calendar import availability
 from jssp.blocking.errors import JammedError
+from jssp.blocking.evaluation import RESULT_COLUMNS, RESULT_TYPES, make_blocking_tasks, result_key, run_blocking_task
 from jssp.blocking.options import PROBLEM, ShutdownGrid, ShutdownOptions, interruptions_of
 from jssp.blocking.schedule import SCHEDULE_FORMAT, BlockingSchedule
 from jssp.documents import as_count, instance_from_table, operation_table, safe_name
-from jssp.files import ColumnTypes, flag, optional
+from jssp.evaluation import EvaluationPlan, EvaluationTasks, Runner
 from jssp.instance import Instance
 from jssp.problems import Problem, Reference, register_problem
 from jssp.rules import RULE_NAMES
 from jssp.solvers import MAX_SEED, OptionError
 
-if TYPE_CHECKING:  # the evaluation modules load when an evaluation runs
-    from jssp.evaluation import EvaluationPlan, EvaluationTasks, Runner
+if TYPE_CHECKING:
     from jssp.solvers import SolveOptions
-
-RESULT_COLUMNS = (
-    "instance",
-    "family",
-    "num_jobs",
-    "num_machines",
-    "rate",
-    "downtime",
-    "seed",
-    "method",
-    "makespan",
-    "best_p0",
-    "gap_pct",
-    "shutdowns",
-    "seconds",
-    "feasible",
-)
-"""Columns of a blocking results.csv: ``best_p0`` is the instance's best makespan without shutdowns
-(``instances/blocking_bounds.csv``), ``gap_pct`` the gap to it, ``shutdowns`` the down intervals that
-started before the makespan, ``downtime`` the length of a shutdown on this instance."""
-
-RESULT_TYPES: ColumnTypes = {
-    "num_jobs": int,
-    "num_machines": int,
-    "rate": float,
-    "downtime": optional(int),
-    "seed": int,
-    "makespan": optional(int),
-    "best_p0": optional(int),
-    "gap_pct": optional(float),
-    "shutdowns": optional(int),
-    "seconds": optional(float),
-    "feasible": flag,
-}
-"""The parsed columns of a blocking results.csv (:data:`RESULT_COLUMNS`)."""
 
 
 class BlockingProblem(Problem):
@@ -159,13 +124,10 @@ class BlockingProblem(Problem):
     # ---------------------------------------------------------------- evaluation
 
     def evaluation_tasks(self, plan: EvaluationPlan, done: Sequence[dict[str, Any]]) -> EvaluationTasks:
-        from jssp.blocking import evaluation
-        from jssp.evaluation import EvaluationTasks
-
         grid: ShutdownGrid = plan.grid
         seeds = _seeds(plan)
         finished = {result_key(row) for row in done}
-        tasks, skipped = evaluation.make_blocking_tasks(
+        tasks, skipped = make_blocking_tasks(
             plan.instances, plan.methods, grid.shutdown_rates, seeds, done=finished, options=plan.options
         )
         text = f"{len(plan.instances)} instances x {len(grid.shutdown_rates)} rates x {len(seeds)} seeds x "
@@ -178,8 +140,6 @@ class BlockingProblem(Problem):
             raise OptionError("seeds", f"takes calendar seeds up to {last}, more than {MAX_SEED}")
 
     def task_runner(self) -> Runner:
-        from jssp.blocking.evaluation import run_blocking_task
-
         return run_blocking_task
 
     def result_key(self, row: dict[str, Any]) -> tuple[Any, ...]:
@@ -192,11 +152,6 @@ class BlockingProblem(Problem):
 
     def row_label(self, row: dict[str, Any]) -> str:
         return f"{row['instance']} rate {row['rate']:g} seed {row['seed']}"
-
-
-def result_key(row: dict[str, Any]) -> tuple[str, float, int, str]:
-    """The (instance, rate, seed, method) of a results row: one solve of a blocking evaluation."""
-    return (row["instance"], float(row["rate"]), int(row["seed"]), row["method"])
 
 
 def _seeds(plan: EvaluationPlan) -> list[int]:

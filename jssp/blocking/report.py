@@ -229,8 +229,7 @@ def merged_summary(paths: Sequence[str | Path], rates: Sequence[float] | None = 
     Args:
         rates: keep only these shutdown rates (all by default).
     """
-    from jssp.blocking.evaluation import read_blocking_results
-    from jssp.blocking.problem import result_key
+    from jssp.blocking.evaluation import read_blocking_results, result_key
 
     rows: list[Row] = []
     seen: dict[tuple[str, float, int, str], str] = {}
