@@ -43,7 +43,7 @@ from jssp.evaluation import (
 )
 from jssp.executors import BackendError, make_executor
 from jssp.files import write_atomically
-from jssp.options import METHOD_OPTION_NAMES, OptionField, check_processes, help_text, option_fields, solve_options_from
+from jssp.options import METHOD_OPTION_NAMES, OptionField, check_processes, option_fields, solve_options_from
 from jssp.problems import DEFAULT_PROBLEM, Problem, get_problem, problem_names
 from jssp.solvers import (
     OptionError,
@@ -96,11 +96,12 @@ def _problem_fields(problem: Problem) -> list[OptionField]:
     return [field for field in option_fields(problem.options) if field.name not in swept] + grid
 
 
-def _annotation(field: OptionField) -> Any:
+def _annotation(field: OptionField, owner: str = "") -> Any:
+    """The field's type for tyro, its docstring as help (tyro adds the default), prefixed with its problem's name."""
     kind: Any = Literal[field.choices] if field.choices else field.kind
     kind = tuple[kind, ...] if field.many else kind  # type: ignore[valid-type]
     kind = kind | None if field.optional else kind
-    return Annotated[kind, tyro.conf.arg(help=help_text(field))]
+    return Annotated[kind, tyro.conf.arg(help=f"{owner}: {field.help}" if owner else field.help)]
 
 
 def config_class() -> type:
@@ -108,11 +109,11 @@ def config_class() -> type:
     every registered problem's options and grid: the flags of ``evaluate.py``, generated (:data:`EvaluateConfig` is
     made so when this module is imported; a problem registered later needs a class made after it)."""
     fields: dict[str, tuple[str, Any, Any]] = {}
-    method_fields = [field for field in option_fields(SolveOptions) if field.name in METHOD_OPTION_NAMES]
-    problem_fields = [field for name in problem_names() for field in _problem_fields(get_problem(name))]
-    for field in method_fields + problem_fields:
+    method_fields = [(field, "") for field in option_fields(SolveOptions) if field.name in METHOD_OPTION_NAMES]
+    problem_fields = [(field, name) for name in problem_names() for field in _problem_fields(get_problem(name))]
+    for field, owner in method_fields + problem_fields:
         default = _EVALUATION_DEFAULTS.get(field.name, field.default)
-        fields.setdefault(field.name, (field.name, _annotation(field), dataclasses.field(default=default)))
+        fields.setdefault(field.name, (field.name, _annotation(field, owner), dataclasses.field(default=default)))
     config = dataclasses.make_dataclass(
         "EvaluateConfig", list(fields.values()), bases=(EvaluationSettings,), frozen=True
     )
