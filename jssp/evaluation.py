@@ -26,8 +26,6 @@ from jssp.dispatch import warm_up
 from jssp.files import (
     ColumnTypes,
     append_csv_rows,
-    flag,
-    optional,
     read_csv_rows,
     setting_differences,
     truncate_csv,
@@ -35,35 +33,11 @@ from jssp.files import (
 )
 from jssp.instance import Instance
 from jssp.parsing import file_stem, read_instance
-from jssp.problems import DEFAULT_PROBLEM
+from jssp.problems import DEFAULT_PROBLEM, RESULT_COLUMNS, RESULT_TYPES, Reference, get_problem
 from jssp.solvers import SolveOptions, get_solver, solve
 
 if TYPE_CHECKING:  # processes, and the progress bar, load when tasks run
     from jssp.executors import Executor
-
-RESULT_COLUMNS = (
-    "instance",
-    "family",
-    "num_jobs",
-    "num_machines",
-    "method",
-    "makespan",
-    "best_known",
-    "gap_pct",
-    "seconds",
-    "feasible",
-)
-"""Columns of a classical results.csv: one row per (instance, method) solve."""
-RESULT_TYPES: ColumnTypes = {
-    "num_jobs": int,
-    "num_machines": int,
-    "makespan": optional(float),
-    "best_known": optional(float),
-    "gap_pct": optional(float),
-    "seconds": optional(float),
-    "feasible": flag,
-}
-"""The parsed columns of a classical results.csv (:data:`RESULT_COLUMNS`)."""
 
 
 @dataclass(frozen=True)
@@ -159,15 +133,16 @@ def _looks_like_a_path(selector: str) -> bool:
 
 
 def make_tasks(instances: Iterable[Instance], methods: Sequence[str], problem: str = DEFAULT_PROBLEM) -> list[Task]:
-    """Every (instance, method) pair; raises KeyError early for a method unknown to ``problem``."""
+    """Every (instance, method) pair, with the problem's reference values; raises KeyError early for a method
+    unknown to ``problem``."""
     for method in methods:
         get_solver(method, problem)
     tasks: list[Task] = []
     for instance in instances:
         info = benchmarks.identify(instance)
-        best_known, lower_bound = benchmarks.known_bounds(instance)
+        reference = get_problem(problem).reference(instance)
         family = info.family if info else "custom"
-        tasks.extend(Task(instance, method, family, best_known, lower_bound) for method in methods)
+        tasks.extend(Task(instance, method, family, reference.best_known, reference.lower_bound) for method in methods)
     return tasks
 
 
@@ -209,10 +184,10 @@ def run_task(task: Task, options: SolveOptions, schedules_dir: Path | None) -> d
         seconds=round(schedule.seconds, 4),
         feasible=True,
     )
-    if schedules_dir is not None:
-        lower_bound = max(task.lower_bound, schedule.lower_bound or 0)
+    if schedules_dir is not None:  # the problem's schedule document (jssp solve --output)
         path = schedules_dir / f"{_file_stem(instance.name)}__{_file_stem(task.method)}.json"
-        schedule.write_json(path, best_known=task.best_known, lower_bound=lower_bound)
+        reference = Reference(task.best_known, task.lower_bound, None)
+        get_problem(options.problem).write_output("output", schedule, path, reference)
     return row
 
 

@@ -11,18 +11,21 @@ these hooks; none of them names a variant.
 
 A variant registers itself with :func:`register_problem` when its module is imported. The
 built-in ones are listed in :data:`BUILT_IN`; other packages add theirs through the
-``jssp.problems`` entry-point group (each entry point is a module or a function that registers).
+``jssp.problems`` entry-point group (each entry point is a module or a function that registers),
+and a script or a test names modules to import in the environment variable ``JSSP_PROBLEMS``
+(comma-separated; solver processes inherit it).
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Collection, Sequence
+import os
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from jssp.files import write_atomically
+from jssp.files import ColumnTypes, flag, optional, write_atomically
 from jssp.instance import Instance
 from jssp.parsing import parse_instance, read_instance
 from jssp.schedule import format_json
@@ -34,8 +37,35 @@ if TYPE_CHECKING:
 BUILT_IN = {"jssp": "jssp.classical", "isbjssp": "jssp.blocking.problem"}
 """The variants shipped with the package, and the module that registers each: imported when the problem is first
 asked for by name (a classical solve never loads the blocking package), or when all problems are listed."""
+PROBLEMS_VARIABLE = "JSSP_PROBLEMS"
+"""Environment variable naming more modules that register problems (comma-separated), imported with the others."""
 DEFAULT_PROBLEM = "jssp"
 """The problem of a command that names none."""
+
+
+RESULT_COLUMNS = (
+    "instance",
+    "family",
+    "num_jobs",
+    "num_machines",
+    "method",
+    "makespan",
+    "best_known",
+    "gap_pct",
+    "seconds",
+    "feasible",
+)
+"""Columns of a results.csv with one row per (instance, method) solve (the classical job shop's, and the default)."""
+RESULT_TYPES: ColumnTypes = {
+    "num_jobs": int,
+    "num_machines": int,
+    "makespan": optional(float),
+    "best_known": optional(float),
+    "gap_pct": optional(float),
+    "seconds": optional(float),
+    "feasible": flag,
+}
+"""The parsed columns of :data:`RESULT_COLUMNS`."""
 
 
 @dataclass(frozen=True)
@@ -101,8 +131,10 @@ class Problem:
         processes call it once."""
 
     def validate(self, instance: Instance, schedule: Any, options: SolveOptions) -> None:
-        """Raise if ``schedule`` is infeasible for ``instance`` under ``options``; every solve passes through it."""
-        raise NotImplementedError
+        """Raise if ``schedule`` is infeasible for ``instance`` under ``options``; every solve passes through it.
+        Here the schedule's own ``check()`` (the job-shop validator for a :class:`~jssp.schedule.Schedule`): a
+        problem whose options or instances add constraints checks them too."""
+        schedule.check()
 
     # ---------------------------------------------------------------- instances
 
@@ -117,14 +149,29 @@ class Problem:
         return parse_instance(data, name=name, source=source, instance=instance, max_bytes=max_bytes)
 
     def reference(self, instance: Instance) -> Reference:
-        """The best-known makespan, lower bound and benchmark name of ``instance`` for this problem."""
-        raise NotImplementedError
+        """The best-known makespan, lower bound and benchmark name of ``instance`` for this problem; here the job
+        shop's (``instances/bounds.json`` for a catalogued benchmark, else the trivial bound)."""
+        from jssp import benchmarks
+
+        best_known, lower_bound = benchmarks.known_bounds(instance)
+        info = benchmarks.identify(instance)
+        return Reference(best_known, lower_bound, info.name if info else None)
 
     # ---------------------------------------------------------------- schedules
 
     def report_lines(self, schedule: Any, options: SolveOptions, reference: Reference) -> list[str]:
         """What ``jssp solve`` prints under the instance line: method, makespan, bounds, gap, time."""
-        raise NotImplementedError
+        from jssp.benchmarks import gap_percent
+
+        lines = [
+            f"method     {schedule.method}" + (f" ({schedule.status})" if schedule.status else ""),
+            f"makespan   {schedule.makespan}",
+            f"lower bd   {lower_bound(schedule, reference)}",
+        ]
+        if reference.best_known is not None:
+            gap = gap_percent(schedule.makespan, reference.best_known)
+            lines += [f"{self.best_known_label:<10} {reference.best_known}", f"gap        {gap:.2f} %"]
+        return [*lines, f"time       {schedule.seconds:.3f} s"]
 
     def settings_line(self, schedule: Any, options: SolveOptions) -> str:
         """The problem's settings of a solve in a few words, for the web page (empty: nothing to say)."""
@@ -132,8 +179,12 @@ class Problem:
 
     def document(self, schedule: Any, reference: Reference) -> dict[str, Any]:
         """The schedule's JSON document (with ``best_known`` and ``lower_bound``): what ``jssp solve --output``
-        writes and the web server returns."""
-        raise NotImplementedError
+        writes and the web server returns; here the schedule's ``to_dict()`` with the reference values."""
+        return {
+            **schedule.to_dict(),
+            "best_known": reference.best_known,
+            "lower_bound": lower_bound(schedule, reference),
+        }
 
     def write_output(self, output: str, schedule: Any, path: Path, reference: Reference) -> None:
         """Write one of :attr:`outputs` of ``jssp solve`` to ``path``: here ``output``, the :meth:`document` as JSON,
@@ -146,28 +197,44 @@ class Problem:
             raise ValueError(f"problem {self.name} writes no {output!r} output")
 
     def plot_gantt(self, schedule: Any, target: str | Path | BinaryIO, best_known: int | None) -> None:
-        """Draw the schedule's Gantt chart as PNG into ``target``."""
-        raise NotImplementedError
+        """Draw the schedule's Gantt chart as PNG into ``target``; here the chart of a
+        :class:`~jssp.schedule.Schedule` (a problem with another schedule type draws its own)."""
+        from jssp.gantt import plot_gantt  # matplotlib loads only when a chart is asked for
+
+        plot_gantt(schedule, target, best_known=best_known)
 
     def schedule_from_document(self, document: dict[str, Any], max_operations: int) -> Any:
-        """Rebuild and validate a schedule from its JSON document (:attr:`schedule_format`).
+        """Rebuild and validate a schedule from its JSON document (:attr:`schedule_format`); only a problem that
+        declares a format is asked.
 
         Raises:
             jssp.documents.DocumentTooLargeError: more operations than ``max_operations``.
             ValueError: anything inconsistent (the validator's errors included).
         """
-        raise NotImplementedError
+        raise NotImplementedError(f"problem {self.name} rebuilds no schedule document")
 
     # ---------------------------------------------------------------- evaluation
 
-    result_columns: tuple[str, ...] = ()
+    # Here one task and one row per (instance, method), gaps to :meth:`reference`, the tables of
+    # :func:`jssp.evaluation.summary_tables`: the classical job shop's evaluation, which serves a variant that
+    # has no grid of its own.
+
+    result_columns: tuple[str, ...] = RESULT_COLUMNS
     """Columns of the problem's ``results.csv``."""
-    result_types: dict[str, Callable[[str], Any]] = {}
+    result_types: ColumnTypes = RESULT_TYPES
     """Column -> parser of its cells (:func:`jssp.evaluation.read_results_csv`); a column not listed stays text."""
 
     def evaluation_tasks(self, plan: EvaluationPlan, done: Sequence[dict[str, Any]]) -> EvaluationTasks:
         """The tasks of an evaluation, without the solves already in ``done`` (rows of a resumed results.csv)."""
-        raise NotImplementedError
+        from jssp.evaluation import EvaluationTasks, make_tasks
+
+        finished = {self.result_key(row) for row in done}
+        tasks = [
+            task
+            for task in make_tasks(plan.instances, plan.methods, self.name)
+            if self.result_key({"instance": task.instance.name, "method": task.method}) not in finished
+        ]
+        return EvaluationTasks(tasks, len(tasks), f"{len(plan.instances)} instances x {len(plan.methods)} methods")
 
     def check_plan(self, plan: EvaluationPlan) -> None:
         """Raise :class:`~jssp.solvers.OptionError` for an evaluation the options and grid allow one by one but
@@ -175,15 +242,19 @@ class Problem:
 
     def task_runner(self) -> Runner:
         """The module-level function that solves one task into its rows (worker processes import it by name)."""
-        raise NotImplementedError
+        from jssp.evaluation import run_one_task
+
+        return run_one_task
 
     def result_key(self, row: dict[str, Any]) -> tuple[Any, ...]:
         """What identifies one solve among the rows (``--resume`` skips the keys already there)."""
-        raise NotImplementedError
+        return (row["instance"], row["method"])
 
     def summary(self, rows: Sequence[dict[str, Any]], plan: EvaluationPlan) -> str:
         """The Markdown tables of ``summary.md``."""
-        raise NotImplementedError
+        from jssp.evaluation import summary_tables
+
+        return summary_tables(rows)
 
     def row_label(self, row: dict[str, Any]) -> str:
         """Where a row's solve ran, for a failure line (``ft06``, ``ft06 rate 0.01 seed 3``)."""
@@ -192,6 +263,11 @@ class Problem:
 
 _PROBLEMS: dict[str, Problem] = {}
 _loaded = False
+
+
+def lower_bound(schedule: Any, reference: Reference) -> int:
+    """The best of the known lower bound and the solver's own (``schedule.lower_bound``, None when it has none)."""
+    return max(reference.lower_bound, schedule.lower_bound or 0)
 
 
 class UnknownProblemError(ValueError):
@@ -219,6 +295,9 @@ def _load_registrations() -> None:
         loaded = entry_point.load()
         if callable(loaded):
             loaded()
+    for module in os.environ.get(PROBLEMS_VARIABLE, "").split(","):
+        if module.strip():
+            importlib.import_module(module.strip())
 
 
 def problem_names() -> list[str]:

@@ -116,3 +116,68 @@ def test_web_api_offers_solves_and_draws_the_variant(release_problem: ModuleType
             "/api/solve", files={"file": ("c.txt", content, "text/plain")}, data={**fields, "release_offset": "-1"}
         )
         assert bad.status_code == 422 and bad.json()["detail"] == "release_offset must be at least 0, got -1"
+
+
+def test_a_minimal_variant_needs_only_a_name_and_a_method(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every hook but the name has a default (the job shop's validator, report, document, chart and evaluation)."""
+    from jssp.problems import Problem, register_problem
+    from jssp.rules import dispatch
+    from jssp.solvers import register
+
+    class Minimal(Problem):
+        name = "minimal-for-test"
+        description = "the job shop under another name"
+        default_methods = ("first",)
+
+    register_problem(Minimal())
+    register("first", lambda instance, options: dispatch(instance, "fifo"), problem="minimal-for-test")
+    try:
+        ft06 = Path(__file__).resolve().parents[1] / "instances" / "ft06.txt"
+        out, chart = tmp_path / "s.json", tmp_path / "s.png"
+        argv = ["solve", str(ft06), "--problem", "minimal-for-test", "--method", "first"]
+        assert jssp_main([*argv, "--output", str(out), "--gantt", str(chart)]) == 0
+        printed = capsys.readouterr().out
+        assert "= benchmark ft06" in printed and "best known 55" in printed
+        document = json.loads(out.read_text())
+        assert document["format"] == "jssp-schedule/1" and document["best_known"] == 55
+        assert chart.read_bytes()[:4] == b"\x89PNG"
+        config = evaluate.config_class()
+        run = tmp_path / "run"
+        assert (
+            evaluate.main(config(problem="minimal-for-test", instances=("ft06", "la01"), out=run, progress=False)) == 0
+        )
+        rows = list(csv.DictReader((run / "results.csv").read_text().splitlines()))
+        assert [(row["instance"], row["method"], row["best_known"]) for row in rows] == [
+            ("ft06", "first", "55"),
+            ("la01", "first", "666"),
+        ]
+        assert (run / "schedules" / "ft06__first.json").exists()
+    finally:
+        problems._PROBLEMS.pop("minimal-for-test")
+
+
+def test_a_variant_named_in_jssp_problems_runs_in_a_fresh_process(tmp_path: Path) -> None:
+    """``JSSP_PROBLEMS`` imports a variant's module in a process that has not (a script, a solver process)."""
+    import os
+    import subprocess
+    import sys
+
+    path = _files(tmp_path)[1]
+    tests = str(Path(__file__).resolve().parent)
+    env = {**os.environ, "JSSP_PROBLEMS": "release_problem", "PYTHONPATH": tests}
+    command = [
+        sys.executable,
+        "-m",
+        "jssp.cli",
+        "solve",
+        str(path),
+        "--problem",
+        "jssp-release",
+        "--method",
+        "release-est",
+    ]
+    completed = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    assert completed.returncode == 0, completed.stderr
+    assert "method     release-est" in completed.stdout
+    without = subprocess.run(command, capture_output=True, text=True, env={**env, "JSSP_PROBLEMS": ""}, check=False)
+    assert without.returncode == 2 and "--problem" in without.stderr  # argparse: not a registered problem
