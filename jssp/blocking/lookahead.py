@@ -7,9 +7,18 @@ downtime from its start (its true end is not known yet), and no shutdown after n
 estimate uses only the past, and a policy built on it stays online. The estimates are a method of
 their own (``lookahead-lor``: the candidate with the shortest continuation) and features of the
 learned dispatcher (:mod:`jssp.blocking.env`).
+
+Exact, every candidate run to the end costs about the cube of the number of jobs, so beyond
+:data:`EXACT_OPERATIONS` operations (every benchmark of the la/ft/orb/abz grid and Taillard up to
+50x20 stays exact) the lookahead is bounded (:data:`BOUNDED`): only the few candidates the rule
+itself ranks first are tried, each continued for a fixed number of decisions and then scored by
+:meth:`~jssp.blocking.simulator.BlockingState.makespan_bound`. A decision then costs about the same
+whatever the size of the shop.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +27,28 @@ from jssp.blocking.calendar import Calendar, Downtime, Interruptions
 from jssp.blocking.schedule import BlockingSchedule
 from jssp.blocking.simulator import BlockingState
 from jssp.instance import Instance
+
+EXACT_OPERATIONS = 1000
+"""Instances up to this many operations get the exact lookahead (every candidate, run to the end)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How far a bounded lookahead looks: ``candidates`` ranked first by the rule, ``decisions`` of the rule's
+    continuation after each (None: no limit)."""
+
+    candidates: int | None = None
+    decisions: int | None = None
+
+
+EXACT = Limits()
+BOUNDED = Limits(candidates=8, decisions=24)
+"""The limits of instances above :data:`EXACT_OPERATIONS` operations."""
+
+
+def limits_for(instance: Instance) -> Limits:
+    """:data:`EXACT` up to :data:`EXACT_OPERATIONS` operations, :data:`BOUNDED` beyond."""
+    return EXACT if instance.num_operations <= EXACT_OPERATIONS else BOUNDED
 
 
 def expected_downtime(downtime: Downtime) -> int:
@@ -37,9 +68,15 @@ def known_calendar(state: BlockingState, downtime: int) -> Calendar:
     return Calendar.fixed(known)
 
 
-def lookahead_makespans(state: BlockingState, rule: str, downtime: int) -> npt.NDArray[np.int64]:
+def lookahead_makespans(
+    state: BlockingState, rule: str, downtime: int, limits: Limits | None = None
+) -> npt.NDArray[np.int64]:
     """Makespan of ``rule`` run to the end after each candidate of the current question, on the
     calendar known now; -1 for jobs that are not candidates.
+
+    Under bounded ``limits`` (default :func:`limits_for` the instance) only the candidates the rule ranks
+    first are tried, each continued for ``limits.decisions`` decisions and scored by the makespan bound
+    there; a candidate not tried gets the worst estimate of those tried.
 
     Shapes:
         returns ``(num_jobs,)``.
@@ -47,31 +84,49 @@ def lookahead_makespans(state: BlockingState, rule: str, downtime: int) -> npt.N
     makespans = np.full(state.instance.num_jobs, -1, dtype=np.int64)
     if state.done:
         return makespans
+    limits = limits_for(state.instance) if limits is None else limits
     calendar = known_calendar(state, downtime)
-    for job in state.candidates():
+    candidates = state.candidates()
+    tried = candidates
+    if limits.candidates is not None and len(candidates) > limits.candidates:
+        tried = state.ranked_candidates(rule)[: limits.candidates]
+    for job in tried:
         trial = state.clone(calendar)
         trial.step(int(job))
-        trial.run_rule(rule)
-        makespans[job] = trial.now
+        trial.run_rule(rule, limits.decisions)
+        makespans[job] = trial.now if trial.done else trial.makespan_bound()
+    if len(tried) < len(candidates):
+        untried = np.setdiff1d(candidates, tried)
+        makespans[untried] = makespans[tried].max()
     return makespans
 
 
-def lookahead_choice(state: BlockingState, rule: str, downtime: int) -> int:
-    """The candidate whose ``rule`` continuation ends first (the lowest job index on ties)."""
-    makespans = lookahead_makespans(state, rule, downtime)
+def lookahead_choice(state: BlockingState, rule: str, downtime: int, limits: Limits | None = None) -> int:
+    """The candidate whose ``rule`` continuation ends first (the lowest job index on ties; under bounded
+    limits, the rule's own order among those tried)."""
+    limits = limits_for(state.instance) if limits is None else limits
+    makespans = lookahead_makespans(state, rule, downtime, limits)
     candidates = state.candidates()
+    if limits.candidates is not None and len(candidates) > limits.candidates:
+        candidates = state.ranked_candidates(rule)[: limits.candidates]
     return int(candidates[np.argmin(makespans[candidates])])
 
 
 def lookahead_schedule(
-    instance: Instance, interruptions: Interruptions, calendar: Calendar | None = None, rule: str = "lor"
+    instance: Instance,
+    interruptions: Interruptions,
+    calendar: Calendar | None = None,
+    rule: str = "lor",
+    limits: Limits | None = None,
 ) -> BlockingSchedule:
-    """``lookahead-<rule>``: every question answered by :func:`lookahead_choice` (an online method)."""
+    """``lookahead-<rule>``: every question answered by :func:`lookahead_choice` (an online method), under
+    ``limits`` (default :func:`limits_for` the instance)."""
     from jssp.blocking.rules import interruptions_record
 
     calendar = calendar if calendar is not None else interruptions.calendar(instance)
     downtime = expected_downtime(interruptions.resolved_downtime(instance))
     state = BlockingState(instance, calendar, mode=interruptions.mode)
+    limits = limits_for(instance) if limits is None else limits
     while not state.done:
-        state.step(lookahead_choice(state, rule, downtime))
+        state.step(lookahead_choice(state, rule, downtime, limits))
     return state.schedule(f"lookahead-{rule}", interruptions_record(instance, interruptions))

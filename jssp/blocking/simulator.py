@@ -329,6 +329,24 @@ def _choose(durations: np.ndarray, lengths: np.ndarray, totals: np.ndarray, job_
 
 
 @numba.njit(cache=True)
+def _candidate_scores(durations: np.ndarray, lengths: np.ndarray, totals: np.ndarray, job_state: np.ndarray,
+                      jobs: np.ndarray, rule: int) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """The rule score and tie-break :func:`_choose` compares, for each of ``jobs``."""
+    scores = np.empty(len(jobs), dtype=np.float64)
+    ties = np.zeros(len(jobs), dtype=np.int64)
+    for index in range(len(jobs)):
+        job = jobs[index]
+        op = job_state[NEXT_OP, job]
+        work_left = job_state[WORK_LEFT, job]
+        scores[index] = _score(
+            rule, durations[job, op], lengths[job] - op, work_left, totals[job], job_state[READY, job]
+        )
+        if rule == 6:
+            ties[index] = -work_left
+    return scores, ties
+
+
+@numba.njit(cache=True)
 def _next_event(job_state: np.ndarray, machine_state: np.ndarray, down_starts: np.ndarray, down_ends: np.ndarray,
                 down_counts: np.ndarray) -> int:  # fmt: skip
     """Earliest completion, shutdown or repair after now; -1 when nothing is processing and no machine is down
@@ -353,7 +371,7 @@ def _next_event(job_state: np.ndarray, machine_state: np.ndarray, down_starts: n
 def _advance(
     machines: np.ndarray, durations: np.ndarray, lengths: np.ndarray, totals: np.ndarray,
     down_starts: np.ndarray, down_ends: np.ndarray, down_counts: np.ndarray, horizon: int,
-    restart: bool, swaps: bool, max_idle_events: int, rule: int, choice: int,
+    restart: bool, swaps: bool, max_idle_events: int, rule: int, choice: int, decision_limit: int,
     job_state: np.ndarray, machine_state: np.ndarray, enter: np.ndarray, leave: np.ndarray,
     segments: np.ndarray, counters: np.ndarray, mask: np.ndarray,
 ) -> int:  # fmt: skip
@@ -361,6 +379,8 @@ def _advance(
 
     Args:
         choice: the job chosen for the last question (-1 when there is none to apply).
+        decision_limit: with a rule, stop at the question after this many decisions in all (``counters[NUM_DECISIONS]``)
+            as if asked; -1 for no limit.
         rule: a rule id of :data:`jssp.rules._RULE_IDS` to answer every question in the kernel, or
             :data:`ASK` to stop at each one.
         horizon: events after this time are not simulated (the calendar is not known beyond it).
@@ -388,7 +408,7 @@ def _advance(
         # After an event that can move no job (a shutdown), the last settling still holds: no candidate.
         if may_move and _settle(machines, durations, lengths, swaps, job_state, machine_state, enter, leave,
                                 counters, now, mask, scratch) > 0:  # fmt: skip
-            if rule == ASK:
+            if rule == ASK or counters[NUM_DECISIONS] == decision_limit:
                 return DECIDE
             job = _choose(durations, lengths, totals, job_state, mask, rule)
             _enter(machines, durations, lengths, job_state, machine_state, enter, leave, counters, job, now)
@@ -495,13 +515,14 @@ class BlockingState:
             grown[: len(self._segments)] = self._segments
             self._segments = grown
 
-    def _run(self, rule: int, choice: int) -> int:
+    def _run(self, rule: int, choice: int, decision_limit: int = -1) -> int:
         while True:
             status = _advance(
                 self._machines, self._durations, self._lengths, self._totals,
                 self._down_starts, self._down_ends, self._down_counts, self._calendar.horizon,
                 self.mode == "restart", self.swaps, self.patience * self.instance.num_machines, rule, choice,
-                self.job_state, self.machine_state, self.enter, self.leave, self._segments, self._counters, self.mask,
+                decision_limit, self.job_state, self.machine_state, self.enter, self.leave, self._segments,
+                self._counters, self.mask,
             )  # fmt: skip
             choice = -1  # applied by the call that returned
             if status == NEED_CALENDAR:
@@ -617,12 +638,45 @@ class BlockingState:
             raise ValueError(f"job {job} is not a candidate (candidates: {self.candidates().tolist()})")
         self._status = self._run(ASK, int(job))
 
-    def run_rule(self, rule: str) -> None:
-        """Answer every remaining question with a deterministic rule of :data:`jssp.rules.RULES`, in the kernel."""
+    def run_rule(self, rule: str, max_decisions: int | None = None) -> None:
+        """Answer the remaining questions with a deterministic rule of :data:`jssp.rules.RULES`, in the kernel: all
+        of them, or the next ``max_decisions`` (the state then waits at the question after them, unless done)."""
         if rule not in _RULE_IDS:
             raise ValueError(f"rule {rule!r} is not compiled; choose one of {', '.join(_RULE_IDS)}")
+        if max_decisions is not None and max_decisions < 0:
+            raise ValueError(f"max_decisions must be at least 0, got {max_decisions}")
         if not self.done:
-            self._status = self._run(_RULE_IDS[rule], -1)
+            limit = -1 if max_decisions is None else self.num_decisions + max_decisions
+            self._status = self._run(_RULE_IDS[rule], -1, limit)
+
+    def ranked_candidates(self, rule: str) -> npt.NDArray[np.int64]:
+        """The candidates in the order ``rule`` prefers them (its score, its tie-break, then the lower index): the
+        first is the one :meth:`run_rule` would choose."""
+        if rule not in _RULE_IDS:
+            raise ValueError(f"rule {rule!r} is not compiled; choose one of {', '.join(_RULE_IDS)}")
+        jobs = self.candidates()
+        scores, ties = _candidate_scores(self._durations, self._lengths, self._totals, self.job_state, jobs,
+                                         _RULE_IDS[rule])  # fmt: skip
+        return jobs[np.lexsort((jobs, ties, scores))]
+
+    def makespan_bound(self) -> int:
+        """A lower bound of the makespan from here if no machine stopped again: now plus the most of any job's
+        processing left (its operation in process and those not entered) and any machine's (the same, by machine).
+        """
+        if self.done:
+            return self.now
+        lengths, next_op = self._lengths, self.job_state[NEXT_OP]
+        width = self._machines.shape[1]
+        waiting = (np.arange(width)[None, :] >= next_op[:, None]) & (np.arange(width)[None, :] < lengths[:, None])
+        in_process = self.job_state[REMAINING]
+        loads = np.bincount(
+            self._machines[waiting], weights=self._durations[waiting], minlength=self.instance.num_machines
+        )
+        held = self.job_state[HELD_MACHINE]
+        busy = held >= 0
+        loads += np.bincount(held[busy], weights=in_process[busy], minlength=self.instance.num_machines)
+        jobs = in_process + self.job_state[WORK_LEFT]
+        return self.now + int(max(jobs.max(initial=0), loads.max(initial=0)))
 
     def schedule(self, method: str = "", interruptions: dict[str, object] | None = None) -> BlockingSchedule:
         """The finished schedule, with the calendar's down intervals that start before the makespan.
@@ -675,4 +729,4 @@ def warm_up() -> None:
     instance = Instance(np.array([[0, 1], [1, 0]]), np.array([[3, 2], [3, 2]]), name="warm-up")
     calendar = Calendar.fixed([[(1, 2)], []])
     simulate(instance, calendar, "spt")
-    simulate(instance, calendar, lambda state: int(state.candidates()[0]))
+    simulate(instance, calendar, lambda state: int(state.ranked_candidates("lor")[0]))

@@ -1,0 +1,99 @@
+"""The simulator's bounded runs (a decision budget, the rule's ranking, the makespan bound) and the lookahead that
+uses them on large shops."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from jssp import benchmarks
+from jssp.blocking import Interruptions
+from jssp.blocking.lookahead import (
+    BOUNDED,
+    EXACT,
+    EXACT_OPERATIONS,
+    Limits,
+    limits_for,
+    lookahead_makespans,
+    lookahead_schedule,
+)
+from jssp.blocking.simulator import BlockingState
+from jssp.generators import random_general_instance
+from jssp.solvers import SolveOptions, solve
+
+
+def _at_a_question(instance_name: str = "la16", rate: float = 0.0, steps: int = 5) -> BlockingState:
+    instance = benchmarks.load(instance_name)
+    state = BlockingState(instance, Interruptions(rate=rate, seed=1).calendar(instance))
+    for _ in range(steps):
+        state.step(int(state.candidates()[-1]))
+    assert not state.done and len(state.candidates()) > 1
+    return state
+
+
+@pytest.mark.parametrize("rule", ["spt", "lor", "mwkr", "mopnr", "fifo", "fdd-mwkr"])
+def test_the_rule_ranks_first_the_job_it_would_choose(rule: str) -> None:
+    state = _at_a_question("la16", rate=0.01)
+    ranked = state.ranked_candidates(rule)
+    assert sorted(ranked.tolist()) == state.candidates().tolist()
+    by_rule, by_hand = state.clone(), state.clone()
+    by_rule.run_rule(rule, max_decisions=1)  # the kernel's own choice, then the next question
+    by_hand.step(int(ranked[0]))
+    assert np.array_equal(by_rule.enter, by_hand.enter) and by_rule.now == by_hand.now
+
+
+def test_a_decision_budget_stops_at_a_question_and_the_rest_continues_the_same() -> None:
+    state = _at_a_question("ta01", steps=3)
+    whole, part = state.clone(), state.clone()
+    whole.run_rule("lor")
+    before = part.num_decisions
+    part.run_rule("lor", max_decisions=4)
+    assert not part.done and part.num_decisions == before + 4 and len(part.candidates()) > 1
+    part.run_rule("lor", max_decisions=0)  # nothing to do
+    assert part.num_decisions == before + 4
+    part.run_rule("lor")
+    assert part.done and np.array_equal(part.enter, whole.enter) and part.now == whole.now
+    with pytest.raises(ValueError, match="max_decisions must be at least 0"):
+        state.run_rule("lor", max_decisions=-1)
+
+
+def test_the_makespan_bound_never_exceeds_a_continuation() -> None:
+    instance = random_general_instance(30, 6, seed=4)
+    state = BlockingState(instance, Interruptions().calendar(instance))
+    checked = 0
+    while not state.done:
+        bound = state.makespan_bound()
+        for rule in ("lor", "spt"):
+            trial = state.clone()
+            trial.run_rule(rule)
+            assert state.now <= bound <= trial.now
+        checked += 1
+        state.step(int(state.candidates()[0]))
+    assert checked > 10 and state.makespan_bound() == state.now
+
+
+def test_the_exact_lookahead_is_kept_below_the_size_limit_and_bounded_above() -> None:
+    assert limits_for(benchmarks.load("ta61")) == EXACT  # 50x20 = 1000 operations
+    assert benchmarks.load("ta61").num_operations == EXACT_OPERATIONS
+    assert limits_for(benchmarks.load("ta71")) == BOUNDED
+    state = _at_a_question("la31", steps=2)  # 30 jobs: many candidates
+    candidates = state.candidates()
+    exact = lookahead_makespans(state, "lor", 50, EXACT)
+    assert (exact[candidates] > 0).all() and (np.delete(exact, candidates) == -1).all()
+    bounded = lookahead_makespans(state, "lor", 50, Limits(candidates=2, decisions=None))
+    tried = state.ranked_candidates("lor")[:2]
+    assert np.array_equal(bounded[tried], exact[tried])  # run to the end, the same continuations
+    untried = np.setdiff1d(candidates, tried)
+    assert (bounded[untried] == bounded[tried].max()).all()
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.002])
+def test_a_large_general_shop_gets_a_valid_schedule_from_the_bounded_lookahead(rate: float) -> None:
+    instance = random_general_instance(120, 12, seed=7, reentry=0.3)
+    assert instance.num_operations > EXACT_OPERATIONS
+    options = SolveOptions.of("isbjssp", shutdown_rate=rate, seed=2)
+    pilot = solve(instance, "lookahead-lor", options)  # validated against the calendar by solve
+    rule = solve(instance, "lor", options)
+    assert pilot.makespan < rule.makespan  # on this shop the bounded lookahead still beats its rule
+    same = lookahead_schedule(instance, Interruptions(rate=rate, seed=2), limits=BOUNDED)
+    assert same.makespan == pilot.makespan
