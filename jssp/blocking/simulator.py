@@ -106,12 +106,35 @@ def _end_processing(
         counters[JOBS_DONE] += 1
 
 
+@numba.njit(cache=True, inline="always")
+def _queue_remove(queues: np.ndarray, positions: np.ndarray, machine: int, job: int) -> None:
+    """Take ``job`` out of the queue of ``machine`` (the last job of the queue takes its slot)."""
+    size = queues[machine, 0]
+    slot = positions[job]
+    last = queues[machine, size]
+    queues[machine, slot] = last
+    positions[last] = slot
+    queues[machine, 0] = size - 1
+    positions[job] = -1
+
+
+@numba.njit(cache=True, inline="always")
+def _queue_add(queues: np.ndarray, positions: np.ndarray, machine: int, job: int) -> None:
+    """Put ``job`` at the end of the queue of ``machine``."""
+    size = queues[machine, 0] + 1
+    queues[machine, size] = job
+    positions[job] = size
+    queues[machine, 0] = size
+
+
 @numba.njit(cache=True)
 def _enter(
     machines: np.ndarray, durations: np.ndarray, lengths: np.ndarray, job_state: np.ndarray,
-    machine_state: np.ndarray, enter: np.ndarray, leave: np.ndarray, counters: np.ndarray, job: int, now: int,
+    machine_state: np.ndarray, enter: np.ndarray, leave: np.ndarray, counters: np.ndarray,
+    queues: np.ndarray, positions: np.ndarray, job: int, now: int,
 ) -> None:  # fmt: skip
-    """The job leaves the machine it holds (if any) and enters its next operation's machine at ``now``.
+    """The job leaves the machine it holds (if any) and enters its next operation's machine at ``now``; it
+    moves from that machine's queue to the queue of its next operation's machine.
 
     Inside a cycle the jobs move one after the other: a job leaving a machine empties it only if
     no cycle member has entered it already.
@@ -123,6 +146,9 @@ def _enter(
         leave[job, op - 1] = now
         if machine_state[HOLDER, held] == job:
             machine_state[HOLDER, held] = -1
+    _queue_remove(queues, positions, machine, job)
+    if op + 1 < lengths[job]:
+        _queue_add(queues, positions, machines[job, op + 1], job)
     enter[job, op] = now
     machine_state[HOLDER, machine] = job
     job_state[HELD_MACHINE, job] = machine
@@ -227,8 +253,8 @@ def _cycle_successor(machines: np.ndarray, lengths: np.ndarray, job_state: np.nd
 @numba.njit(cache=True)
 def _swap_cycles(
     machines: np.ndarray, durations: np.ndarray, lengths: np.ndarray, swaps: bool, job_state: np.ndarray,
-    machine_state: np.ndarray, enter: np.ndarray, leave: np.ndarray, counters: np.ndarray, now: int,
-    mark: np.ndarray, movers: np.ndarray,
+    machine_state: np.ndarray, enter: np.ndarray, leave: np.ndarray, counters: np.ndarray,
+    queues: np.ndarray, positions: np.ndarray, now: int, mark: np.ndarray, movers: np.ndarray,
 ) -> int:  # fmt: skip
     """Move every cycle of blocked jobs at once (cycles of one always, longer ones when ``swaps``); returns
     how many jobs moved.
@@ -260,53 +286,58 @@ def _swap_cycles(
             num_movers += 1
             current = _cycle_successor(machines, lengths, job_state, machine_state, current)
     for index in range(num_movers):
-        _enter(machines, durations, lengths, job_state, machine_state, enter, leave, counters, movers[index], now)
+        _enter(machines, durations, lengths, job_state, machine_state, enter, leave, counters, queues, positions,
+               movers[index], now)  # fmt: skip
     return num_movers
 
 
 @numba.njit(cache=True)
 def _settle(
     machines: np.ndarray, durations: np.ndarray, lengths: np.ndarray, swaps: bool, job_state: np.ndarray,
-    machine_state: np.ndarray, enter: np.ndarray, leave: np.ndarray, counters: np.ndarray, now: int,
-    mask: np.ndarray, scratch: np.ndarray,
+    machine_state: np.ndarray, enter: np.ndarray, leave: np.ndarray, counters: np.ndarray,
+    queues: np.ndarray, positions: np.ndarray, now: int, mask: np.ndarray, scratch: np.ndarray,
 ) -> int:  # fmt: skip
     """Swap cycles and fill single-candidate machines until neither moves a job; then mark the candidates
     of the question (each on a machine with two or more) in ``mask`` and return how many there are.
 
     Each pass swaps every cycle, then takes a snapshot of the candidates and fills, in machine
-    order, every empty, up machine that has exactly one. ``scratch`` is ``(5, max(num_jobs,
-    num_machines))``.
+    order, every empty, up machine that has exactly one. A pass reads only the queues of the empty,
+    up machines (the jobs whose next operation is there), so its cost does not grow with the jobs
+    elsewhere in the shop. ``scratch`` is ``(5, max(num_jobs, num_machines))``.
     """
     num_jobs = job_state.shape[1]
     num_machines = machine_state.shape[1]
-    count, only, wanted = scratch[0, :num_machines], scratch[1, :num_machines], scratch[2, :num_jobs]
+    count, only, marked = scratch[0, :num_machines], scratch[1, :num_machines], scratch[2, :num_jobs]
+    num_marked = 0
     while True:
         moved = _swap_cycles(machines, durations, lengths, swaps, job_state, machine_state, enter, leave, counters,
-                             now, scratch[3, :num_machines], scratch[4, :num_machines])  # fmt: skip
+                             queues, positions, now, scratch[3, :num_machines], scratch[4, :num_machines])  # fmt: skip
         count[:] = 0
-        wanted[:] = -1
+        num_marked = 0
         # A candidate needs an empty, up machine; in a blocking shop there often is none.
-        free = False
         for machine in range(num_machines):
-            free = free or (machine_state[HOLDER, machine] < 0 and machine_state[DOWN, machine] == 0)
-        for job in range(num_jobs if free else 0):
-            machine = _candidate_machine(machines, lengths, job_state, machine_state, job)
-            wanted[job] = machine
-            if machine >= 0:
+            if machine_state[HOLDER, machine] >= 0 or machine_state[DOWN, machine] == 1:
+                continue
+            for slot in range(1, queues[machine, 0] + 1):
+                job = queues[machine, slot]
+                held = job_state[HELD_MACHINE, job]
+                if held >= 0 and (job_state[REMAINING, job] > 0 or machine_state[DOWN, held] == 1):
+                    continue  # still processing, or blocked on a machine that is down
                 count[machine] += 1
                 only[machine] = job
+                marked[num_marked] = job
+                num_marked += 1
         for machine in range(num_machines):
             if count[machine] == 1:
-                _enter(machines, durations, lengths, job_state, machine_state, enter, leave, counters, only[machine],
-                       now)  # fmt: skip
+                _enter(machines, durations, lengths, job_state, machine_state, enter, leave, counters, queues,
+                       positions, only[machine], now)  # fmt: skip
                 moved += 1
         if moved == 0:
             break
-    num_candidates = 0
-    for job in range(num_jobs):
-        mask[job] = wanted[job] >= 0
-        num_candidates += mask[job]
-    return num_candidates
+    mask[:] = False
+    for index in range(num_marked):
+        mask[marked[index]] = True
+    return num_marked
 
 
 @numba.njit(cache=True)
@@ -373,7 +404,7 @@ def _advance(
     down_starts: np.ndarray, down_ends: np.ndarray, down_counts: np.ndarray, horizon: int,
     restart: bool, swaps: bool, max_idle_events: int, rule: int, choice: int, decision_limit: int,
     job_state: np.ndarray, machine_state: np.ndarray, enter: np.ndarray, leave: np.ndarray,
-    segments: np.ndarray, counters: np.ndarray, mask: np.ndarray,
+    segments: np.ndarray, counters: np.ndarray, mask: np.ndarray, queues: np.ndarray, positions: np.ndarray,
 ) -> int:  # fmt: skip
     """Run the simulation until the next question (``rule == ASK``), the end, or the calendar horizon.
 
@@ -393,7 +424,8 @@ def _advance(
     num_jobs = job_state.shape[1]
     scratch = np.empty((5, max(num_jobs, machine_state.shape[1])), dtype=np.int64)
     if choice >= 0:
-        _enter(machines, durations, lengths, job_state, machine_state, enter, leave, counters, choice, counters[NOW])
+        _enter(machines, durations, lengths, job_state, machine_state, enter, leave, counters, queues, positions,
+               choice, counters[NOW])  # fmt: skip
         counters[NUM_DECISIONS] += 1
     elif counters[EVENTS_PENDING] == 1:
         if counters[NOW] > horizon:
@@ -407,11 +439,12 @@ def _advance(
         now = counters[NOW]
         # After an event that can move no job (a shutdown), the last settling still holds: no candidate.
         if may_move and _settle(machines, durations, lengths, swaps, job_state, machine_state, enter, leave,
-                                counters, now, mask, scratch) > 0:  # fmt: skip
+                                counters, queues, positions, now, mask, scratch) > 0:  # fmt: skip
             if rule == ASK or counters[NUM_DECISIONS] == decision_limit:
                 return DECIDE
             job = _choose(durations, lengths, totals, job_state, mask, rule)
-            _enter(machines, durations, lengths, job_state, machine_state, enter, leave, counters, job, now)
+            _enter(machines, durations, lengths, job_state, machine_state, enter, leave, counters, queues, positions,
+                   job, now)  # fmt: skip
             counters[NUM_DECISIONS] += 1
             continue
         if counters[JOBS_DONE] == num_jobs:
@@ -497,6 +530,15 @@ class BlockingState:
         self.enter = np.full(instance.machines.shape, -1, dtype=np.int64)
         self.leave = np.full(instance.machines.shape, -1, dtype=np.int64)
         self.mask = np.zeros(num_jobs, dtype=np.bool_)
+        # per machine: how many jobs have their next operation there, then those jobs (a job is in one queue
+        # until it enters its last operation); per job: its slot in that queue
+        self._queues = np.zeros((num_machines, num_jobs + 1), dtype=np.int64)
+        self._queue_positions = np.full(num_jobs, -1, dtype=np.int64)
+        for job in np.flatnonzero(self._lengths > 0):
+            machine = self._machines[job, 0]
+            self._queues[machine, 0] += 1
+            self._queues[machine, self._queues[machine, 0]] = job
+            self._queue_positions[job] = self._queues[machine, 0]
         self._counters = np.zeros(NUM_COUNTERS, dtype=np.int64)
         self._counters[EVENTS_PENDING] = 1
         self._segments = np.zeros((0, 4), dtype=np.int64)
@@ -522,7 +564,7 @@ class BlockingState:
                 self._down_starts, self._down_ends, self._down_counts, self._calendar.horizon,
                 self.mode == "restart", self.swaps, self.patience * self.instance.num_machines, rule, choice,
                 decision_limit, self.job_state, self.machine_state, self.enter, self.leave, self._segments,
-                self._counters, self.mask,
+                self._counters, self.mask, self._queues, self._queue_positions,
             )  # fmt: skip
             choice = -1  # applied by the call that returned
             if status == NEED_CALENDAR:
@@ -573,7 +615,8 @@ class BlockingState:
         """
         copy = object.__new__(BlockingState)
         copy.__dict__.update(self.__dict__)
-        for name in ("job_state", "machine_state", "enter", "leave", "mask", "_counters", "_segments"):
+        for name in ("job_state", "machine_state", "enter", "leave", "mask", "_counters", "_segments", "_queues",
+                     "_queue_positions"):  # fmt: skip
             setattr(copy, name, getattr(self, name).copy())
         if calendar is not None:
             if calendar.num_machines != self.instance.num_machines:
