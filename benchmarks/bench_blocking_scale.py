@@ -5,14 +5,16 @@
 
 Each shop is ``random_general_instance(jobs, machines, seed=1)`` (partial and re-entrant routes, durations
 1-99). Every method solves it through :func:`jssp.solvers.solve` (so every schedule passes the validator
-against its calendar, seed 0) once per rate: ``lor``, and ``lookahead-lor`` with its default limits (exact up to
-:data:`jssp.blocking.lookahead.EXACT_OPERATIONS` operations, bounded beyond); up to ``exact_up_to`` jobs
-also the exact lookahead on the larger shops, to show what bounding costs in makespan. Wall seconds include
+against its calendar, seed 0) once per rate: ``lor``, ``lookahead-lor`` with its default limits (exact up to
+:data:`jssp.blocking.lookahead.EXACT_OPERATIONS` operations, bounded beyond) and, up to ``learned_up_to``
+jobs, the greedy learned dispatcher ``gnn``; up to ``exact_up_to`` jobs also the exact lookahead on the larger
+shops, to show what bounding costs in makespan. Wall seconds include
 everything but the process start; a solve that ends without a schedule (a jammed shop) is reported as such.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sys
 import time
@@ -26,7 +28,7 @@ from report import machine_record, write_report
 from jssp.blocking import Interruptions, JammedError, warm_up
 from jssp.blocking.lookahead import EXACT, EXACT_OPERATIONS, lookahead_schedule
 from jssp.generators import parse_size, random_general_instance
-from jssp.solvers import SolveOptions, solve
+from jssp.solvers import SolveOptions, ensure_methods, solve
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class ScaleConfig:
     """Shops above this many jobs are solved at rate 0 only (at low availability large shops jam; see the notes)."""
     exact_up_to: int = 100
     """Also run the exact lookahead on bounded shops up to this many jobs."""
+    learned_up_to: int = 400
+    """Also run the learned dispatcher ``gnn`` (shipped ``gnn-isbjssp``, greedy, CPU) up to this many jobs; 0: never."""
     out: Path = Path("results/bench_blocking_scale.json")
     """JSON output; the markdown table goes beside it."""
 
@@ -57,6 +61,8 @@ def _timed(run: Any) -> tuple[float, int | None, str]:
 
 def main(cfg: ScaleConfig) -> dict[str, Any]:
     warm_up()
+    if cfg.learned_up_to > 0:
+        ensure_methods(["gnn"], "isbjssp")  # the agents plugin (torch)
     rows: list[dict[str, Any]] = []
     for size in cfg.sizes:
         jobs, machines = parse_size(size)
@@ -69,6 +75,9 @@ def main(cfg: ScaleConfig) -> dict[str, Any]:
                 "lor": functools.partial(solve, instance, "lor", options),
                 "lookahead-lor": functools.partial(solve, instance, "lookahead-lor", options),
             }
+            if jobs <= cfg.learned_up_to:
+                learned = dataclasses.replace(options, device="cpu")
+                runs["gnn"] = functools.partial(solve, instance, "gnn", learned)
             if instance.num_operations > EXACT_OPERATIONS and jobs <= cfg.exact_up_to:
                 interruptions = Interruptions(rate=rate, seed=0)
                 runs["lookahead-lor exact"] = functools.partial(
