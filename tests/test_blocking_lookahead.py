@@ -97,3 +97,20 @@ def test_a_large_general_shop_gets_a_valid_schedule_from_the_bounded_lookahead(r
     assert pilot.makespan < rule.makespan  # on this shop the bounded lookahead still beats its rule
     same = lookahead_schedule(instance, Interruptions(rate=rate, seed=2), limits=BOUNDED)
     assert same.makespan == pilot.makespan
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.01])
+def test_every_online_method_schedules_unusual_shapes(rate: float) -> None:
+    """One job; a machine twice in a row; a shop above the exact-lookahead size with re-entrant routes."""
+    from jssp.instance import Instance
+
+    shapes = [
+        Instance.from_routes([[(0, 5), (1, 3)]], name="one-job"),
+        Instance.from_routes([[(0, 3), (0, 2), (1, 4)], [(1, 2), (1, 2), (0, 1)], [(0, 4)]], name="twice-in-a-row"),
+        random_general_instance(150, 8, seed=11, reentry=0.6),
+    ]
+    for instance in shapes:
+        for method in ("lor", "spt", "fifo", "random", "lookahead-lor"):
+            options = SolveOptions.of("isbjssp", shutdown_rate=rate, seed=3)
+            schedule = solve(instance, method, options)  # validated against the calendar
+            assert schedule.makespan >= instance.trivial_lower_bound()
