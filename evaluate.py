@@ -114,6 +114,10 @@ def config_class() -> type:
     for field, owner in method_fields + problem_fields:
         default = _EVALUATION_DEFAULTS.get(field.name, field.default)
         fields.setdefault(field.name, (field.name, _annotation(field, owner), dataclasses.field(default=default)))
+    names = tuple(problem_names())  # --problem offers the registered problems (tyro refuses another)
+    problem_help = " ".join(field.help for field in option_fields(EvaluationSettings) if field.name == "problem")
+    problem = Annotated[Literal[names], tyro.conf.arg(help=problem_help)]  # type: ignore[valid-type]
+    fields["problem"] = ("problem", problem, dataclasses.field(default=DEFAULT_PROBLEM))
     config = dataclasses.make_dataclass(
         "EvaluateConfig", list(fields.values()), bases=(EvaluationSettings,), frozen=True
     )
