@@ -150,7 +150,19 @@ def _loaded_problem(problem: str) -> Problem:
 Requirement = Callable[[SolveOptions], str | None]
 """What a method declares it needs of the options: None when they suit it, else why not, as a phrase that
 follows the method's name (``"solves only without shutdowns (shutdown rate 0)"``)."""
-_REQUIREMENTS: dict[tuple[str, str], Requirement] = {}  # (problem, method or family prefix) -> requirement
+_REQUIREMENTS: dict[tuple[str, str], Requirement] = {}
+
+
+def every(*requirements: Requirement) -> Requirement:
+    """A requirement met when all of ``requirements`` are (the first refusal is given)."""
+
+    def requirement(options: SolveOptions) -> str | None:
+        return next((refusal for check in requirements if (refusal := check(options)) is not None), None)
+
+    return requirement
+
+
+# (problem, method or family prefix) -> requirement
 _CHECKPOINTS: dict[tuple[str, str], dict[str, str]] = {}  # (problem, method or prefix) -> option -> default
 
 

@@ -311,3 +311,12 @@ def test_the_shipped_dispatcher_reproduces_its_evaluation() -> None:
     assert without.makespan == 1100 < solve(la01, "lor", SolveOptions.of("isbjssp")).makespan == 1176
     under = solve(la01, "gnn", SolveOptions.of("isbjssp", shutdown_rate=0.01, seed=0))  # validated
     assert under.makespan == 2529
+
+
+def test_the_learned_methods_refuse_admission_control() -> None:
+    from jssp.solvers import OptionError
+
+    ensure_methods(["gnn"], problem="isbjssp")
+    for method in ("gnn", "gnn-sample"):
+        with pytest.raises(OptionError, match="does not implement admission control"):
+            solve(benchmarks.load("ft06"), method, SolveOptions.of("isbjssp", wip_limit=2))

@@ -114,3 +114,35 @@ def test_every_online_method_schedules_unusual_shapes(rate: float) -> None:
             options = SolveOptions.of("isbjssp", shutdown_rate=rate, seed=3)
             schedule = solve(instance, method, options)  # validated against the calendar
             assert schedule.makespan >= instance.trivial_lower_bound()
+
+
+@pytest.mark.parametrize("method", ["lor", "random", "lookahead-lor"])
+def test_admission_control_keeps_at_most_the_limit_of_jobs_in_the_shop(method: str) -> None:
+    instance = random_general_instance(40, 10, seed=5)
+    options = SolveOptions.of("isbjssp", shutdown_rate=0.005, downtime=100, seed=1, wip_limit=4)
+    schedule = solve(instance, method, options)  # validated against the calendar
+    lengths = instance.lengths
+    jobs = np.arange(instance.num_jobs)
+    first, last = schedule.enter[:, 0], schedule.leave[jobs, lengths - 1]
+    for time in np.unique(first):
+        assert ((first <= time) & (last > time)).sum() <= 4
+    free = solve(instance, method, SolveOptions.of("isbjssp", shutdown_rate=0.005, downtime=100, seed=1))
+    assert max(((first <= t) & (last > t)).sum() for t in np.unique(first)) == 4
+    assert free.makespan != schedule.makespan
+
+
+def test_admission_control_is_an_option_the_planners_refuse(capsys: pytest.CaptureFixture[str]) -> None:
+    from pathlib import Path
+
+    from jssp.cli import main
+    from jssp.solvers import OptionError
+
+    ft06 = Path(__file__).resolve().parents[1] / "instances" / "ft06.txt"
+    assert main(["solve", str(ft06), "--problem", "isbjssp", "--wip-limit", "0"]) == 2
+    assert capsys.readouterr().err == "jssp: error: --wip-limit must be between 1 and 1,000,000,000, got 0\n"
+    assert main(["solve", str(ft06), "--wip-limit", "3"]) == 2
+    assert "--wip-limit applies to --problem isbjssp only" in capsys.readouterr().err
+    for method in ("cpsat", "cpsat-clairvoyant"):
+        with pytest.raises(OptionError, match="does not implement admission control"):
+            solve(benchmarks.load("ft06"), method, SolveOptions.of("isbjssp", wip_limit=3))
+    assert main(["solve", str(ft06), "--problem", "isbjssp", "--wip-limit", "3", "--method", "mwkr"]) == 0

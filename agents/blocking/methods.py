@@ -14,12 +14,12 @@ from agents.blocking.policy import load_blocking_policy, policy_lookahead, polic
 from agents.inference import resolve_device, single_thread
 from agents.methods import checkpoint_named
 from agents.policy import JobShopPolicy
-from jssp.blocking.methods import without_shutdowns
+from jssp.blocking.methods import without_admission_control, without_shutdowns
 from jssp.blocking.options import PROBLEM, interruptions_of
 from jssp.blocking.rules import interruptions_record
 from jssp.blocking.schedule import BlockingSchedule
 from jssp.instance import Instance
-from jssp.solvers import SolveOptions, register
+from jssp.solvers import SolveOptions, every, register
 
 CHECKPOINTS = {"checkpoint": "gnn-isbjssp"}
 """The shipped dispatcher of the problem, read unless the options name another checkpoint."""
@@ -65,5 +65,11 @@ def solve_gnn_sample(instance: Instance, options: SolveOptions) -> BlockingSched
 
 def register_blocking_methods() -> None:
     """Add ``gnn`` and ``gnn-sample`` to the ``isbjssp`` problem."""
-    register("gnn", solve_gnn, problem=PROBLEM, checkpoints=CHECKPOINTS)
-    register("gnn-sample", solve_gnn_sample, problem=PROBLEM, requires=without_shutdowns, checkpoints=CHECKPOINTS)
+    register("gnn", solve_gnn, problem=PROBLEM, requires=without_admission_control, checkpoints=CHECKPOINTS)
+    register(
+        "gnn-sample",
+        solve_gnn_sample,
+        problem=PROBLEM,
+        requires=every(without_shutdowns, without_admission_control),
+        checkpoints=CHECKPOINTS,
+    )

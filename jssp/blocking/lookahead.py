@@ -118,14 +118,16 @@ def lookahead_schedule(
     calendar: Calendar | None = None,
     rule: str = "lor",
     limits: Limits | None = None,
+    wip_limit: int | None = None,
 ) -> BlockingSchedule:
     """``lookahead-<rule>``: every question answered by :func:`lookahead_choice` (an online method), under
-    ``limits`` (default :func:`limits_for` the instance)."""
+    ``limits`` (default :func:`limits_for` the instance) and admission control ``wip_limit`` (the continuations
+    keep it: they are clones of the state)."""
     from jssp.blocking.rules import interruptions_record
 
     calendar = calendar if calendar is not None else interruptions.calendar(instance)
     downtime = expected_downtime(interruptions.resolved_downtime(instance))
-    state = BlockingState(instance, calendar, mode=interruptions.mode)
+    state = BlockingState(instance, calendar, mode=interruptions.mode, wip_limit=wip_limit)
     limits = limits_for(instance) if limits is None else limits
     while not state.done:
         state.step(lookahead_choice(state, rule, downtime, limits))

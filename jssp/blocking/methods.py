@@ -21,7 +21,7 @@ from jssp.blocking.schedule import BlockingSchedule
 from jssp.blocking.validation import InfeasibleBlockingScheduleError
 from jssp.instance import Instance
 from jssp.rules import RULE_NAMES, RULES
-from jssp.solvers import SolveOptions, Solver, register
+from jssp.solvers import SolveOptions, Solver, every, register
 
 BLOCKING_METHODS = (*RULE_NAMES, "lookahead-lor", "cpsat", "cpsat-clairvoyant")
 """Methods of the blocking problem: every dispatching rule, the one-step lookahead over ``lor`` continuations on
@@ -35,6 +35,15 @@ def without_shutdowns(options: SolveOptions) -> str | None:
     several sampled episodes of the learned dispatcher (registered by ``agents``)."""
     rate = options.problem_options.shutdown_rate
     return None if rate == 0 else f"solves problem {PROBLEM} only at shutdown rate 0 (no shutdowns)"
+
+
+def without_admission_control(options: SolveOptions) -> str | None:
+    """The requirement of the methods that do not implement admission control (``--wip-limit``): the planners, and
+    the learned dispatcher, which was not trained with it."""
+    limit = options.problem_options.wip_limit
+    return (
+        None if limit is None else f"does not implement admission control (--wip-limit {limit}) for problem {PROBLEM}"
+    )
 
 
 BOUNDS_FILE = "blocking_bounds.csv"
@@ -134,6 +143,7 @@ def _make_schedule(
     instance: Instance, method: str, interruptions: Interruptions, options: SolveOptions, calendar: Calendar
 ) -> BlockingSchedule:
     """The schedule of ``method``, not yet validated."""
+    wip_limit = options.problem_options.wip_limit
     if method == "cpsat":
         if interruptions.rate > 0:
             raise ValueError("cpsat solves the blocking problem only without shutdowns (shutdown rate 0)")
@@ -156,8 +166,8 @@ def _make_schedule(
     if method == "lookahead-lor":
         from jssp.blocking.lookahead import lookahead_schedule
 
-        return lookahead_schedule(instance, interruptions, calendar, rule="lor")
-    return dispatch(instance, method, interruptions, seed=options.seed, calendar=calendar)
+        return lookahead_schedule(instance, interruptions, calendar, rule="lor", wip_limit=wip_limit)
+    return dispatch(instance, method, interruptions, seed=options.seed, calendar=calendar, wip_limit=wip_limit)
 
 
 # ---------------------------------------------------------------- the method registry (jssp.solvers)
@@ -189,7 +199,10 @@ def _registry_solver(method: str) -> Solver:
     return solver
 
 
-_REQUIREMENTS = {"cpsat": without_shutdowns}
+_REQUIREMENTS = {
+    "cpsat": every(without_shutdowns, without_admission_control),
+    "cpsat-clairvoyant": without_admission_control,
+}
 """What the blocking methods need of the options (the others solve under any)."""
 
 for _method in BLOCKING_METHODS:

@@ -15,12 +15,15 @@ if TYPE_CHECKING:
     from jssp.solvers import SolveOptions
 
 PROBLEM = "isbjssp"
+MAX_WIP_LIMIT = 10**9
+"""Largest admission limit (any limit at or above the number of jobs is no limit)."""
 """The problem's name, the value of ``--problem``."""
 
 
 @dataclass(frozen=True)
 class ShutdownOptions:
-    """How machines shut down: the calendar is drawn from these and the solve's seed, the same for every method."""
+    """The blocking problem's options: how machines shut down (the calendar is drawn from these and the solve's seed,
+    the same for every method), and admission control."""
 
     shutdown_rate: float = 0.0
     """Chance that a unit of a machine's up time ends with a shutdown (0: machines never stop)."""
@@ -28,6 +31,9 @@ class ShutdownOptions:
     """Length of a shutdown; default: the instance's mean processing time."""
     interruption_mode: str = field(default="resume", metadata={"choices": MODES})
     """After a shutdown the interrupted operation resumes where it stopped, or restarts from scratch."""
+    wip_limit: int | None = None
+    """Admission control: at most this many jobs in the shop at once (a job not started waits outside while it is
+    full); default: none, every free machine is filled as the published rules do."""
 
     def check(self) -> None:
         """Raise :class:`~jssp.solvers.OptionError` naming the first option out of range."""
@@ -35,6 +41,8 @@ class ShutdownOptions:
             raise OptionError("shutdown_rate", f"must be a probability in [0, 1), got {self.shutdown_rate:g}")
         if self.downtime is not None and not 1 <= self.downtime <= MAX_DOWNTIME:
             raise OptionError("downtime", f"must be between 1 and {MAX_DOWNTIME:,}, got {self.downtime:,}")
+        if self.wip_limit is not None and not 1 <= self.wip_limit <= MAX_WIP_LIMIT:
+            raise OptionError("wip_limit", f"must be between 1 and {MAX_WIP_LIMIT:,}, got {self.wip_limit:,}")
         if self.interruption_mode not in MODES:
             modes = ", ".join(MODES)
             raise OptionError("interruption_mode", f"must be one of {modes}, got {self.interruption_mode!r}")

@@ -41,6 +41,7 @@ def dispatch(
     seed: int = 0,
     swaps: bool = True,
     calendar: Calendar | None = None,
+    wip_limit: int | None = None,
 ) -> BlockingSchedule:
     """Simulate one episode in which ``rule`` answers every question.
 
@@ -52,13 +53,14 @@ def dispatch(
         swaps: whether cycles of blocked jobs swap (without, they deadlock).
         calendar: a calendar to use instead of drawing one from ``interruptions`` (tests, replays); the
             schedule's ``interruptions`` record still names ``interruptions``, its mode applies.
+        wip_limit: admission control (see :class:`~jssp.blocking.simulator.BlockingState`); None: none.
     """
     if rule not in RULE_NAMES:
         raise ValueError(f"unknown rule {rule!r}; choose one of {', '.join(RULE_NAMES)}")
     interruptions = interruptions or Interruptions()
     began = time.perf_counter()
     calendar = calendar if calendar is not None else interruptions.calendar(instance)
-    state = BlockingState(instance, calendar, mode=interruptions.mode, swaps=swaps)
+    state = BlockingState(instance, calendar, mode=interruptions.mode, swaps=swaps, wip_limit=wip_limit)
     if rule == "random":
         rng = np.random.default_rng(seed)
         while not state.done:

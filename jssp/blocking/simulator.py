@@ -72,7 +72,9 @@ NUM_DECISIONS = 4  # choices among several candidates (by the policy or the comp
 EVENTS_PENDING = 5  # 1 until the events at time NOW have been applied
 NEEDED_TIME = 6  # the event time past the calendar horizon, when the kernel returned NEED_CALENDAR
 IDLE_EVENTS = 7  # events since a job last moved or finished processing
-NUM_COUNTERS = 8
+JOBS_STARTED = 8  # jobs that entered their first operation
+WIP_LIMIT = 9  # admission control: most jobs in the shop at once (started, not done); 0 for no limit
+NUM_COUNTERS = 10
 
 # Statuses returned by _advance.
 DONE = 0
@@ -147,6 +149,8 @@ def _enter(
         if machine_state[HOLDER, held] == job:
             machine_state[HOLDER, held] = -1
     _queue_remove(queues, positions, machine, job)
+    if op == 0:
+        counters[JOBS_STARTED] += 1
     if op + 1 < lengths[job]:
         _queue_add(queues, positions, machines[job, op + 1], job)
     enter[job, op] = now
@@ -291,6 +295,13 @@ def _swap_cycles(
     return num_movers
 
 
+@numba.njit(cache=True, inline="always")
+def _shop_full(counters: np.ndarray) -> bool:
+    """Whether admission control holds new jobs out: the limit is set and that many jobs are in the shop."""
+    limit = counters[WIP_LIMIT]
+    return limit > 0 and counters[JOBS_STARTED] - counters[JOBS_DONE] >= limit
+
+
 @numba.njit(cache=True)
 def _settle(
     machines: np.ndarray, durations: np.ndarray, lengths: np.ndarray, swaps: bool, job_state: np.ndarray,
@@ -323,12 +334,14 @@ def _settle(
                 held = job_state[HELD_MACHINE, job]
                 if held >= 0 and (job_state[REMAINING, job] > 0 or machine_state[DOWN, held] == 1):
                     continue  # still processing, or blocked on a machine that is down
+                if job_state[NEXT_OP, job] == 0 and _shop_full(counters):
+                    continue  # held out by admission control
                 count[machine] += 1
                 only[machine] = job
                 marked[num_marked] = job
                 num_marked += 1
         for machine in range(num_machines):
-            if count[machine] == 1:
+            if count[machine] == 1 and not (job_state[NEXT_OP, only[machine]] == 0 and _shop_full(counters)):
                 _enter(machines, durations, lengths, job_state, machine_state, enter, leave, counters, queues,
                        positions, only[machine], now)  # fmt: skip
                 moved += 1
@@ -482,6 +495,9 @@ class BlockingState:
         instance: the instance simulated.
         mode: ``"resume"`` or ``"restart"`` (what a shutdown does to the operation in process).
         swaps: whether cycles of two or more blocked jobs swap.
+        wip_limit: admission control, at most this many jobs in the shop at once (entered their first operation,
+            not yet left): a job that has not started is no candidate while the shop is full; None: no limit,
+            every free machine may be filled (the published rules).
         patience: the simulation raises :class:`JammedError` after ``patience * num_machines``
             events in a row in which no job moved or finished processing.
         job_state: per job, the rows :data:`NEXT_OP`, :data:`HELD_MACHINE`, :data:`REMAINING`,
@@ -504,11 +520,14 @@ class BlockingState:
         mode: str = "resume",
         swaps: bool = True,
         patience: int = DEFAULT_PATIENCE,
+        wip_limit: int | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"interruption mode must be one of {', '.join(MODES)}, got {mode!r}")
         if patience < 1:
             raise ValueError(f"patience must be at least 1, got {patience}")
+        if wip_limit is not None and wip_limit < 1:
+            raise ValueError(f"wip_limit must be at least 1, got {wip_limit}")
         if calendar.num_machines != instance.num_machines:
             raise ValueError(
                 f"calendar has {calendar.num_machines} machines, instance {instance.name} {instance.num_machines}"
@@ -541,6 +560,7 @@ class BlockingState:
             self._queue_positions[job] = self._queues[machine, 0]
         self._counters = np.zeros(NUM_COUNTERS, dtype=np.int64)
         self._counters[EVENTS_PENDING] = 1
+        self._counters[WIP_LIMIT] = 0 if wip_limit is None else wip_limit
         self._segments = np.zeros((0, 4), dtype=np.int64)
         # A first stretch of calendar: about the makespan of a fair schedule at full availability.
         lower_bound = instance.trivial_lower_bound()
