@@ -414,7 +414,7 @@ def test_methods_are_listed_per_problem(client: TestClient) -> None:
     assert problems["isbjssp"]["methods"] == ["spt", "lpt", "mwkr", "lwkr", "mor", "lor", "mopnr", "fifo", "fdd-mwkr",
                                               "random", "lookahead-lor", "cpsat", "cpsat-clairvoyant"]  # fmt: skip
     options = {option["name"]: option for option in problems["isbjssp"]["options"]}
-    assert list(options) == ["shutdown_rate", "downtime", "interruption_mode"]
+    assert list(options) == ["shutdown_rate", "downtime", "interruption_mode", "wip_limit"]
     assert options["shutdown_rate"]["kind"] == "number" and options["shutdown_rate"]["default"] == 0.0
     assert options["downtime"]["kind"] == "integer" and options["downtime"]["optional"] is True
     assert options["interruption_mode"]["choices"] == ["resume", "restart"]
