@@ -31,12 +31,17 @@ class AdmissionConfig:
     """Which shops, rates and limits."""
 
     jobs: int = 50
+    """Jobs of each generated shop."""
     machines: int = 20
+    """Machines of each generated shop; the limits tried are half and a quarter of them."""
     shops: int = 10
     """Generated shops (and calendars) per rate."""
     downtime: int = 200
+    """Length of a shutdown."""
     rates: tuple[float, ...] = (0.0, 0.002, 0.005)
+    """Shutdown rates."""
     methods: tuple[str, ...] = ("lor", "lookahead-lor")
+    """Online methods of the blocking problem that implement admission control."""
     out: Path = Path("results/bench_blocking_admission.json")
     """JSON output; the markdown table goes beside it."""
 
