@@ -130,6 +130,10 @@ class Problem:
         """Compile or load the kernels ``methods`` use (None: every method's) before any timed solve; solver
         processes call it once."""
 
+    def check_instance(self, instance: Instance, options: SolveOptions) -> None:
+        """Raise one of :attr:`solve_errors` when no method could schedule ``instance`` under ``options`` (refused
+        in one line before any method runs); here every instance is accepted."""
+
     def validate(self, instance: Instance, schedule: Any, options: SolveOptions) -> None:
         """Raise if ``schedule`` is infeasible for ``instance`` under ``options``; every solve passes through it.
         Here the schedule's own ``check()`` (the job-shop validator for a :class:`~jssp.schedule.Schedule`): a

@@ -327,6 +327,8 @@ def solve(instance: Instance, method: str, options: SolveOptions | None = None) 
     Raises:
         OptionError: if an option is out of range, or does not suit the method (:func:`method_refusal`).
         KeyError: for a method unknown to the problem.
+        Exception: one of the problem's ``solve_errors`` when it refuses the instance under the options
+            (:meth:`~jssp.problems.Problem.check_instance`).
         ValueError: the problem's validator's error (e.g. jssp.validation.InfeasibleScheduleError) if the method
             returned an infeasible schedule.
     """
@@ -335,6 +337,7 @@ def solve(instance: Instance, method: str, options: SolveOptions | None = None) 
     problem = _loaded_problem(options.problem)
     solver = get_solver(method, options.problem)
     check_method_suits(method, options)
+    problem.check_instance(instance, options)
     filled = method_checkpoints(method, options)
     options = dataclasses.replace(
         options,

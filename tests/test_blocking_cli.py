@@ -83,8 +83,11 @@ def test_a_jammed_shop_ends_with_one_line_and_status_1(tmp_path: Path, capsys: p
     argv = ["solve", str(path), "--problem", "isbjssp", "--shutdown-rate", "0.05", "--interruption-mode", "restart"]
     assert main(argv) == 1
     captured = capsys.readouterr()
-    assert captured.err.startswith("jssp: error: long: no job moved or finished during the last 10000 shutdowns")
-    assert captured.err.count("\n") == 1
+    assert captured.err == (
+        "jssp: error: long: an operation of duration 1000 restarts after every shutdown, and at shutdown rate 0.05 "
+        "an up period that long comes once in about 10^22: the shop would jam; use --interruption-mode resume or a "
+        "lower --shutdown-rate\n"
+    )  # refused before the simulation starts
 
 
 def test_a_blocking_rule_solve_imports_neither_ortools_nor_matplotlib_nor_torch() -> None:

@@ -146,3 +146,19 @@ def test_admission_control_is_an_option_the_planners_refuse(capsys: pytest.Captu
         with pytest.raises(OptionError, match="does not implement admission control"):
             solve(benchmarks.load("ft06"), method, SolveOptions.of("isbjssp", wip_limit=3))
     assert main(["solve", str(ft06), "--problem", "isbjssp", "--wip-limit", "3", "--method", "mwkr"]) == 0
+
+
+def test_a_restart_run_that_would_jam_is_refused_before_it_starts() -> None:
+    from jssp.blocking import JammedError
+    from jssp.instance import Instance
+
+    # At rate 0.01 an up period of 600 units comes once in about 400 (kept), one of 1000 once in 22,932 (refused;
+    # the simulator gives up after 10,000 shutdowns and repairs, 5,000 tries).
+    kept = Instance.from_routes([[(0, 600)]], name="kept")
+    refused = Instance.from_routes([[(0, 1000)], [(0, 2)]], name="refused")
+    restart = SolveOptions.of("isbjssp", shutdown_rate=0.01, interruption_mode="restart", seed=1)
+    assert solve(kept, "lor", restart).makespan >= 600
+    with pytest.raises(JammedError, match="refused: an operation of duration 1000 .* once in about 22,932:"):
+        solve(refused, "lor", restart)
+    resume = SolveOptions.of("isbjssp", shutdown_rate=0.01, seed=1)
+    assert solve(refused, "lor", resume).makespan >= 1002  # resuming, the same shop always finishes

@@ -493,7 +493,7 @@ def test_a_jammed_shop_gives_422(client: TestClient) -> None:
     # Restarted from scratch after each shutdown, 1000 units of work need 1000 units of up time in a row.
     fields = {"problem": "isbjssp", "shutdown_rate": "0.05", "interruption_mode": "restart"}
     status, document = _upload(client, "long.txt", b"1 1\n0 1000\n", **fields)
-    assert status == 422 and document["detail"].startswith("mwkr: long: no job moved or finished")
+    assert status == 422 and document["detail"].startswith("mwkr: long: an operation of duration 1000 restarts")
 
 
 def test_gantt_png_refuses_a_tampered_isbjssp_schedule(client: TestClient) -> None:

@@ -1,5 +1,8 @@
 """What the simulator raises when a shop cannot go on (light: the problem's registration names them)."""
 
+DEFAULT_PATIENCE = 10_000
+"""Events per machine (shutdowns, repairs) in a row without a job moving or finishing before :class:`JammedError`."""
+
 
 class StallError(RuntimeError):
     """The simulation stopped with unfinished jobs and no pending event (a simulator bug when swaps are on)."""

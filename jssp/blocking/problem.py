@@ -9,6 +9,7 @@ evaluation grid (:class:`ShutdownGrid`: rates and calendars per instance) are de
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -17,7 +18,7 @@ import numpy as np
 
 from jssp import benchmarks
 from jssp.blocking.calendar import availability
-from jssp.blocking.errors import JammedError
+from jssp.blocking.errors import DEFAULT_PATIENCE, JammedError
 from jssp.blocking.evaluation import RESULT_COLUMNS, RESULT_TYPES, make_blocking_tasks, result_key, run_blocking_task
 from jssp.blocking.options import PROBLEM, ShutdownGrid, ShutdownOptions, interruptions_of
 from jssp.blocking.schedule import SCHEDULE_FORMAT, BlockingSchedule
@@ -56,6 +57,25 @@ class BlockingProblem(Problem):
 
         warm_up_rules()
         warm_up()
+
+    def check_instance(self, instance: Instance, options: SolveOptions) -> None:
+        """In ``restart`` mode an operation completes only inside one up period at least as long as it. When such a
+        period is rarer than the simulator's patience allows (one in :data:`DEFAULT_PATIENCE` / 2 periods: each try
+        costs a shutdown and a repair), the run is refused before it starts with :class:`JammedError`. Below that
+        a run may still jam by bad luck; far below it, it finishes."""
+        shutdowns: ShutdownOptions = options.problem_options
+        if shutdowns.interruption_mode != "restart" or shutdowns.shutdown_rate == 0 or not instance.num_operations:
+            return
+        longest = int(instance.durations.max())
+        # An up period lasts a geometric number of units: it is at least `longest` long with (1 - rate)^(longest - 1).
+        rarity = -(longest - 1) * math.log10(1.0 - shutdowns.shutdown_rate)  # log10 of periods per long enough one
+        if rarity > math.log10(DEFAULT_PATIENCE / 2):
+            once_in = f"{10**rarity:,.0f}" if rarity < 9 else f"10^{rarity:.0f}"
+            raise JammedError(
+                f"{instance.name}: an operation of duration {longest} restarts after every shutdown, and at shutdown "
+                f"rate {shutdowns.shutdown_rate:g} an up period that long comes once in about {once_in}: the shop "
+                "would jam; use --interruption-mode resume or a lower --shutdown-rate"
+            )
 
     def validate(self, instance: Instance, schedule: Any, options: SolveOptions) -> None:
         from jssp.blocking.methods import check_on_calendar

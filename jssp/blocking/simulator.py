@@ -43,7 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from jssp.blocking.calendar import MODES, Calendar
-from jssp.blocking.errors import DeadlockError, JammedError, StallError
+from jssp.blocking.errors import DEFAULT_PATIENCE, DeadlockError, JammedError, StallError
 from jssp.blocking.schedule import BlockingSchedule
 from jssp.instance import Instance
 from jssp.rules import _RULE_IDS, _score
@@ -85,8 +85,6 @@ JAMMED = 4  # more than max_idle_events events in a row without a job moving or 
 
 ASK = -1
 """Rule id that makes the kernel stop at every question instead of answering it."""
-DEFAULT_PATIENCE = 10_000
-"""Events per machine (shutdowns, repairs) in a row without a job moving or finishing before :class:`JammedError`."""
 
 
 @numba.njit(cache=True)
