@@ -81,12 +81,27 @@ def lookahead_makespans(
     Shapes:
         returns ``(num_jobs,)``.
     """
+    return _estimates(state, rule, downtime, limits)[1]
+
+
+def lookahead_choice(state: BlockingState, rule: str, downtime: int, limits: Limits | None = None) -> int:
+    """The candidate whose ``rule`` continuation ends first (the lowest job index on ties; under bounded
+    limits, the rule's own order among those tried)."""
+    tried, makespans = _estimates(state, rule, downtime, limits)
+    return int(tried[np.argmin(makespans[tried])])
+
+
+def _estimates(
+    state: BlockingState, rule: str, downtime: int, limits: Limits | None
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The candidates tried (all in index order, or those the rule ranks first, in its order) and the
+    estimates of :func:`lookahead_makespans`."""
     makespans = np.full(state.instance.num_jobs, -1, dtype=np.int64)
+    candidates = state.candidates()
     if state.done:
-        return makespans
+        return candidates, makespans
     limits = limits_for(state.instance) if limits is None else limits
     calendar = known_calendar(state, downtime)
-    candidates = state.candidates()
     tried = candidates
     if limits.candidates is not None and len(candidates) > limits.candidates:
         tried = state.ranked_candidates(rule)[: limits.candidates]
@@ -98,18 +113,7 @@ def lookahead_makespans(
     if len(tried) < len(candidates):
         untried = np.setdiff1d(candidates, tried)
         makespans[untried] = makespans[tried].max()
-    return makespans
-
-
-def lookahead_choice(state: BlockingState, rule: str, downtime: int, limits: Limits | None = None) -> int:
-    """The candidate whose ``rule`` continuation ends first (the lowest job index on ties; under bounded
-    limits, the rule's own order among those tried)."""
-    limits = limits_for(state.instance) if limits is None else limits
-    makespans = lookahead_makespans(state, rule, downtime, limits)
-    candidates = state.candidates()
-    if limits.candidates is not None and len(candidates) > limits.candidates:
-        candidates = state.ranked_candidates(rule)[: limits.candidates]
-    return int(candidates[np.argmin(makespans[candidates])])
+    return tried, makespans
 
 
 def lookahead_schedule(

@@ -145,8 +145,6 @@ def _make_schedule(
     """The schedule of ``method``, not yet validated."""
     wip_limit = options.problem_options.wip_limit
     if method == "cpsat":
-        if interruptions.rate > 0:
-            raise ValueError("cpsat solves the blocking problem only without shutdowns (shutdown rate 0)")
         from jssp.blocking.cpsat import solve_blocking_cpsat  # OR-Tools loads only for this method
 
         began = time.perf_counter()

@@ -25,7 +25,7 @@ from jssp.blocking.schedule import SCHEDULE_FORMAT, BlockingSchedule
 from jssp.documents import as_count, instance_from_table, operation_table, safe_name
 from jssp.evaluation import EvaluationPlan, EvaluationTasks, Runner
 from jssp.instance import Instance
-from jssp.problems import Problem, Reference, register_problem
+from jssp.problems import Problem, Reference, lower_bound, register_problem
 from jssp.rules import RULE_NAMES
 from jssp.solvers import MAX_SEED, OptionError
 
@@ -87,12 +87,12 @@ class BlockingProblem(Problem):
         shutdowns; gaps are taken to the best makespan known without shutdowns."""
         from jssp.blocking.methods import known_blocking_bound
 
-        _, lower_bound = benchmarks.known_bounds(instance)
+        _, lower = benchmarks.known_bounds(instance)
         bound = known_blocking_bound(instance)
         if bound is not None and bound.proven_optimal:
-            lower_bound = max(lower_bound, bound.best_known)
+            lower = max(lower, bound.best_known)
         info = benchmarks.identify(instance)
-        return Reference(bound.best_known if bound else None, lower_bound, info.name if info else None)
+        return Reference(bound.best_known if bound else None, lower, info.name if info else None)
 
     def report_lines(self, schedule: BlockingSchedule, options: SolveOptions, reference: Reference) -> list[str]:
         interruptions = interruptions_of(options)
@@ -104,7 +104,7 @@ class BlockingProblem(Problem):
             f"method     {schedule.method}" + (f" ({schedule.status})" if schedule.status else ""),
             f"makespan   {schedule.makespan}",
             f"shutdowns  {sum(len(rows) for rows in schedule.down_intervals)} start before the makespan",
-            f"lower bd   {max(reference.lower_bound, schedule.lower_bound or 0)}",
+            f"lower bd   {lower_bound(schedule, reference)}",
         ]
         if reference.best_known is not None:
             gap = benchmarks.gap_percent(schedule.makespan, reference.best_known)
@@ -130,7 +130,7 @@ class BlockingProblem(Problem):
     def document(self, schedule: BlockingSchedule, reference: Reference) -> dict[str, Any]:
         document = schedule.to_dict()
         document["best_known"] = reference.best_known
-        document["lower_bound"] = max(reference.lower_bound, schedule.lower_bound or 0)
+        document["lower_bound"] = lower_bound(schedule, reference)
         return document
 
     def plot_gantt(self, schedule: BlockingSchedule, target: str | Path | BinaryIO, best_known: int | None) -> None:
