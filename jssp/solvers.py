@@ -33,6 +33,8 @@ MAX_SEED = 2**31 - 1
 """Largest seed: CP-SAT's random seed is a 32-bit integer."""
 MAX_CPSAT_WORKERS = 1024
 """Most CP-SAT search threads of one solve (OR-Tools refuses a model asking for tens of thousands)."""
+MAX_EVENT_BUDGET = 600.0
+"""Most seconds of search per event of a re-planning method (``--event-budget``)."""
 MAX_SAMPLES = 1024
 """Most sampled rollouts of one ``gnn-sample`` solve: they run in lockstep, so memory grows with their number."""
 TEMPERATURE_RANGE = (0.01, 100.0)
@@ -77,6 +79,9 @@ class SolveOptions:
     """Learned methods: shipped checkpoint name or checkpoint folder; default: the one the method registered."""
     improvement_checkpoint: str | None = None
     """Learned improvement methods (ls-<steps>): move-policy checkpoint name or folder; default: the method's."""
+    event_budget: float = 1.0
+    """Re-planning methods (reschedule, right-shift of problem isbjssp): seconds of search per plan, one plan at
+    time 0 and, for reschedule, one after every shutdown and repair while --time-limit lasts."""
     samples: int = 128
     """Sampling methods (gnn-sample): rollouts per instance."""
     temperature: float | None = None
@@ -106,6 +111,11 @@ class SolveOptions:
         """Raise :class:`OptionError` naming the first option out of range."""
         if not (math.isfinite(self.time_limit) and self.time_limit > 0):
             raise OptionError("time_limit", f"must be a finite number of seconds above 0, got {self.time_limit:g}")
+        if not (math.isfinite(self.event_budget) and 0 < self.event_budget <= MAX_EVENT_BUDGET):
+            raise OptionError(
+                "event_budget", f"must be a number of seconds above 0 and at most {MAX_EVENT_BUDGET:g}, "
+                f"got {self.event_budget:g}"
+            )  # fmt: skip
         if not 0 <= self.seed <= MAX_SEED:
             raise OptionError("seed", f"must be between 0 and {MAX_SEED}, got {self.seed}")
         if not 1 <= self.cpsat_workers <= MAX_CPSAT_WORKERS:

@@ -52,8 +52,9 @@ def test_the_problem_is_an_option_and_classical_results_are_unchanged() -> None:
 
 def test_methods_are_listed_per_problem() -> None:
     names = method_names("isbjssp")
-    assert names[:13] == [*RULE_NAMES, "lookahead-lor", "cpsat", "cpsat-clairvoyant"]
-    assert set(names[13:]) <= {"gnn", "gnn-sample"}  # the learned ones, once the agents plugin has loaded
+    online = [*RULE_NAMES, "lookahead-lor", "reschedule", "right-shift"]
+    assert names[:15] == [*online, "cpsat", "cpsat-clairvoyant"]
+    assert set(names[15:]) <= {"gnn", "gnn-sample"}  # the learned ones, once the agents plugin has loaded
     assert "tabu" in method_names() and not has_method("tabu", "isbjssp") and has_method("fdd-mwkr", "isbjssp")
     with pytest.raises(KeyError, match="unknown method 'tabu' for --problem isbjssp; available: spt, lpt"):
         get_solver("tabu", "isbjssp")

@@ -19,6 +19,7 @@ if CP-SAT finds nothing better in time.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -95,19 +96,12 @@ def solve_clairvoyant(
     downs = calendar.down_intervals(horizon)
     trivial_bound = instance.trivial_lower_bound()
 
-    model = cp_model.CpModel()
-    enters, leaves, occupations = _create_variables(model, instance, horizon, exact_last=False)
-    _add_route_constraints(model, instance, enters, leaves)
-    _add_no_overlap_constraints(model, instance, occupations)
-    starts = _add_processing_constraints(model, instance, enters, leaves, downs, horizon)
-    _add_transfer_constraints(model, instance, enters, downs)
-    makespan = model.new_int_var(trivial_bound, max(trivial_bound, horizon), "makespan")
-    for job_leaves in leaves:
-        model.add(makespan >= job_leaves[-1])
-    model.minimize(makespan)
-    _add_hint(model, enters, leaves, starts, makespan, hint)
+    built = build_calendar_model(instance, downs, horizon)
+    first = hint.processing_end - instance.durations  # start of the one segment (enter for zero durations)
+    add_hint(built, hint.enter, hint.leave, first, hint.makespan)
+    enters, leaves, starts = built.enters, built.leaves, built.starts
 
-    run = run_solver(model, time_limit - (time.perf_counter() - started), num_workers, seed, log, trivial_bound)
+    run = run_solver(built.model, time_limit - (time.perf_counter() - started), num_workers, seed, log, trivial_bound)
     solver, status, lower_bound = run.solver, run.status, run.lower_bound
 
     record = interruptions_record(instance, interruptions)
@@ -138,6 +132,57 @@ def solve_clairvoyant(
     schedule.seconds = time.perf_counter() - started
     schedule.info["hint"] = {"method": hint.method, "makespan": hint.makespan}
     return schedule
+
+
+@dataclass
+class CalendarModel:
+    """A CP-SAT model of the blocking job shop on a known calendar and its variables (per job, per operation)."""
+
+    model: cp_model.CpModel
+    enters: Variables
+    leaves: Variables
+    starts: Variables
+    """When each operation's one processing segment starts."""
+    makespan: cp_model.IntVar
+
+
+def build_calendar_model(
+    instance: Instance,
+    downs: list[npt.NDArray[np.int64]],
+    horizon: int,
+    entered: npt.NDArray[np.bool_] | None = None,
+    early_ends: bool = False,
+) -> CalendarModel:
+    """The clairvoyant model (module docstring) with the down intervals ``downs`` (per machine, rows ``(start,
+    end)``), makespan minimised, every time at most ``horizon``.
+
+    Args:
+        entered: per job, whether its first operation entered its machine already, at time 0 (the remaining
+            work of a shop in progress, :mod:`jssp.blocking.replan`): that enter is fixed and needs no transfer.
+        early_ends: minimise ``num_jobs * makespan + the sum of the jobs' ends`` instead of the makespan alone:
+            among plans of one makespan, the one that finishes jobs early (a plan followed under shutdowns;
+            with the makespan alone, everything off the critical path may be planned late).
+    """
+    from ortools.sat.python import cp_model
+
+    model = cp_model.CpModel()
+    enters, leaves, occupations = _create_variables(model, instance, horizon, exact_last=False)
+    _add_route_constraints(model, instance, enters, leaves)
+    _add_no_overlap_constraints(model, instance, occupations)
+    starts = _add_processing_constraints(model, instance, enters, leaves, downs, horizon)
+    _add_transfer_constraints(model, instance, enters, downs, entered)
+    if entered is not None:
+        for job in np.flatnonzero(entered).tolist():
+            model.add(enters[job][0] == 0)
+    trivial_bound = instance.trivial_lower_bound()
+    makespan = model.new_int_var(trivial_bound, max(trivial_bound, horizon), "makespan")
+    for job_leaves in leaves:
+        model.add(makespan >= job_leaves[-1])
+    if early_ends:
+        model.minimize(instance.num_jobs * makespan + sum(job_leaves[-1] for job_leaves in leaves))
+    else:
+        model.minimize(makespan)
+    return CalendarModel(model, enters, leaves, starts, makespan)
 
 
 def _add_processing_constraints(
@@ -173,12 +218,17 @@ def _add_processing_constraints(
 
 
 def _add_transfer_constraints(
-    model: cp_model.CpModel, instance: Instance, enters: Variables, downs: list[npt.NDArray[np.int64]]
+    model: cp_model.CpModel,
+    instance: Instance,
+    enters: Variables,
+    downs: list[npt.NDArray[np.int64]],
+    entered: npt.NDArray[np.bool_] | None,
 ) -> None:
     """A job enters a machine, and leaves the previous one, only while both are up: the instant
-    ``[enter, enter + 1)`` meets no down interval of either machine (their union, so one no-overlap)."""
+    ``[enter, enter + 1)`` meets no down interval of either machine (their union, so one no-overlap). A first
+    operation already ``entered`` has no transfer left."""
     for job, length in enumerate(instance.lengths.tolist()):
-        for op in range(length):
+        for op in range(int(entered is not None and entered[job]), length):
             machines = {int(instance.machines[job, op])}
             if op > 0:
                 machines.add(int(instance.machines[job, op - 1]))
@@ -210,19 +260,21 @@ def _fixed_intervals(model: cp_model.CpModel, rows: npt.NDArray[np.int64], name:
     ]
 
 
-def _add_hint(
-    model: cp_model.CpModel,
-    enters: Variables,
-    leaves: Variables,
-    starts: Variables,
-    makespan: cp_model.IntVar,
-    hint: BlockingSchedule,
+def add_hint(
+    built: CalendarModel,
+    enter: npt.NDArray[np.int64],
+    leave: npt.NDArray[np.int64],
+    start: npt.NDArray[np.int64],
+    makespan: int,
 ) -> None:
-    """Warm start: the restart-mode schedule's enters, leaves and processing starts (a complete solution)."""
-    first = hint.processing_end - hint.instance.durations  # start of the one segment (enter for zero durations)
-    for job, length in enumerate(hint.instance.lengths.tolist()):
-        for op in range(length):
-            model.add_hint(enters[job][op], int(hint.enter[job, op]))
-            model.add_hint(leaves[job][op], int(hint.leave[job, op]))
-            model.add_hint(starts[job][op], int(first[job, op]))
-    model.add_hint(makespan, hint.makespan)
+    """Warm start: a complete solution's enters, leaves, processing starts and makespan.
+
+    Shapes:
+        enter, leave, start: ``(num_jobs, width)``, as the instance's operations.
+    """
+    for job, job_enters in enumerate(built.enters):
+        for op in range(len(job_enters)):
+            built.model.add_hint(job_enters[op], int(enter[job, op]))
+            built.model.add_hint(built.leaves[job][op], int(leave[job, op]))
+            built.model.add_hint(built.starts[job][op], int(start[job, op]))
+    built.model.add_hint(built.makespan, makespan)

@@ -23,10 +23,12 @@ from jssp.instance import Instance
 from jssp.rules import RULE_NAMES, RULES
 from jssp.solvers import SolveOptions, Solver, every, register
 
-BLOCKING_METHODS = (*RULE_NAMES, "lookahead-lor", "cpsat", "cpsat-clairvoyant")
+BLOCKING_METHODS = (*RULE_NAMES, "lookahead-lor", "reschedule", "right-shift", "cpsat", "cpsat-clairvoyant")
 """Methods of the blocking problem: every dispatching rule, the one-step lookahead over ``lor`` continuations on
-the calendar known so far (:mod:`jssp.blocking.lookahead`, online), CP-SAT at shutdown rate 0, and the clairvoyant
-reference (CP-SAT that knows the calendar in advance, :mod:`jssp.blocking.clairvoyant`; not an online method)."""
+the calendar known so far (:mod:`jssp.blocking.lookahead`, online), event-driven re-planning with CP-SAT and its
+classic, a plan made at time 0 followed to the end (:mod:`jssp.blocking.replan`, online), CP-SAT at shutdown rate
+0, and the clairvoyant reference (CP-SAT that knows the calendar in advance, :mod:`jssp.blocking.clairvoyant`; not
+an online method)."""
 
 
 def without_shutdowns(options: SolveOptions) -> str | None:
@@ -161,6 +163,13 @@ def _make_schedule(
         return solve_clairvoyant(
             instance, interruptions, options.time_limit, options.cpsat_workers, options.seed, calendar=calendar
         )
+    if method in ("reschedule", "right-shift"):
+        from jssp.blocking.replan import replan_schedule
+
+        return replan_schedule(
+            instance, interruptions, calendar, options.event_budget, options.cpsat_workers, options.seed,
+            every_event=method == "reschedule", time_limit=options.time_limit,
+        )  # fmt: skip
     if method == "lookahead-lor":
         from jssp.blocking.lookahead import lookahead_schedule
 
@@ -200,6 +209,8 @@ def _registry_solver(method: str) -> Solver:
 _REQUIREMENTS = {
     "cpsat": every(without_shutdowns, without_admission_control),
     "cpsat-clairvoyant": without_admission_control,
+    "reschedule": without_admission_control,
+    "right-shift": without_admission_control,
 }
 """What the blocking methods need of the options (the others solve under any)."""
 

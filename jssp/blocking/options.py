@@ -15,9 +15,9 @@ if TYPE_CHECKING:
     from jssp.solvers import SolveOptions
 
 PROBLEM = "isbjssp"
+"""The problem's name, the value of ``--problem``."""
 MAX_WIP_LIMIT = 10**9
 """Largest admission limit (any limit at or above the number of jobs is no limit)."""
-"""The problem's name, the value of ``--problem``."""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ same schedule as :class:`~jssp.blocking.simulator.BlockingState`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -69,12 +69,14 @@ def simulate_reference(
     policy: ReferencePolicy | str,
     mode: str = "resume",
     swaps: bool = True,
+    plan: Sequence[Sequence[int]] | None = None,
 ) -> ReferenceResult:
     """Simulate one episode step by step (see :mod:`jssp.blocking.simulator` for the rules).
 
     Args:
         policy: a rule name of :data:`jssp.rules.RULES`, or a function of (view, candidate jobs in
             increasing order) returning the chosen job.
+        plan: per machine, the jobs in the order they may enter it (a machine whose list is used up is free).
 
     Raises:
         RuntimeError: if jobs remain and no event is pending.
@@ -96,6 +98,15 @@ def simulate_reference(
     decisions: list[tuple[int, list[int], int]] = []
     finished = 0
     now = 0
+    entered = [0] * num_machines  # jobs that entered each machine, to find its place in the plan
+
+    def planned(machine: int) -> int:
+        if plan is None or entered[machine] >= len(plan[machine]):
+            return -1
+        return plan[machine][entered[machine]]
+
+    def allowed(job: int, machine: int) -> bool:
+        return planned(machine) in (-1, job)
 
     def stop_processing(job: int) -> None:
         nonlocal finished
@@ -115,6 +126,7 @@ def simulate_reference(
             if holder[held[job]] == job:
                 holder[held[job]] = -1
         enter[job, op] = now
+        entered[machine] += 1
         holder[machine], held[job] = job, machine
         next_op[job] += 1
         work_left[job] -= duration
@@ -153,7 +165,7 @@ def simulate_reference(
         found: dict[int, list[int]] = {}
         for job in range(num_jobs):
             machine = wanted(job)
-            if machine < 0 or down[machine] or holder[machine] >= 0:
+            if machine < 0 or down[machine] or holder[machine] >= 0 or not allowed(job, machine):
                 continue
             if held[job] < 0 or (is_blocked(job) and not down[held[job]]):
                 found.setdefault(machine, []).append(job)
@@ -165,7 +177,8 @@ def simulate_reference(
             if job < 0 or down[machine] or not is_blocked(job):
                 return -1
             target = wanted(job)
-            return target if target >= 0 and not down[target] and holder[target] >= 0 else -1
+            usable = target >= 0 and not down[target] and holder[target] >= 0 and allowed(job, target)
+            return target if usable else -1
 
         cycles, seen = [], set()
         for first in range(num_machines):

@@ -36,7 +36,7 @@ one) or answers it with a dispatching rule compiled in (the score functions of
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numba
 import numpy as np
@@ -74,7 +74,9 @@ NEEDED_TIME = 6  # the event time past the calendar horizon, when the kernel ret
 IDLE_EVENTS = 7  # events since a job last moved or finished processing
 JOBS_STARTED = 8  # jobs that entered their first operation
 WIP_LIMIT = 9  # admission control: most jobs in the shop at once (started, not done); 0 for no limit
-NUM_COUNTERS = 10
+STOP_AT_EVENTS = 10  # 1: _advance also returns EVENT after every shutdown or repair
+CALENDAR_EVENTS = 11  # shutdowns and repairs applied so far
+NUM_COUNTERS = 12
 
 # Statuses returned by _advance.
 DONE = 0
@@ -82,6 +84,7 @@ DECIDE = 1  # mask holds the candidate jobs; call again with the chosen one
 NEED_CALENDAR = 2  # draw the calendar beyond counters[NEEDED_TIME] and call again
 STALLED = 3  # unfinished jobs, nothing processing, no machine down: a deadlock
 JAMMED = 4  # more than max_idle_events events in a row without a job moving or finishing
+EVENT = 5  # a machine went down or came back up (only with counters[STOP_AT_EVENTS]); call again to go on
 
 ASK = -1
 """Rule id that makes the kernel stop at every question instead of answering it."""
@@ -127,14 +130,24 @@ def _queue_add(queues: np.ndarray, positions: np.ndarray, machine: int, job: int
     queues[machine, 0] = size
 
 
+@numba.njit(cache=True, inline="always")
+def _planned(plan: np.ndarray, machine: int) -> int:
+    """The job the plan sends next into ``machine``; -1 when the machine follows no plan or its plan is used up."""
+    pointer = plan[machine, 0]
+    if pointer == 0 or pointer >= plan.shape[1]:
+        return -1
+    return plan[machine, pointer]
+
+
 @numba.njit(cache=True)
 def _enter(
     machines: np.ndarray, durations: np.ndarray, lengths: np.ndarray, job_state: np.ndarray,
     machine_state: np.ndarray, enter: np.ndarray, leave: np.ndarray, counters: np.ndarray,
-    queues: np.ndarray, positions: np.ndarray, job: int, now: int,
+    queues: np.ndarray, positions: np.ndarray, plan: np.ndarray, job: int, now: int,
 ) -> None:  # fmt: skip
     """The job leaves the machine it holds (if any) and enters its next operation's machine at ``now``; it
-    moves from that machine's queue to the queue of its next operation's machine.
+    moves from that machine's queue to the queue of its next operation's machine, and the machine's plan (if
+    it follows one) moves on to its next job.
 
     Inside a cycle the jobs move one after the other: a job leaving a machine empties it only if
     no cycle member has entered it already.
@@ -147,6 +160,8 @@ def _enter(
         if machine_state[HOLDER, held] == job:
             machine_state[HOLDER, held] = -1
     _queue_remove(queues, positions, machine, job)
+    if plan[machine, 0] > 0:
+        plan[machine, 0] += 1
     if op == 0:
         counters[JOBS_STARTED] += 1
     if op + 1 < lengths[job]:
@@ -201,6 +216,7 @@ def _apply_events(
         job = machine_state[HOLDER, machine]
         if down and machine_state[DOWN, machine] == 0:
             machine_state[DOWN, machine] = 1
+            counters[CALENDAR_EVENTS] += 1
             if job >= 0 and job_state[SEGMENT_START, job] >= 0:
                 start = job_state[SEGMENT_START, job]
                 op = job_state[NEXT_OP, job] - 1
@@ -213,6 +229,7 @@ def _apply_events(
                 job_state[SEGMENT_START, job] = -1
         elif not down and machine_state[DOWN, machine] == 1:
             machine_state[DOWN, machine] = 0
+            counters[CALENDAR_EVENTS] += 1
             if job >= 0 and job_state[REMAINING, job] > 0:
                 job_state[SEGMENT_START, job] = now  # resumes; nobody can enter or leave this machine
             else:
@@ -238,8 +255,9 @@ def _candidate_machine(machines: np.ndarray, lengths: np.ndarray, job_state: np.
 
 @numba.njit(cache=True, inline="always")
 def _cycle_successor(machines: np.ndarray, lengths: np.ndarray, job_state: np.ndarray, machine_state: np.ndarray,
-                     machine: int) -> int:  # fmt: skip
-    """The machine wanted by the blocked job on ``machine`` when both are up and it is occupied, else -1."""
+                     plan: np.ndarray, machine: int) -> int:  # fmt: skip
+    """The machine wanted by the blocked job on ``machine`` when both are up, it is occupied and its plan (if any)
+    sends that job next, else -1."""
     job = machine_state[HOLDER, machine]
     if job < 0 or machine_state[DOWN, machine] == 1 or job_state[REMAINING, job] > 0:
         return -1
@@ -249,6 +267,9 @@ def _cycle_successor(machines: np.ndarray, lengths: np.ndarray, job_state: np.nd
     wanted = machines[job, op]
     if machine_state[DOWN, wanted] == 1 or machine_state[HOLDER, wanted] < 0:
         return -1
+    planned = _planned(plan, wanted)
+    if planned >= 0 and planned != job:
+        return -1
     return wanted
 
 
@@ -256,7 +277,7 @@ def _cycle_successor(machines: np.ndarray, lengths: np.ndarray, job_state: np.nd
 def _swap_cycles(
     machines: np.ndarray, durations: np.ndarray, lengths: np.ndarray, swaps: bool, job_state: np.ndarray,
     machine_state: np.ndarray, enter: np.ndarray, leave: np.ndarray, counters: np.ndarray,
-    queues: np.ndarray, positions: np.ndarray, now: int, mark: np.ndarray, movers: np.ndarray,
+    queues: np.ndarray, positions: np.ndarray, plan: np.ndarray, now: int, mark: np.ndarray, movers: np.ndarray,
 ) -> int:  # fmt: skip
     """Move every cycle of blocked jobs at once (cycles of one always, longer ones when ``swaps``); returns
     how many jobs moved.
@@ -272,24 +293,24 @@ def _swap_cycles(
         machine = first
         while machine >= 0 and mark[machine] == 0:
             mark[machine] = first + 1
-            machine = _cycle_successor(machines, lengths, job_state, machine_state, machine)
+            machine = _cycle_successor(machines, lengths, job_state, machine_state, plan, machine)
         if machine < 0 or mark[machine] != first + 1:
             continue
         # machine lies on a cycle found by this walk
         length = 1
-        current = _cycle_successor(machines, lengths, job_state, machine_state, machine)
+        current = _cycle_successor(machines, lengths, job_state, machine_state, plan, machine)
         while current != machine:
             length += 1
-            current = _cycle_successor(machines, lengths, job_state, machine_state, current)
+            current = _cycle_successor(machines, lengths, job_state, machine_state, plan, current)
         if length > 1 and not swaps:
             continue
         for _ in range(length):
             movers[num_movers] = machine_state[HOLDER, current]
             num_movers += 1
-            current = _cycle_successor(machines, lengths, job_state, machine_state, current)
+            current = _cycle_successor(machines, lengths, job_state, machine_state, plan, current)
     for index in range(num_movers):
         _enter(machines, durations, lengths, job_state, machine_state, enter, leave, counters, queues, positions,
-               movers[index], now)  # fmt: skip
+               plan, movers[index], now)  # fmt: skip
     return num_movers
 
 
@@ -304,10 +325,11 @@ def _shop_full(counters: np.ndarray) -> bool:
 def _settle(
     machines: np.ndarray, durations: np.ndarray, lengths: np.ndarray, swaps: bool, job_state: np.ndarray,
     machine_state: np.ndarray, enter: np.ndarray, leave: np.ndarray, counters: np.ndarray,
-    queues: np.ndarray, positions: np.ndarray, now: int, mask: np.ndarray, scratch: np.ndarray,
+    queues: np.ndarray, positions: np.ndarray, plan: np.ndarray, now: int, mask: np.ndarray, scratch: np.ndarray,
 ) -> int:  # fmt: skip
     """Swap cycles and fill single-candidate machines until neither moves a job; then mark the candidates
-    of the question (each on a machine with two or more) in ``mask`` and return how many there are.
+    of the question (each on a machine with two or more) in ``mask`` and return how many there are. A machine
+    that follows a plan has at most one candidate: the job its plan sends next.
 
     Each pass swaps every cycle, then takes a snapshot of the candidates and fills, in machine
     order, every empty, up machine that has exactly one. A pass reads only the queues of the empty,
@@ -320,15 +342,19 @@ def _settle(
     num_marked = 0
     while True:
         moved = _swap_cycles(machines, durations, lengths, swaps, job_state, machine_state, enter, leave, counters,
-                             queues, positions, now, scratch[3, :num_machines], scratch[4, :num_machines])  # fmt: skip
+                             queues, positions, plan, now, scratch[3, :num_machines],
+                             scratch[4, :num_machines])  # fmt: skip
         count[:] = 0
         num_marked = 0
         # A candidate needs an empty, up machine; in a blocking shop there often is none.
         for machine in range(num_machines):
             if machine_state[HOLDER, machine] >= 0 or machine_state[DOWN, machine] == 1:
                 continue
+            planned = _planned(plan, machine)
             for slot in range(1, queues[machine, 0] + 1):
                 job = queues[machine, slot]
+                if planned >= 0 and job != planned:
+                    continue
                 held = job_state[HELD_MACHINE, job]
                 if held >= 0 and (job_state[REMAINING, job] > 0 or machine_state[DOWN, held] == 1):
                     continue  # still processing, or blocked on a machine that is down
@@ -341,7 +367,7 @@ def _settle(
         for machine in range(num_machines):
             if count[machine] == 1 and not (job_state[NEXT_OP, only[machine]] == 0 and _shop_full(counters)):
                 _enter(machines, durations, lengths, job_state, machine_state, enter, leave, counters, queues,
-                       positions, only[machine], now)  # fmt: skip
+                       positions, plan, only[machine], now)  # fmt: skip
                 moved += 1
         if moved == 0:
             break
@@ -416,8 +442,10 @@ def _advance(
     restart: bool, swaps: bool, max_idle_events: int, rule: int, choice: int, decision_limit: int,
     job_state: np.ndarray, machine_state: np.ndarray, enter: np.ndarray, leave: np.ndarray,
     segments: np.ndarray, counters: np.ndarray, mask: np.ndarray, queues: np.ndarray, positions: np.ndarray,
+    plan: np.ndarray,
 ) -> int:  # fmt: skip
-    """Run the simulation until the next question (``rule == ASK``), the end, or the calendar horizon.
+    """Run the simulation until the next question (``rule == ASK``), the end, the calendar horizon, or (with
+    ``counters[STOP_AT_EVENTS]``) the next shutdown or repair.
 
     Args:
         choice: the job chosen for the last question (-1 when there is none to apply).
@@ -430,13 +458,14 @@ def _advance(
 
     Returns:
         :data:`DONE`, :data:`DECIDE` (``mask`` holds the candidates), :data:`NEED_CALENDAR`
-        (``counters[NEEDED_TIME]`` is the event time past the horizon), :data:`STALLED` or :data:`JAMMED`.
+        (``counters[NEEDED_TIME]`` is the event time past the horizon), :data:`STALLED`, :data:`JAMMED` or
+        :data:`EVENT` (the events at ``counters[NOW]`` are applied; nothing has moved since).
     """
     num_jobs = job_state.shape[1]
     scratch = np.empty((5, max(num_jobs, machine_state.shape[1])), dtype=np.int64)
     if choice >= 0:
         _enter(machines, durations, lengths, job_state, machine_state, enter, leave, counters, queues, positions,
-               choice, counters[NOW])  # fmt: skip
+               plan, choice, counters[NOW])  # fmt: skip
         counters[NUM_DECISIONS] += 1
     elif counters[EVENTS_PENDING] == 1:
         if counters[NOW] > horizon:
@@ -445,17 +474,20 @@ def _advance(
         _apply_events(durations, lengths, down_starts, down_ends, down_counts, restart, job_state, machine_state,
                       leave, segments, counters, counters[NOW])  # fmt: skip
         counters[EVENTS_PENDING] = 0
+        if counters[STOP_AT_EVENTS] == 1:  # time 0 is an event: nothing has moved yet
+            mask[:] = False
+            return EVENT
     may_move = True  # a call may resume a question unanswered (a rule takes over from a policy)
     while True:
         now = counters[NOW]
         # After an event that can move no job (a shutdown), the last settling still holds: no candidate.
         if may_move and _settle(machines, durations, lengths, swaps, job_state, machine_state, enter, leave,
-                                counters, queues, positions, now, mask, scratch) > 0:  # fmt: skip
+                                counters, queues, positions, plan, now, mask, scratch) > 0:  # fmt: skip
             if rule == ASK or counters[NUM_DECISIONS] == decision_limit:
                 return DECIDE
             job = _choose(durations, lengths, totals, job_state, mask, rule)
             _enter(machines, durations, lengths, job_state, machine_state, enter, leave, counters, queues, positions,
-                   job, now)  # fmt: skip
+                   plan, job, now)  # fmt: skip
             counters[NUM_DECISIONS] += 1
             continue
         if counters[JOBS_DONE] == num_jobs:
@@ -469,10 +501,15 @@ def _advance(
             return NEED_CALENDAR
         counters[NOW] = time
         counters[IDLE_EVENTS] += 1
+        calendar_events = counters[CALENDAR_EVENTS]
         may_move = _apply_events(durations, lengths, down_starts, down_ends, down_counts, restart, job_state,
                                  machine_state, leave, segments, counters, time)  # fmt: skip
         if counters[IDLE_EVENTS] > max_idle_events:
             return JAMMED
+        changed = counters[CALENDAR_EVENTS] > calendar_events
+        if counters[STOP_AT_EVENTS] == 1 and changed and counters[JOBS_DONE] < num_jobs:
+            mask[:] = False
+            return EVENT
 
 
 Policy = Callable[["BlockingState"], int]
@@ -498,6 +535,10 @@ class BlockingState:
             every free machine may be filled (the published rules).
         patience: the simulation raises :class:`JammedError` after ``patience * num_machines``
             events in a row in which no job moved or finished processing.
+        stop_at_events: the state also stops (:attr:`at_event`) at time 0 before any job moves and after every
+            shutdown and repair, so that a method can re-plan (:meth:`follow`) and go on (:meth:`advance`).
+        plans_dropped: how many times a plan given to :meth:`follow` led nowhere (every job left waited for
+            another) and was dropped; the questions were then asked again.
         job_state: per job, the rows :data:`NEXT_OP`, :data:`HELD_MACHINE`, :data:`REMAINING`,
             :data:`SEGMENT_START`, :data:`READY`, :data:`WORK_LEFT` (see the module constants).
         machine_state: per machine, the rows :data:`HOLDER`, :data:`DOWN`, :data:`NEXT_INTERVAL`
@@ -511,6 +552,8 @@ class BlockingState:
         segments (recorded so far): ``(num_segments, 4)`` rows ``(job, op, start, end)``.
     """
 
+    plans_dropped: int = 0
+
     def __init__(
         self,
         instance: Instance,
@@ -519,6 +562,7 @@ class BlockingState:
         swaps: bool = True,
         patience: int = DEFAULT_PATIENCE,
         wip_limit: int | None = None,
+        stop_at_events: bool = False,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"interruption mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -559,6 +603,11 @@ class BlockingState:
         self._counters = np.zeros(NUM_COUNTERS, dtype=np.int64)
         self._counters[EVENTS_PENDING] = 1
         self._counters[WIP_LIMIT] = 0 if wip_limit is None else wip_limit
+        self._counters[STOP_AT_EVENTS] = int(stop_at_events)
+        # per machine: a pointer (0: no plan) and the jobs in the order they are to enter it
+        visits = np.bincount(instance.machines[instance.valid], minlength=num_machines)
+        self._plan = np.full((num_machines, 1 + int(visits.max(initial=0))), -1, dtype=np.int64)
+        self._plan[:, 0] = 0
         self._segments = np.zeros((0, 4), dtype=np.int64)
         # A first stretch of calendar: about the makespan of a fair schedule at full availability.
         lower_bound = instance.trivial_lower_bound()
@@ -582,7 +631,7 @@ class BlockingState:
                 self._down_starts, self._down_ends, self._down_counts, self._calendar.horizon,
                 self.mode == "restart", self.swaps, self.patience * self.instance.num_machines, rule, choice,
                 decision_limit, self.job_state, self.machine_state, self.enter, self.leave, self._segments,
-                self._counters, self.mask, self._queues, self._queue_positions,
+                self._counters, self.mask, self._queues, self._queue_positions, self._plan,
             )  # fmt: skip
             choice = -1  # applied by the call that returned
             if status == NEED_CALENDAR:
@@ -600,6 +649,10 @@ class BlockingState:
                     f"repairs per machine, up to time {self.now}{settings}; a cycle of blocked jobs waits for all "
                     "its machines to be up at once"
                 )
+            if status == STALLED and self._plan[:, 0].any():
+                self._plan[:, 0] = 0  # the plan leads nowhere from here: ask instead
+                self.plans_dropped += 1
+                continue
             if status == STALLED:
                 error = StallError if self.swaps else DeadlockError
                 unfinished = np.flatnonzero(self.job_state[NEXT_OP] < self._lengths).tolist()
@@ -623,8 +676,9 @@ class BlockingState:
             known.append(rows)
         return known
 
-    def clone(self, calendar: Calendar | None = None) -> BlockingState:
-        """An independent copy of the simulation at this question, on the same calendar or on ``calendar``.
+    def clone(self, calendar: Calendar | None = None, stop_at_events: bool = False) -> BlockingState:
+        """An independent copy of the simulation at this question or event, on the same calendar or on
+        ``calendar``, following the same plan; it stops at shutdowns and repairs only if ``stop_at_events``.
 
         A copy on another calendar that agrees with this one up to now (its down intervals that
         have started by now, with the repair of a machine down now ending later than now) continues
@@ -634,8 +688,9 @@ class BlockingState:
         copy = object.__new__(BlockingState)
         copy.__dict__.update(self.__dict__)
         for name in ("job_state", "machine_state", "enter", "leave", "mask", "_counters", "_segments", "_queues",
-                     "_queue_positions"):  # fmt: skip
+                     "_queue_positions", "_plan"):  # fmt: skip
             setattr(copy, name, getattr(self, name).copy())
+        copy._counters[STOP_AT_EVENTS] = int(stop_at_events)
         if calendar is not None:
             if calendar.num_machines != self.instance.num_machines:
                 raise ValueError(
@@ -653,6 +708,11 @@ class BlockingState:
     @property
     def done(self) -> bool:
         return self._status == DONE
+
+    @property
+    def at_event(self) -> bool:
+        """Stopped at time 0 or at a shutdown or repair (only with ``stop_at_events``): call :meth:`advance`."""
+        return self._status == EVENT
 
     @property
     def now(self) -> int:
@@ -698,6 +758,33 @@ class BlockingState:
         if self.done or not 0 <= job < self.instance.num_jobs or not self.mask[job]:
             raise ValueError(f"job {job} is not a candidate (candidates: {self.candidates().tolist()})")
         self._status = self._run(ASK, int(job))
+
+    def advance(self) -> None:
+        """Go on from an event (:attr:`at_event`) to the next question, event or the end."""
+        if not self.at_event:
+            raise ValueError("the state is not stopped at an event; answer its question with step()")
+        self._status = self._run(ASK, -1)
+
+    def follow(self, plan: Sequence[Sequence[int]] | None) -> None:
+        """From now on let jobs enter each machine only in the order of ``plan`` (``plan[machine]``, jobs in order;
+        a job visiting a machine twice appears twice); a machine whose list is used up, or empty, is free again.
+        Machines then have at most one candidate, so a complete plan asks no questions. None: no plan.
+
+        A plan made from this state by a feasible schedule of the remaining work (each machine's order of its
+        enters) keeps feasible however the machines stop later: shutdowns only delay it. If a plan leads to a
+        state where every job left waits for another, it is dropped and counted in :attr:`plans_dropped`.
+        """
+        self._plan[:, 1:] = -1
+        self._plan[:, 0] = 0
+        if plan is None:
+            return
+        if len(plan) != self.instance.num_machines:
+            raise ValueError(f"a plan has one list per machine ({self.instance.num_machines}), got {len(plan)}")
+        for machine, jobs in enumerate(plan):
+            if len(jobs) >= self._plan.shape[1]:
+                raise ValueError(f"the plan of machine {machine} has {len(jobs)} jobs, more than visit it")
+            self._plan[machine, 1 : 1 + len(jobs)] = jobs
+            self._plan[machine, 0] = 1 if len(jobs) else 0
 
     def run_rule(self, rule: str, max_decisions: int | None = None) -> None:
         """Answer the remaining questions with a deterministic rule of :data:`jssp.rules.RULES`, in the kernel: all

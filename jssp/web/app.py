@@ -66,7 +66,7 @@ from jssp.web.tasks import gantt_png_task, solve_task
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 DEFAULT_METHOD = "mwkr"
-_REQUEST_FIELDS = ("method", "time_limit", "seed", "instance", "problem")
+_REQUEST_FIELDS = ("method", "time_limit", "event_budget", "seed", "instance", "problem")
 """Fields of a solve request besides the problems' own options (each a query parameter or a form field)."""
 UPLOAD_SOURCE = "upload"  # how errors name an instance sent as text or JSON rather than as a file
 
@@ -224,6 +224,9 @@ async def _solve(
     request: Request,
     method: str | None = Query(None, description=f"Solving method (GET /api/methods); default {DEFAULT_METHOD}."),
     time_limit: float | None = Query(None, description="Seconds for time-limited methods (cpsat, tabu)."),
+    event_budget: float | None = Query(
+        None, description="Re-planning methods (reschedule, right-shift): seconds of search per plan; default 1."
+    ),
     seed: int | None = Query(None, description="Seed of randomised methods (random, cpsat, tabu); default 0."),
     instance: str | None = Query(None, description="Which instance of a file that holds several (OR-Library)."),
     problem: str | None = Query(None, description=f"Problem variant (GET /api/methods); default {DEFAULT_PROBLEM}."),
@@ -252,6 +255,7 @@ async def _solve(
     fields: dict[str, str | None] = {
         "method": method,
         "time_limit": None if time_limit is None else str(time_limit),
+        "event_budget": None if event_budget is None else str(event_budget),
         "seed": None if seed is None else str(seed),
         "instance": instance,
         "problem": problem,
@@ -453,6 +457,9 @@ def _solve_options(fields: dict[str, str | None], config: ServeConfig) -> tuple[
     seed = _number_field(fields, "seed", bounded_integer, "an integer") or 0
     name = (fields.get("problem") or DEFAULT_PROBLEM).strip().lower()
     values: dict[str, Any] = {"time_limit": time_limit, "seed": seed, "cpsat_workers": config.cpsat_workers}
+    event_budget = _number_field(fields, "event_budget", float, "a number")
+    if event_budget is not None:
+        values["event_budget"] = event_budget
     values["problem"] = name
     for option, owners in problem_option_owners().items():
         owner = next((problem for problem in owners if problem.name == name), owners[0])
@@ -592,6 +599,7 @@ _SOLVE_BODY: dict[str, Any] = {
                         "text": {"type": "string", "description": "instance content (instead of a file)"},
                         "method": {"type": "string"},
                         "time_limit": {"type": "number"},
+                        "event_budget": {"type": "number"},
                         "seed": {"type": "integer"},
                         "instance": {"type": "string", "description": "instance of a multi-instance file"},
                     },

@@ -152,6 +152,7 @@ async function onSolve(event) {
   const method = $("method").value;
   form.append("method", method);
   form.append("time_limit", $("time-limit").value);
+  form.append("event_budget", $("event-budget").value);
   form.append("seed", $("seed").value);
   form.append("problem", $("problem").value);
   for (const input of $("problem-options").querySelectorAll(".problem-option")) {
