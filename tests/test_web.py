@@ -412,7 +412,8 @@ def test_methods_are_listed_per_problem(client: TestClient) -> None:
     assert set(problems) == {"jssp", "isbjssp"} and {"tabu", "sleepy"} <= set(problems["jssp"]["methods"])
     assert listing["methods"] == problems["jssp"]["methods"] and problems["jssp"]["options"] == []
     assert problems["isbjssp"]["methods"] == ["spt", "lpt", "mwkr", "lwkr", "mor", "lor", "mopnr", "fifo", "fdd-mwkr",
-                                              "random", "lookahead-lor", "reschedule", "right-shift", "cpsat", "cpsat-clairvoyant"]  # fmt: skip
+                                              "random", "lookahead-lor", "reschedule", "right-shift", "cpsat",
+                                              "cpsat-clairvoyant"]  # fmt: skip
     options = {option["name"]: option for option in problems["isbjssp"]["options"]}
     assert list(options) == ["shutdown_rate", "downtime", "interruption_mode", "wip_limit"]
     assert options["shutdown_rate"]["kind"] == "number" and options["shutdown_rate"]["default"] == 0.0

@@ -151,14 +151,12 @@ def _residual_times(
     segments = continuation.segments
     np.maximum.at(ends, (segments[:, 0], segments[:, 1]), segments[:, 3])
     durations = residual.instance.durations
-    start = np.where(valid, ends[jobs, np.minimum(ops, ends.shape[1] - 1)] - now - durations, 0)
+    start = np.where(valid, ends[jobs, np.minimum(ops, continuation.instance.width - 1)] - now - durations, 0)
     start = np.where(durations > 0, start, enter)
     return enter, leave, np.maximum(start, enter)
 
 
-def _machine_orders(
-    residual: Residual, enter: npt.NDArray[np.int64], leave: npt.NDArray[np.int64]
-) -> list[list[int]]:
+def _machine_orders(residual: Residual, enter: npt.NDArray[np.int64], leave: npt.NDArray[np.int64]) -> list[list[int]]:
     """Per machine, the shop's jobs in the order of their planned enters (ties: the shorter stay first), leaving
     out the operations the jobs are on now."""
     instance = residual.instance
