@@ -185,7 +185,7 @@ def replan_schedule(
 
     Past ``time_limit`` seconds (None: no limit) no new plan is made: the last one is followed to the end, as
     right-shift does. The schedule's ``info`` records the plans made, the events left without one, the plans'
-    seconds (mean, p99 and most), how many plans were dropped and how many questions ``lor`` answered.
+    seconds (each, mean, p99 and most), how many plans were dropped and how many questions ``lor`` answered.
 
     Raises:
         ValueError: for an instance of more than :data:`MAX_OPERATIONS` operations.
@@ -223,6 +223,7 @@ def replan_schedule(
     schedule = state.schedule(method, interruptions_record(instance, interruptions))
     schedule.info.update(
         plans=len(seconds),
+        plan_seconds=[round(value, 5) for value in seconds],
         events_without_plan=unplanned,
         plan_seconds_mean=float(np.mean(seconds)),
         plan_seconds_p99=float(np.percentile(seconds, 99)),
