@@ -131,7 +131,7 @@ def test_plans_of_the_warm_start_alone_are_lor(seed: int) -> None:
     that calendar is the true one up to the next event and following the plans gives ``lor``'s schedule."""
     instance = benchmarks.load("la16")
     interruptions = Interruptions(rate=0.005, seed=seed)
-    schedule = replan_schedule(instance, interruptions, event_budget=1e-12)
+    schedule = replan_schedule(instance, interruptions, event_budget=1e-12, warm_starts=("lor",))
     lor = dispatch(instance, "lor", interruptions, calendar=interruptions.calendar(instance))
     assert schedule.info["plans"] > 20 and schedule.info["plans_dropped"] == 0
     assert np.array_equal(schedule.enter, lor.enter) and np.array_equal(schedule.leave, lor.leave)

@@ -4,7 +4,8 @@
 in the shop as it stands (jobs on machines with their processing left, jobs blocked, jobs waiting
 to start, machines down until their expected repair) goes to CP-SAT on the blocking model with
 swaps and the known down intervals (:func:`jssp.blocking.clairvoyant.build_calendar_model`), warm
-started from ``lor`` continued on the calendar known now, within a budget of seconds per event. The plan
+started from the plan followed so far or a rule, whichever ends first continued on the calendar known now,
+within a budget of seconds per event. The plan
 minimises the makespan and, second, the sum of the jobs' ends: with the makespan alone, everything off the
 critical path may be planned late, and a plan followed under shutdowns needs that slack (``docs/notes.md``).
 The simulator then follows each machine's planned order of enters (:meth:`BlockingState.follow`)
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +37,7 @@ from jssp.blocking.lookahead import expected_downtime, known_calendar
 from jssp.blocking.schedule import BlockingSchedule
 from jssp.blocking.simulator import HELD_MACHINE, NEXT_OP, REMAINING, BlockingState
 from jssp.instance import Instance
+from jssp.rules import RULES
 
 MAX_OPERATIONS = 5000
 """Largest instances re-planned: beyond, building one CP-SAT model per event costs more than the budget."""
@@ -79,7 +82,12 @@ def residual_of(state: BlockingState) -> Residual:
 
 
 def plan_remaining(
-    state: BlockingState, downtime: int, time_limit: float, num_workers: int = 2, seed: int = 0
+    state: BlockingState,
+    downtime: int,
+    time_limit: float,
+    num_workers: int = 2,
+    seed: int = 0,
+    warm_starts: Sequence[str] | None = None,
 ) -> tuple[list[list[int]], dict[str, object]]:
     """Plan the work left in ``state`` on the calendar known now; returns the plan of :meth:`BlockingState.follow`
     (per machine, the jobs in the order they are to enter it) and what the search did.
@@ -87,6 +95,8 @@ def plan_remaining(
     Args:
         downtime: expected length of a shutdown; a repair in progress ends that long after its start.
         time_limit: seconds for the whole plan, the model and the warm start included.
+        warm_starts: the rules whose continuations may start the search; None: every deterministic rule, and the
+            plan the state follows now (continued on the calendar known now), whichever ends first.
     """
     from ortools.sat.python import cp_model
 
@@ -97,12 +107,7 @@ def plan_remaining(
     residual = residual_of(state)
     now = residual.now
     calendar = known_calendar(state, downtime)
-    continuation = state.clone(calendar)
-    continuation.follow(None)
-    if continuation.at_event:
-        continuation.advance()
-    if not continuation.done:
-        continuation.run_rule(FALLBACK_RULE)
+    hint_method, continuation = _warm_start(state, calendar, warm_starts)
     enter, leave, start = _residual_times(residual, continuation)
     horizon = continuation.now - now
     downs = [_from_now(rows, now) for rows in calendar.down_intervals(now)]  # the repairs in progress
@@ -110,7 +115,7 @@ def plan_remaining(
     built = build_calendar_model(residual.instance, downs, horizon, residual.entered, early_ends=True)
     add_hint(built, enter, leave, start, horizon)
     remaining = time_limit - (time.perf_counter() - started)
-    info: dict[str, object] = {"hint": horizon}
+    info: dict[str, object] = {"hint": horizon, "hint_method": hint_method}
     if remaining > 0:
         trivial_bound = residual.instance.trivial_lower_bound()
         run = run_solver(built.model, remaining, num_workers, seed, False, trivial_bound)
@@ -121,6 +126,25 @@ def plan_remaining(
                 enter[job, : len(job_enters)] = [run.solver.value(variable) for variable in job_enters]
                 leave[job, : len(job_enters)] = [run.solver.value(variable) for variable in built.leaves[job]]
     return _machine_orders(residual, enter, leave), info
+
+
+def _warm_start(
+    state: BlockingState, calendar: Calendar, warm_starts: Sequence[str] | None
+) -> tuple[str, BlockingState]:
+    """The shortest finished continuation of ``state`` on ``calendar`` and what made it: following its plan (when
+    it has one and ``warm_starts`` is None; ``"plan"``), or a rule (its name)."""
+    tries: list[tuple[str, BlockingState]] = []
+    if warm_starts is None and state.following:
+        tries.append(("plan", state.clone(calendar)))
+    for rule in RULES if warm_starts is None else warm_starts:
+        continuation = state.clone(calendar)
+        continuation.follow(None)
+        tries.append((rule, continuation))
+    for name, continuation in tries:
+        if continuation.at_event:
+            continuation.advance()
+        continuation.run_rule(FALLBACK_RULE if name == "plan" else name)  # the plan's open questions: lor
+    return min(tries, key=lambda named: named[1].now)
 
 
 def _from_now(rows: npt.NDArray[np.int64], now: int) -> npt.NDArray[np.int64]:
@@ -179,6 +203,7 @@ def replan_schedule(
     seed: int = 0,
     every_event: bool = True,
     time_limit: float | None = None,
+    warm_starts: Sequence[str] | None = None,
 ) -> BlockingSchedule:
     """``reschedule`` (``every_event``: a plan at time 0 and after every shutdown and repair) or ``right-shift``
     (one plan at time 0, followed to the end), each plan searched for ``event_budget`` seconds.
@@ -210,7 +235,7 @@ def replan_schedule(
             if not seconds or (every_event and time.perf_counter() < deadline):
                 began = time.perf_counter()
                 budget = event_budget if not seconds else min(event_budget, deadline - began)
-                plan, _ = plan_remaining(state, downtime, budget, num_workers, seed)
+                plan, _ = plan_remaining(state, downtime, budget, num_workers, seed, warm_starts)
                 state.follow(plan)
                 seconds.append(time.perf_counter() - began)
             elif every_event:

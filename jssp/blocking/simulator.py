@@ -710,6 +710,13 @@ class BlockingState:
         return self._status == DONE
 
     @property
+    def following(self) -> bool:
+        """Whether a plan given to :meth:`follow` still restricts some machine."""
+        pointers = self._plan[:, 0]
+        live = (pointers > 0) & (pointers < self._plan.shape[1])
+        return bool((self._plan[live, pointers[live]] >= 0).any())
+
+    @property
     def at_event(self) -> bool:
         """Stopped at time 0 or at a shutdown or repair (only with ``stop_at_events``): call :meth:`advance`."""
         return self._status == EVENT
