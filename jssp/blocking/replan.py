@@ -88,6 +88,7 @@ def plan_remaining(
     num_workers: int = 2,
     seed: int = 0,
     warm_starts: Sequence[str] | None = None,
+    early_ends: bool = True,
 ) -> tuple[list[list[int]], dict[str, object]]:
     """Plan the work left in ``state`` on the calendar known now; returns the plan of :meth:`BlockingState.follow`
     (per machine, the jobs in the order they are to enter it) and what the search did.
@@ -97,6 +98,8 @@ def plan_remaining(
         time_limit: seconds for the whole plan, the model and the warm start included.
         warm_starts: the rules whose continuations may start the search; None: every deterministic rule, and the
             plan the state follows now (continued on the calendar known now), whichever ends first.
+        early_ends: minimise the jobs' ends second to the makespan (see
+            :func:`~jssp.blocking.clairvoyant.build_calendar_model`); False: the makespan alone.
     """
     from ortools.sat.python import cp_model
 
@@ -112,7 +115,7 @@ def plan_remaining(
     horizon = continuation.now - now
     downs = [_from_now(rows, now) for rows in calendar.down_intervals(now)]  # the repairs in progress
 
-    built = build_calendar_model(residual.instance, downs, horizon, residual.entered, early_ends=True)
+    built = build_calendar_model(residual.instance, downs, horizon, residual.entered, early_ends)
     add_hint(built, enter, leave, start, horizon)
     remaining = time_limit - (time.perf_counter() - started)
     info: dict[str, object] = {"hint": horizon, "hint_method": hint_method}
@@ -204,13 +207,15 @@ def replan_schedule(
     every_event: bool = True,
     time_limit: float | None = None,
     warm_starts: Sequence[str] | None = None,
+    early_ends: bool = True,
 ) -> BlockingSchedule:
     """``reschedule`` (``every_event``: a plan at time 0 and after every shutdown and repair) or ``right-shift``
     (one plan at time 0, followed to the end), each plan searched for ``event_budget`` seconds.
 
     Past ``time_limit`` seconds (None: no limit) no new plan is made: the last one is followed to the end, as
-    right-shift does. The schedule's ``info`` records the plans made, the events left without one, the plans'
-    seconds (each, mean, p99 and most), how many plans were dropped and how many questions ``lor`` answered.
+    right-shift does. ``warm_starts`` and ``early_ends`` are those of :func:`plan_remaining`. The schedule's
+    ``info`` records the plans made, the events left without one, the plans' seconds (each, mean, p99 and most),
+    how many plans were dropped and how many questions ``lor`` answered.
 
     Raises:
         ValueError: for an instance of more than :data:`MAX_OPERATIONS` operations.
@@ -235,7 +240,7 @@ def replan_schedule(
             if not seconds or (every_event and time.perf_counter() < deadline):
                 began = time.perf_counter()
                 budget = event_budget if not seconds else min(event_budget, deadline - began)
-                plan, _ = plan_remaining(state, downtime, budget, num_workers, seed, warm_starts)
+                plan, _ = plan_remaining(state, downtime, budget, num_workers, seed, warm_starts, early_ends)
                 state.follow(plan)
                 seconds.append(time.perf_counter() - began)
             elif every_event:
