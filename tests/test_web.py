@@ -201,6 +201,10 @@ def test_upload_limits_give_413(client: TestClient) -> None:
         ({"time_limit": "inf"}, "time_limit must be a finite number of seconds above 0, got inf"),
         ({"time_limit": "9" * 5000}, "time_limit must be a finite number of seconds above 0, got inf"),
         ({"time_limit": "soon"}, "time_limit 'soon' is not a number"),
+        ({"event_budget": "0"}, "event_budget must be a number of seconds above 0 and at most 600, got 0"),
+        ({"event_budget": "-1"}, "event_budget must be a number of seconds above 0 and at most 600, got -1"),
+        ({"event_budget": "1e9"}, "event_budget must be a number of seconds above 0 and at most 600, got 1e+09"),
+        ({"event_budget": "soon"}, "event_budget 'soon' is not a number"),
         ({"seed": "-1"}, "seed must be between 0 and 2147483647, got -1"),
         ({"seed": "2147483648"}, "seed must be between 0 and 2147483647, got 2147483648"),
         ({"seed": "9" * 5000}, "seed: integer 99999999999999999999... (5000 characters) is too large"),
@@ -440,6 +444,20 @@ def test_isbjssp_solve_returns_a_schedule_valid_on_its_calendar_and_a_chart(clie
     response = client.post("/api/gantt.png", json=document)
     assert response.status_code == 200 and response.content.startswith(b"\x89PNG\r\n\x1a\n")
     assert response.headers["content-disposition"] == 'attachment; filename="ft06-mwkr-gantt.png"'
+
+
+def test_isbjssp_reschedule_takes_its_event_budget_from_the_form(client: TestClient) -> None:
+    ft06 = (INSTANCES / "ft06.txt").read_bytes()
+    fields = {"problem": "isbjssp", "shutdown_rate": "0.01", "seed": "3", "method": "reschedule"}
+    fields["event_budget"] = "0.05"
+    status, document = _upload(client, "ft06.txt", ft06, **fields)
+    assert status == 200, document
+    assert document["method"] == "reschedule" and document["makespan"] >= 63
+    calendar = Interruptions(rate=0.01, seed=3).calendar(read_instance(INSTANCES / "ft06.txt"))
+    violations = find_document_violations(
+        read_instance(INSTANCES / "ft06.txt"), document, calendar.down_intervals(document["makespan"])
+    )
+    assert violations == []
 
 
 def test_isbjssp_settings_as_query_parameters_and_cpsat_without_shutdowns(client: TestClient) -> None:
