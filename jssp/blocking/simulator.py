@@ -20,6 +20,9 @@ Semantics (Wong et al. 2023 name the problem; the rules below are this package's
   on an up machine. Machines with one candidate are filled without asking; when several free
   machines have several candidates, the policy picks one operation (by its job) among all of
   them, and the simulator settles again before the next question.
+* Plans: a method may fix, per machine, the order in which jobs enter it (:meth:`BlockingState.follow`); such a
+  machine's only candidate is the job its plan sends next. A state may also stop at time 0 and after every
+  shutdown and repair (``stop_at_events``), for methods that re-plan there (:mod:`jssp.blocking.replan`).
 
 Time is integer and advances from event to event: at each event time completions are applied,
 then shutdowns and repairs, then, until nothing changes, cycles are swapped and single-candidate
