@@ -122,6 +122,18 @@ class Instance:
         return self._cache["lengths"]  # type: ignore[return-value]
 
     @property
+    def twins(self) -> npt.NDArray[np.int64]:
+        """For each job, the first job with the same route (machines and durations), itself if none comes
+        before it; shape ``(num_jobs,)`` (read-only). Jobs of one product in a real shop are twins."""
+        if "twins" not in self._cache:
+            rows = np.concatenate([self.machines, self.durations], axis=1)
+            _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+            twins = first[inverse.reshape(-1)].astype(np.int64)
+            twins.setflags(write=False)
+            self._cache["twins"] = twins
+        return self._cache["twins"]  # type: ignore[return-value]
+
+    @property
     def valid(self) -> npt.NDArray[np.bool_]:
         """True on real operations, False on padding; shape ``(num_jobs, width)``."""
         return self.machines != PAD

@@ -162,3 +162,31 @@ def test_a_restart_run_that_would_jam_is_refused_before_it_starts() -> None:
         solve(refused, "lor", restart)
     resume = SolveOptions.of("isbjssp", shutdown_rate=0.01, seed=1)
     assert solve(refused, "lor", resume).makespan >= 1002  # resuming, the same shop always finishes
+
+
+def test_twins_not_started_are_tried_once_and_share_the_estimate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A shop of three products, 12 jobs each: the lookahead tries one job per product waiting outside."""
+    from jssp.instance import Instance
+
+    products = [[(0, 4), (1, 3), (2, 5)], [(1, 2), (2, 6), (0, 2)], [(2, 3), (0, 3)]]
+    instance = Instance.from_routes([products[job % 3] for job in range(36)], name="products")
+    assert instance.twins.tolist() == [job % 3 for job in range(36)]
+    state = BlockingState(instance, Interruptions(rate=0.01, seed=1).calendar(instance))
+    clones = 0
+    clone = BlockingState.clone
+
+    def counting_clone(self: BlockingState, *args: object, **kwargs: object) -> BlockingState:
+        nonlocal clones
+        clones += 1
+        return clone(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(BlockingState, "clone", counting_clone)
+    candidates = state.candidates()
+    makespans = lookahead_makespans(state, "lor", 3)
+    assert len(candidates) > 3 and clones <= 3  # every candidate is a job not started, of one of 3 products
+    for job in candidates.tolist():
+        first_twin = min(other for other in candidates.tolist() if other % 3 == job % 3)
+        assert makespans[job] == makespans[first_twin] > 0
+    schedule = lookahead_schedule(instance, Interruptions(rate=0.01, seed=1))
+    schedule.check(expected_down_intervals=Interruptions(rate=0.01, seed=1).calendar(instance).down_intervals(
+        schedule.makespan))  # fmt: skip

@@ -13,7 +13,9 @@ Exact, every candidate run to the end costs about the cube of the number of jobs
 50x20 stays exact) the lookahead is bounded (:data:`BOUNDED`): only the few candidates the rule
 itself ranks first are tried, each continued for a fixed number of decisions and then scored by
 :meth:`~jssp.blocking.simulator.BlockingState.makespan_bound`. A decision then costs about the same
-whatever the size of the shop.
+whatever the size of the shop. Candidates not yet started that are twins (the same route, as the jobs of one
+product in a real shop; :attr:`~jssp.instance.Instance.twins`) are tried once, by the first of them, and share
+its estimate.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import numpy.typing as npt
 
 from jssp.blocking.calendar import Calendar, Downtime, Interruptions
 from jssp.blocking.schedule import BlockingSchedule
-from jssp.blocking.simulator import BlockingState
+from jssp.blocking.simulator import NEXT_OP, BlockingState
 from jssp.instance import Instance
 
 EXACT_OPERATIONS = 1000
@@ -102,17 +104,25 @@ def _estimates(
         return candidates, makespans
     limits = limits_for(state.instance) if limits is None else limits
     calendar = known_calendar(state, downtime)
-    tried = candidates
-    if limits.candidates is not None and len(candidates) > limits.candidates:
-        tried = state.ranked_candidates(rule)[: limits.candidates]
+    # twins not started (same route, Instance.twins) are tried once, by the first of them
+    stand_for = candidates.copy()
+    outside = state.job_state[NEXT_OP, candidates] == 0
+    if outside.any():
+        _, first, inverse = np.unique(state.instance.twins[candidates[outside]], return_index=True,
+                                      return_inverse=True)  # fmt: skip
+        stand_for[outside] = candidates[outside][first][inverse.reshape(-1)]
+    tried = candidates[stand_for == candidates]
+    if limits.candidates is not None and len(tried) > limits.candidates:
+        ranked = state.ranked_candidates(rule)
+        tried = ranked[np.isin(ranked, tried)][: limits.candidates]
     for job in tried:
         trial = state.clone(calendar)
         trial.step(int(job))
         trial.run_rule(rule, limits.decisions)
         makespans[job] = trial.now if trial.done else trial.makespan_bound()
     if len(tried) < len(candidates):
-        untried = np.setdiff1d(candidates, tried)
-        makespans[untried] = makespans[tried].max()
+        was_tried = np.isin(stand_for, tried)
+        makespans[candidates] = np.where(was_tried, makespans[stand_for], makespans[tried].max())
     return tried, makespans
 
 
