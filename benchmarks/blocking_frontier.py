@@ -28,7 +28,9 @@ REFERENCE = "lookahead-lor"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--instances", nargs="+", default=["la01-la20"], help="benchmark selectors")
+    parser.add_argument(
+        "--instances", nargs="+", default=["la01-la20"], help="benchmark selectors, or instance files (their stems)"
+    )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="calendar seeds to include")
     parser.add_argument(
         "--folder",
@@ -39,7 +41,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("results/blocking_frontier.md"))
     args = parser.parse_args()
 
-    names = set(benchmarks.select_many(args.instances))
+    names = {Path(item).stem if item.endswith(".txt") else name for item in args.instances
+             for name in ([item] if item.endswith(".txt") else benchmarks.select_many([item]))}  # fmt: skip
     rows: dict[str, dict[tuple[str, float, int], dict]] = {}
     for entry in args.folder:
         label, _, source = entry.partition("=")
