@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import shlex
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -63,9 +65,13 @@ def main() -> None:
 
 def frontier_table(rows: dict[str, dict[tuple[str, float, int], dict]], args: argparse.Namespace) -> str:
     rates = sorted({rate for cells in rows.values() for (_, rate, _) in cells})
+    command = " ".join(["python benchmarks/blocking_frontier.py", *map(shlex.quote, sys.argv[1:])])
     lines = [
-        f"Instances {' '.join(args.instances)}, calendar seeds {' '.join(map(str, args.seeds))}; per rate, the cells "
-        "every method below solved at that rate (a method missing at a rate is left out there).",
+        f"`{command}`",
+        "",
+        f"Instances {' '.join(Path(item).stem for item in args.instances)}, calendar seeds "
+        f"{' '.join(map(str, args.seeds))}; per rate, the cells every method below solved at that rate (a method "
+        "missing at a rate is left out there).",
         "",
         "| rate | method | cells | mean makespan | mean gap % | vs lookahead-lor (win/tie/loss) | mean s per solve |",
         "|---:|---|---:|---:|---:|---|---:|",
