@@ -187,6 +187,10 @@ def test_blocking_problem_with_shutdowns_is_solved_and_charted(page: Page, tmp_p
     expect(page.locator("#interruption-mode")).to_have_value("resume")
     expect(page.locator("#method option[value=tabu]")).to_have_count(0)  # the blocking problem's methods only
     expect(page.locator("#method")).to_have_value("mwkr")
+    expect(page.locator("#event-budget")).to_be_hidden()  # read by the re-planning methods only
+    page.select_option("#method", "reschedule")
+    expect(page.locator("#event-budget")).to_be_visible()
+    page.select_option("#method", "mwkr")
     page.set_input_files("#file", FT06)
     page.fill("#shutdown-rate", "0.01")
     page.fill("#seed", "3")

@@ -26,6 +26,7 @@ const state = { limits: null, result: null, solving: false };
 async function init() {
   $("solve-form").addEventListener("submit", onSolve);
   $("problem").addEventListener("change", onProblemChosen);
+  $("method").addEventListener("change", onMethodChosen);
   $("file").addEventListener("change", onFileChosen);
   $("text").addEventListener("input", () => {
     if ($("text").value) clearFile();
@@ -74,6 +75,13 @@ function onProblemChosen() {
   const chosen = problem.methods.includes(select.value) ? select.value : state.limits.default_method;
   select.replaceChildren(...problem.methods.map((name) => new Option(name, name, false, name === chosen)));
   $("problem-options").replaceChildren(...problem.options.map(optionField));
+  onMethodChosen();
+}
+
+// The re-planning methods read a budget per plan; the field shows only for them.
+const REPLANNING_METHODS = ["reschedule", "right-shift"];
+function onMethodChosen() {
+  $("event-budget-field").hidden = !REPLANNING_METHODS.includes($("method").value);
 }
 
 // One problem option as a labelled input: a select for a choice, a number input otherwise; the
@@ -152,7 +160,7 @@ async function onSolve(event) {
   const method = $("method").value;
   form.append("method", method);
   form.append("time_limit", $("time-limit").value);
-  form.append("event_budget", $("event-budget").value);
+  if (!$("event-budget-field").hidden) form.append("event_budget", $("event-budget").value);
   form.append("seed", $("seed").value);
   form.append("problem", $("problem").value);
   for (const input of $("problem-options").querySelectorAll(".problem-option")) {
