@@ -106,10 +106,10 @@ def _estimates(
     calendar = known_calendar(state, downtime)
     # twins not started (same route, Instance.twins) are tried once, by the first of them
     stand_for = candidates.copy()
+    twins = state.instance.twins
     outside = state.job_state[NEXT_OP, candidates] == 0
-    if outside.any():
-        _, first, inverse = np.unique(state.instance.twins[candidates[outside]], return_index=True,
-                                      return_inverse=True)  # fmt: skip
+    if outside.any() and (twins[candidates] != candidates).any():
+        _, first, inverse = np.unique(twins[candidates[outside]], return_index=True, return_inverse=True)
         stand_for[outside] = candidates[outside][first][inverse.reshape(-1)]
     tried = candidates[stand_for == candidates]
     if limits.candidates is not None and len(tried) > limits.candidates:

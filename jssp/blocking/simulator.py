@@ -258,9 +258,8 @@ def _candidate_machine(machines: np.ndarray, lengths: np.ndarray, job_state: np.
 
 @numba.njit(cache=True, inline="always")
 def _cycle_successor(machines: np.ndarray, lengths: np.ndarray, job_state: np.ndarray, machine_state: np.ndarray,
-                     plan: np.ndarray, machine: int) -> int:  # fmt: skip
-    """The machine wanted by the blocked job on ``machine`` when both are up, it is occupied and its plan (if any)
-    sends that job next, else -1."""
+                     machine: int) -> int:  # fmt: skip
+    """The machine wanted by the blocked job on ``machine`` when both are up and it is occupied, else -1."""
     job = machine_state[HOLDER, machine]
     if job < 0 or machine_state[DOWN, machine] == 1 or job_state[REMAINING, job] > 0:
         return -1
@@ -270,10 +269,23 @@ def _cycle_successor(machines: np.ndarray, lengths: np.ndarray, job_state: np.nd
     wanted = machines[job, op]
     if machine_state[DOWN, wanted] == 1 or machine_state[HOLDER, wanted] < 0:
         return -1
-    planned = _planned(plan, wanted)
-    if planned >= 0 and planned != job:
-        return -1
     return wanted
+
+
+@numba.njit(cache=True, inline="always")
+def _cycle_planned(machines: np.ndarray, lengths: np.ndarray, job_state: np.ndarray, machine_state: np.ndarray,
+                   plan: np.ndarray, machine: int, length: int) -> bool:  # fmt: skip
+    """Whether the plan lets every member of the cycle through ``machine`` enter the machine it wants (a machine
+    that follows a plan takes only the job the plan sends next). Cycles of the restricted successors are exactly
+    the cycles whose every member is let through, so checking found cycles is the same as restricting the walk."""
+    current = machine
+    for _ in range(length):
+        wanted = _cycle_successor(machines, lengths, job_state, machine_state, current)
+        planned = _planned(plan, wanted)
+        if planned >= 0 and planned != machine_state[HOLDER, current]:
+            return False
+        current = wanted
+    return True
 
 
 @numba.njit(cache=True)
@@ -296,21 +308,23 @@ def _swap_cycles(
         machine = first
         while machine >= 0 and mark[machine] == 0:
             mark[machine] = first + 1
-            machine = _cycle_successor(machines, lengths, job_state, machine_state, plan, machine)
+            machine = _cycle_successor(machines, lengths, job_state, machine_state, machine)
         if machine < 0 or mark[machine] != first + 1:
             continue
         # machine lies on a cycle found by this walk
         length = 1
-        current = _cycle_successor(machines, lengths, job_state, machine_state, plan, machine)
+        current = _cycle_successor(machines, lengths, job_state, machine_state, machine)
         while current != machine:
             length += 1
-            current = _cycle_successor(machines, lengths, job_state, machine_state, plan, current)
+            current = _cycle_successor(machines, lengths, job_state, machine_state, current)
         if length > 1 and not swaps:
+            continue
+        if plan.shape[1] > 1 and not _cycle_planned(machines, lengths, job_state, machine_state, plan, machine, length):
             continue
         for _ in range(length):
             movers[num_movers] = machine_state[HOLDER, current]
             num_movers += 1
-            current = _cycle_successor(machines, lengths, job_state, machine_state, plan, current)
+            current = _cycle_successor(machines, lengths, job_state, machine_state, current)
     for index in range(num_movers):
         _enter(machines, durations, lengths, job_state, machine_state, enter, leave, counters, queues, positions,
                plan, movers[index], now)  # fmt: skip
@@ -607,10 +621,9 @@ class BlockingState:
         self._counters[EVENTS_PENDING] = 1
         self._counters[WIP_LIMIT] = 0 if wip_limit is None else wip_limit
         self._counters[STOP_AT_EVENTS] = int(stop_at_events)
-        # per machine: a pointer (0: no plan) and the jobs in the order they are to enter it
-        visits = np.bincount(instance.machines[instance.valid], minlength=num_machines)
-        self._plan = np.full((num_machines, 1 + int(visits.max(initial=0))), -1, dtype=np.int64)
-        self._plan[:, 0] = 0
+        # per machine: a pointer (0: no plan) and the jobs in the order they are to enter it; one column until a
+        # plan is given, so that the clones a lookahead makes stay cheap
+        self._plan = np.zeros((num_machines, 1), dtype=np.int64)
         self._segments = np.zeros((0, 4), dtype=np.int64)
         # A first stretch of calendar: about the makespan of a fair schedule at full availability.
         lower_bound = instance.trivial_lower_bound()
@@ -784,17 +797,20 @@ class BlockingState:
         enters) keeps feasible however the machines stop later: shutdowns only delay it. If a plan leads to a
         state where every job left waits for another, it is dropped and counted in :attr:`plans_dropped`.
         """
-        self._plan[:, 1:] = -1
-        self._plan[:, 0] = 0
+        instance = self.instance
         if plan is None:
+            self._plan = np.zeros((instance.num_machines, 1), dtype=np.int64)
             return
-        if len(plan) != self.instance.num_machines:
-            raise ValueError(f"a plan has one list per machine ({self.instance.num_machines}), got {len(plan)}")
+        if len(plan) != instance.num_machines:
+            raise ValueError(f"a plan has one list per machine ({instance.num_machines}), got {len(plan)}")
+        visits = np.bincount(instance.machines[instance.valid], minlength=instance.num_machines)
+        rows = np.full((instance.num_machines, 1 + int(visits.max(initial=0))), -1, dtype=np.int64)
         for machine, jobs in enumerate(plan):
-            if len(jobs) >= self._plan.shape[1]:
+            if len(jobs) > visits[machine]:
                 raise ValueError(f"the plan of machine {machine} has {len(jobs)} jobs, more than visit it")
-            self._plan[machine, 1 : 1 + len(jobs)] = jobs
-            self._plan[machine, 0] = 1 if len(jobs) else 0
+            rows[machine, 1 : 1 + len(jobs)] = jobs
+            rows[machine, 0] = 1 if len(jobs) else 0
+        self._plan = rows
 
     def run_rule(self, rule: str, max_decisions: int | None = None) -> None:
         """Answer the remaining questions with a deterministic rule of :data:`jssp.rules.RULES`, in the kernel: all
