@@ -20,10 +20,8 @@ import numpy as np
 from report import machine_record, write_report
 
 from jssp import benchmarks, solvers
-from jssp.blocking.calendar import Calendar
 from jssp.blocking.options import interruptions_of
 from jssp.blocking.simulator import BlockingState
-from jssp.instance import Instance
 from jssp.rules import RULE_NAMES
 from jssp.solvers import SolveOptions
 
@@ -64,11 +62,6 @@ class DecisionClock:
         BlockingState.__init__, BlockingState.step, BlockingState.clone = self._original  # type: ignore[method-assign]
 
 
-def options_calendar(instance: Instance, options: SolveOptions) -> Calendar:
-    """The calendar every method of a cell runs on."""
-    return interruptions_of(options).calendar(instance)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instances", nargs="+", default=["la16-la20"])
@@ -98,7 +91,7 @@ def main() -> None:
                 if index == 0:  # loads the kernel, OR-Tools or the checkpoint before the clock starts
                     solvers.solve(instance, method, options)
                 if method in RULE_NAMES and method != "random":  # the kernel alone, without solve()'s checks
-                    state = BlockingState(instance, options_calendar(instance, options))
+                    state = BlockingState(instance, interruptions_of(options).calendar(instance))
                     began = time.perf_counter()
                     state.run_rule(method)
                     elapsed = time.perf_counter() - began
