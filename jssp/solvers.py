@@ -80,13 +80,14 @@ class SolveOptions:
     improvement_checkpoint: str | None = None
     """Learned improvement methods (ls-<steps>): move-policy checkpoint name or folder; default: the method's."""
     event_budget: float = 1.0
-    """Re-planning methods (reschedule, right-shift of problem isbjssp): seconds of search per plan, one plan at
-    time 0 and, for reschedule, one after every shutdown and repair while --time-limit lasts."""
+    """Re-planning methods (reschedule, right-shift, gnn-replan of problem isbjssp): seconds of search per plan, one
+    plan at time 0 and, for reschedule and gnn-replan, one after every shutdown and repair while --time-limit
+    lasts."""
     samples: int = 128
     """Sampling methods (gnn-sample): rollouts per instance."""
     temperature: float | None = None
     """Sampling methods: softmax temperature; default: the checkpoint's tuned sample_temperature (see
-    agents.tune_sampling), or 1.0 when it has none."""
+    agents.tune_sampling), or 1.0 when it has none (gnn-replan: 0.5)."""
     problem: str = DEFAULT_PROBLEM
     """Problem solved (a registered :class:`~jssp.problems.Problem`)."""
     problem_options: Any = None

@@ -2,8 +2,10 @@
 
 ``gnn`` is the greedy learned dispatcher, online: it answers the simulator's questions as they come;
 ``gnn-sample`` is the best of ``samples`` sampled episodes, a planning method, so it declares that it
-solves only without shutdowns. Both read the shipped ``gnn-isbjssp`` checkpoint unless the options
-name another. :func:`register_blocking_methods` is an entry point of the ``jssp.methods`` group.
+solves only without shutdowns; ``gnn-replan`` re-plans at every shutdown and repair with episodes of the
+dispatcher on the calendar known then (:mod:`agents.blocking.replan`), online. All read the shipped
+``gnn-isbjssp`` checkpoint unless the options name another. :func:`register_blocking_methods` is an entry
+point of the ``jssp.methods`` group.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import functools
 
 from agents.blocking.policy import load_blocking_policy, policy_lookahead, policy_schedule
+from agents.blocking.replan import TEMPERATURE, policy_replan_schedule
 from agents.inference import resolve_device, single_thread
 from agents.methods import checkpoint_named
 from agents.policy import JobShopPolicy
@@ -63,9 +66,23 @@ def solve_gnn_sample(instance: Instance, options: SolveOptions) -> BlockingSched
     return _episodes(instance, options, options.samples, sample=True)
 
 
+def solve_gnn_replan(instance: Instance, options: SolveOptions) -> BlockingSchedule:
+    """Re-planning with the learned dispatcher's episodes, ``options.event_budget`` seconds per event, on the
+    calendar drawn from the options; sampled at ``options.temperature`` (default :data:`TEMPERATURE`)."""
+    policy = cached_blocking_policy(checkpoint_named(options.checkpoint), options.device)
+    temperature = TEMPERATURE if options.temperature is None else options.temperature
+    return policy_replan_schedule(
+        policy, instance, interruptions_of(options), None, options.event_budget, options.time_limit, temperature,
+        options.seed,
+    )  # fmt: skip
+
+
 def register_blocking_methods() -> None:
-    """Add ``gnn`` and ``gnn-sample`` to the ``isbjssp`` problem."""
+    """Add ``gnn``, ``gnn-sample`` and ``gnn-replan`` to the ``isbjssp`` problem."""
     register("gnn", solve_gnn, problem=PROBLEM, requires=without_admission_control, checkpoints=CHECKPOINTS)
+    register(
+        "gnn-replan", solve_gnn_replan, problem=PROBLEM, requires=without_admission_control, checkpoints=CHECKPOINTS
+    )
     register(
         "gnn-sample",
         solve_gnn_sample,

@@ -93,7 +93,6 @@ def _calendar_downtime(calendar: Calendar) -> int:
     return expected_downtime(calendar.downtime) if calendar.downtime is not None else 1
 
 
-@torch.inference_mode()
 def rollouts(
     policy: JobShopPolicy,
     instance: Instance,
@@ -114,13 +113,28 @@ def rollouts(
     Returns:
         The finished states, in the order of ``calendars``.
     """
-    policy.eval()
-    device = policy.device
-    max_jobs, max_width = instance.num_jobs, instance.width
-    constants = EpisodeConstants.of(instance, max_jobs, max_width)
     states = [BlockingState(instance, calendar, mode=mode) for calendar in calendars]
     downtimes = [_calendar_downtime(calendar) for calendar in calendars]
-    rng = np.random.default_rng(seed)
+    return run_episodes(policy, states, downtimes, temperature, np.random.default_rng(seed), lookahead)
+
+
+@torch.inference_mode()
+def run_episodes(
+    policy: JobShopPolicy,
+    states: list[BlockingState],
+    downtimes: Sequence[int],
+    temperature: float,
+    rng: np.random.Generator,
+    lookahead: str | None = None,
+) -> list[BlockingState]:
+    """Answer every question of ``states`` (of one instance, at any point of their episodes) with the policy, in
+    lockstep, until all are done; ``downtimes[k]`` is the expected shutdown length of state ``k``'s lookahead
+    features. Returns ``states``, finished."""
+    policy.eval()
+    device = policy.device
+    instance = states[0].instance
+    max_jobs, max_width = instance.num_jobs, instance.width
+    constants = EpisodeConstants.of(instance, max_jobs, max_width)
     while True:
         active = [index for index, state in enumerate(states) if not state.done]
         if not active:

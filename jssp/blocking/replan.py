@@ -13,6 +13,10 @@ until the next event; it stays the judge of every schedule. Like every online me
 shutdown before it starts, and a repair in progress is assumed to take the expected downtime
 (:func:`jssp.blocking.lookahead.known_calendar`).
 
+Any planner may take CP-SAT's place (:data:`Planner`): ``gnn-replan`` (registered by ``agents``) plans with
+episodes of the learned dispatcher. :func:`continuation_plan` turns any finished continuation of the state into
+a plan.
+
 ``right-shift`` is the classic it improves on: one such plan at time 0, followed to the end; a
 shutdown only delays what comes after it on the plan (each machine keeps its order).
 
@@ -24,9 +28,11 @@ answers the questions until the next event.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +49,12 @@ MAX_OPERATIONS = 5000
 """Largest instances re-planned: beyond, building one CP-SAT model per event costs more than the budget."""
 FALLBACK_RULE = "lor"
 """The rule that continues the shop for the warm start, and answers any question a plan leaves open."""
+
+Plan = list[list[int]]
+"""Per machine, the shop's jobs in the order they are to enter it (:meth:`BlockingState.follow`)."""
+Planner = Callable[[BlockingState, int, float], tuple[Plan, dict[str, object]]]
+"""``planner(state, downtime, seconds)``: a plan of the work left in ``state`` on the calendar known now (a repair
+in progress ends ``downtime`` after its start), made in about ``seconds``, and what the planning did."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +101,7 @@ def plan_remaining(
     seed: int = 0,
     warm_starts: Sequence[str] | None = None,
     early_ends: bool = True,
-) -> tuple[list[list[int]], dict[str, object]]:
+) -> tuple[Plan, dict[str, object]]:
     """Plan the work left in ``state`` on the calendar known now; returns the plan of :meth:`BlockingState.follow`
     (per machine, the jobs in the order they are to enter it) and what the search did.
 
@@ -110,7 +122,7 @@ def plan_remaining(
     residual = residual_of(state)
     now = residual.now
     calendar = known_calendar(state, downtime)
-    hint_method, continuation = _warm_start(state, calendar, warm_starts)
+    hint_method, continuation = warm_start(state, calendar, warm_starts)
     enter, leave, start = _residual_times(residual, continuation)
     horizon = continuation.now - now
     downs = [_from_now(rows, now) for rows in calendar.down_intervals(now)]  # the repairs in progress
@@ -118,21 +130,22 @@ def plan_remaining(
     built = build_calendar_model(residual.instance, downs, horizon, residual.entered, early_ends)
     add_hint(built, enter, leave, start, horizon)
     remaining = time_limit - (time.perf_counter() - started)
-    info: dict[str, object] = {"hint": horizon, "hint_method": hint_method}
+    info: dict[str, object] = {"hint": horizon, "hint_method": hint_method, "chosen": hint_method}
     if remaining > 0:
         trivial_bound = residual.instance.trivial_lower_bound()
         run = run_solver(built.model, remaining, num_workers, seed, False, trivial_bound)
         info["status"] = run.solver.status_name(run.status)
         if run.status in (cp_model.OPTIMAL, cp_model.FEASIBLE) and run.solver.value(built.makespan) <= horizon:
             info["makespan"] = int(run.solver.value(built.makespan))
+            info["chosen"] = "cpsat"
             for job, job_enters in enumerate(built.enters):
                 enter[job, : len(job_enters)] = [run.solver.value(variable) for variable in job_enters]
                 leave[job, : len(job_enters)] = [run.solver.value(variable) for variable in built.leaves[job]]
     return _machine_orders(residual, enter, leave), info
 
 
-def _warm_start(
-    state: BlockingState, calendar: Calendar, warm_starts: Sequence[str] | None
+def warm_start(
+    state: BlockingState, calendar: Calendar, warm_starts: Sequence[str] | None = None
 ) -> tuple[str, BlockingState]:
     """The shortest finished continuation of ``state`` on ``calendar`` and what made it: following its plan (when
     it has one and ``warm_starts`` is None; ``"plan"``), or a rule (its name)."""
@@ -183,7 +196,15 @@ def _residual_times(
     return enter, leave, np.maximum(start, enter)
 
 
-def _machine_orders(residual: Residual, enter: npt.NDArray[np.int64], leave: npt.NDArray[np.int64]) -> list[list[int]]:
+def continuation_plan(state: BlockingState, continuation: BlockingState) -> Plan:
+    """The plan that makes ``state`` do what its finished ``continuation`` (a clone of it run to the end) did:
+    per machine, the jobs in the order they entered it there."""
+    residual = residual_of(state)
+    enter, leave, _ = _residual_times(residual, continuation)
+    return _machine_orders(residual, enter, leave)
+
+
+def _machine_orders(residual: Residual, enter: npt.NDArray[np.int64], leave: npt.NDArray[np.int64]) -> Plan:
     """Per machine, the shop's jobs in the order of their planned enters (ties: the shorter stay first), leaving
     out the operations the jobs are on now."""
     instance = residual.instance
@@ -191,7 +212,7 @@ def _machine_orders(residual: Residual, enter: npt.NDArray[np.int64], leave: npt
     to_enter[:, 0] &= ~residual.entered
     jobs, ops = np.nonzero(to_enter)
     order = np.lexsort((residual.jobs[jobs], leave[jobs, ops], enter[jobs, ops], instance.machines[jobs, ops]))
-    plan: list[list[int]] = [[] for _ in range(instance.num_machines)]
+    plan: Plan = [[] for _ in range(instance.num_machines)]
     for index in order.tolist():
         plan[int(instance.machines[jobs[index], ops[index]])].append(int(residual.jobs[jobs[index]]))
     return plan
@@ -210,29 +231,51 @@ def replan_schedule(
     early_ends: bool = True,
 ) -> BlockingSchedule:
     """``reschedule`` (``every_event``: a plan at time 0 and after every shutdown and repair) or ``right-shift``
-    (one plan at time 0, followed to the end), each plan searched for ``event_budget`` seconds.
-
-    Past ``time_limit`` seconds (None: no limit) no new plan is made: the last one is followed to the end, as
-    right-shift does. ``warm_starts`` and ``early_ends`` are those of :func:`plan_remaining`. The schedule's
-    ``info`` records the plans made, the events left without one, the plans' seconds (each, mean, p99 and most),
-    how many plans were dropped and how many questions ``lor`` answered.
+    (one plan at time 0, followed to the end), each plan searched by CP-SAT for ``event_budget`` seconds
+    (:func:`plan_remaining`, with ``num_workers``, ``seed``, ``warm_starts`` and ``early_ends``).
 
     Raises:
         ValueError: for an instance of more than :data:`MAX_OPERATIONS` operations.
     """
     from ortools.sat.python import cp_model  # noqa: F401  (loaded before the first plan's clock starts)
 
-    from jssp.blocking.rules import interruptions_record
-
     if instance.num_operations > MAX_OPERATIONS:
         raise ValueError(
             f"{instance.name} has {instance.num_operations} operations; re-planning takes at most {MAX_OPERATIONS}"
         )
+    planner: Planner = functools.partial(
+        plan_remaining, num_workers=num_workers, seed=seed, warm_starts=warm_starts, early_ends=early_ends
+    )
+    method = "reschedule" if every_event else "right-shift"
+    return follow_plans(instance, interruptions, planner, method, calendar, event_budget, every_event, time_limit)
+
+
+def follow_plans(
+    instance: Instance,
+    interruptions: Interruptions,
+    planner: Planner,
+    method: str,
+    calendar: Calendar | None = None,
+    event_budget: float = 1.0,
+    every_event: bool = True,
+    time_limit: float | None = None,
+) -> BlockingSchedule:
+    """The shop run on ``calendar`` (default: drawn from ``interruptions``) following ``planner``'s plans, one at
+    time 0 and (``every_event``) one after every shutdown and repair, each given ``event_budget`` seconds; the
+    schedule is named ``method``.
+
+    Past ``time_limit`` seconds (None: no limit) no new plan is made: the last one is followed to the end, as
+    right-shift does. The schedule's ``info`` records the plans made, the events left without one, the plans'
+    seconds (each, mean, p99 and most), where the plans came from (the planner's ``info["chosen"]``: ``cpsat``, a
+    rule's name, ``plan``, ...), how many plans were dropped and how many questions ``lor`` answered.
+    """
+    from jssp.blocking.rules import interruptions_record
 
     calendar = calendar if calendar is not None else interruptions.calendar(instance)
     downtime = expected_downtime(interruptions.resolved_downtime(instance))
     state = BlockingState(instance, calendar, mode=interruptions.mode, stop_at_events=True)
     seconds: list[float] = []
+    chosen: Counter[str] = Counter()
     questions = unplanned = 0
     deadline = math.inf if time_limit is None else time.perf_counter() + time_limit
     while not state.done:
@@ -240,7 +283,8 @@ def replan_schedule(
             if not seconds or (every_event and time.perf_counter() < deadline):
                 began = time.perf_counter()
                 budget = event_budget if not seconds else min(event_budget, deadline - began)
-                plan, _ = plan_remaining(state, downtime, budget, num_workers, seed, warm_starts, early_ends)
+                plan, info = planner(state, downtime, budget)
+                chosen[str(info.get("chosen", "?"))] += 1
                 state.follow(plan)
                 seconds.append(time.perf_counter() - began)
             elif every_event:
@@ -249,7 +293,6 @@ def replan_schedule(
         else:  # a question the plan leaves open
             state.step(int(state.ranked_candidates(FALLBACK_RULE)[0]))
             questions += 1
-    method = "reschedule" if every_event else "right-shift"
     schedule = state.schedule(method, interruptions_record(instance, interruptions))
     schedule.info.update(
         plans=len(seconds),
@@ -258,6 +301,7 @@ def replan_schedule(
         plan_seconds_mean=float(np.mean(seconds)),
         plan_seconds_p99=float(np.percentile(seconds, 99)),
         plan_seconds_max=float(np.max(seconds)),
+        plans_chosen=dict(sorted(chosen.items())),
         plans_dropped=state.plans_dropped,
         questions_answered_by_rule=questions,
     )

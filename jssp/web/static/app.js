@@ -79,7 +79,7 @@ function onProblemChosen() {
 }
 
 // The re-planning methods read a budget per plan; the field shows only for them.
-const REPLANNING_METHODS = ["reschedule", "right-shift"];
+const REPLANNING_METHODS = ["reschedule", "right-shift", "gnn-replan"];
 function onMethodChosen() {
   $("event-budget-field").hidden = !REPLANNING_METHODS.includes($("method").value);
 }
