@@ -38,7 +38,8 @@ def main() -> None:
         "--folder",
         action="append",
         required=True,
-        help="LABEL=FOLDER[:METHOD] (METHOD defaults to LABEL); one per row of the table, in order",
+        help="LABEL=FOLDER[+FOLDER...][:METHOD] (METHOD defaults to LABEL; the rows of several folders are "
+        "merged); one per row of the table, in order",
     )
     parser.add_argument("--out", type=Path, default=Path("results/blocking_frontier.md"))
     args = parser.parse_args()
@@ -48,14 +49,15 @@ def main() -> None:
     rows: dict[str, dict[tuple[str, float, int], dict]] = {}
     for entry in args.folder:
         label, _, source = entry.partition("=")
-        folder, _, method = source.partition(":")
+        folders, _, method = source.partition(":")
         method = method or label
         cells = {}
-        for row in read_blocking_results(Path(folder) / "results.csv"):
-            if row["method"] == method and row["instance"] in names and row["seed"] in args.seeds:
-                cells[(row["instance"], row["rate"], row["seed"])] = row
+        for folder in folders.split("+"):
+            for row in read_blocking_results(Path(folder) / "results.csv"):
+                if row["method"] == method and row["instance"] in names and row["seed"] in args.seeds:
+                    cells[(row["instance"], row["rate"], row["seed"])] = row
         if not cells:
-            raise SystemExit(f"{folder}: no rows of method {method} on the chosen instances and seeds")
+            raise SystemExit(f"{folders}: no rows of method {method} on the chosen instances and seeds")
         rows[label] = cells
     if REFERENCE not in rows:
         raise SystemExit(f"give the reference {REFERENCE} as one of the folders")

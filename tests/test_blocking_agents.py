@@ -138,6 +138,9 @@ def test_gnn_methods_through_the_registry(tmp_path: Path, policy: BlockingPolicy
     assert sampled.info["episodes"] == 8 and sampled.makespan >= blocking_bounds()["ft06"].best_known == 63
     with pytest.raises(ValueError, match="gnn-sample solves problem isbjssp only at shutdown rate 0"):
         solve(instance, "gnn-sample", SolveOptions.of("isbjssp", shutdown_rate=0.01, checkpoint=str(checkpoint)))
+    options = SolveOptions.of("isbjssp", shutdown_rate=0.02, seed=3, checkpoint=str(checkpoint), event_budget=0.02)
+    replanned = solve(instance, "gnn-replan", options)  # validated against the calendar
+    assert replanned.method == "gnn-replan" and replanned.makespan >= 63 and replanned.info["plans"] >= 2
 
 
 def test_a_classical_checkpoint_is_refused() -> None:
@@ -317,6 +320,6 @@ def test_the_learned_methods_refuse_admission_control() -> None:
     from jssp.solvers import OptionError
 
     ensure_methods(["gnn"], problem="isbjssp")
-    for method in ("gnn", "gnn-sample"):
+    for method in ("gnn", "gnn-sample", "gnn-replan"):
         with pytest.raises(OptionError, match="does not implement admission control"):
             solve(benchmarks.load("ft06"), method, SolveOptions.of("isbjssp", wip_limit=2))
