@@ -21,7 +21,7 @@ from agents.blocking.policy import policy_lookahead, run_episodes
 from agents.policy import JobShopPolicy
 from jssp.blocking.calendar import Calendar, Interruptions
 from jssp.blocking.lookahead import known_calendar
-from jssp.blocking.replan import Plan, continuation_plan, follow_plans, warm_start
+from jssp.blocking.replan import Plan, continuation_plan, follow_plans, plan_key, warm_start
 from jssp.blocking.schedule import BlockingSchedule
 from jssp.blocking.simulator import BlockingState
 from jssp.instance import Instance
@@ -60,7 +60,7 @@ class PolicyPlanner:
             sampled = run_episodes(self.policy, copies, downtimes, self.temperature, self.rng, self.lookahead)
             tried.extend(("sampled", episode) for episode in sampled)
             episodes += self.batch
-        method, best = min(tried, key=lambda named: _plan_key(named[1]))
+        method, best = min(tried, key=lambda named: plan_key(named[1]))
         return continuation_plan(state, best), {"episodes": episodes, "chosen": method, "makespan": best.now}
 
 
@@ -71,10 +71,6 @@ def _copy(state: BlockingState, calendar: Calendar) -> BlockingState:
     if copy.at_event:
         copy.advance()
     return copy
-
-
-def _plan_key(finished: BlockingState) -> tuple[int, int]:
-    return finished.now, int(finished.leave.max(axis=1).sum())
 
 
 def policy_replan_schedule(

@@ -163,6 +163,12 @@ def warm_start(
     return min(tries, key=lambda named: named[1].now)
 
 
+def plan_key(finished: BlockingState) -> tuple[int, int]:
+    """How finished continuations are ranked as plans: the makespan, then the sum of the jobs' ends (the slack
+    a plan followed under shutdowns needs)."""
+    return finished.now, int(finished.leave.max(axis=1).sum())
+
+
 def _from_now(rows: npt.NDArray[np.int64], now: int) -> npt.NDArray[np.int64]:
     """Down intervals still to end after ``now``, in time counted from ``now``."""
     later = rows[rows[:, 1] > now] - now

@@ -225,7 +225,8 @@ async def _solve(
     method: str | None = Query(None, description=f"Solving method (GET /api/methods); default {DEFAULT_METHOD}."),
     time_limit: float | None = Query(None, description="Seconds for time-limited methods (cpsat, tabu)."),
     event_budget: float | None = Query(
-        None, description="Re-planning methods (reschedule, right-shift, gnn-replan): seconds of search per plan; default 1."
+        None,
+        description="Re-planning methods (reschedule, right-shift, gnn-replan): seconds of search per plan; default 1.",
     ),
     seed: int | None = Query(None, description="Seed of randomised methods (random, cpsat, tabu); default 0."),
     instance: str | None = Query(None, description="Which instance of a file that holds several (OR-Library)."),
