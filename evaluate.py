@@ -61,7 +61,8 @@ class EvaluationSettings:
     """Which instances and methods to evaluate, and where to write the results."""
 
     instances: tuple[str, ...] = ("ft06", "la01-la05", "ta01-ta02")
-    """Benchmark names (ta01), families (ta), size groups (ta:15x15), ranges (ta01-ta10), 'all', or files."""
+    """Benchmark names (ta01), families (ta), size groups (ta:15x15), ranges (ta01-ta10), 'all', files, or folders
+    (every file in one)."""
     methods: str | None = None
     """Comma-separated method names (rules, cpsat, tabu, and learned methods once registered); default: the
     problem's (for jssp every rule, cpsat, tabu, gnn and hybrid)."""

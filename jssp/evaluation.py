@@ -80,8 +80,9 @@ class Task:
 
 
 def resolve_instances(selectors: Sequence[str], read: Callable[[Path], Instance] = read_instance) -> list[Instance]:
-    """Instances for benchmark selectors (``ta``, ``ta:15x15``, ``ft06``, ``ta01-ta10``, ``tai``) or file paths
-    (read by ``read``: a problem's own reader, :meth:`jssp.problems.Problem.read_instance`).
+    """Instances for benchmark selectors (``ta``, ``ta:15x15``, ``ft06``, ``ta01-ta10``, ``tai``), file paths (read
+    by ``read``: a problem's own reader, :meth:`jssp.problems.Problem.read_instance`) or folders (every file in
+    one, in name order, hidden files left out).
 
     A ``tai`` file that is not shipped (1000x1000) is skipped with a warning when a family or size
     selector names it, and is an error when named alone. A benchmark or file named twice is
@@ -89,13 +90,20 @@ def resolve_instances(selectors: Sequence[str], read: Callable[[Path], Instance]
     renamed to its path (``a/x.txt`` -> ``a/x``) so that results and schedule files stay apart.
 
     Raises:
-        KeyError: a selector that is neither a file nor a benchmark selector.
+        KeyError: a selector that is neither a file, a folder with files nor a benchmark selector.
         InstanceFormatError: a file that cannot be read or parsed (``FILE:LINE: reason``).
     """
     found: dict[object, tuple[Instance, str | None]] = {}  # source -> (instance, file it came from)
     for selector in selectors:
         path = Path(selector)
-        if path.exists() and not path.is_dir():  # files, FIFOs and devices (bounded reads) alike
+        if path.is_dir():
+            files = sorted(item for item in path.iterdir() if item.is_file() and not item.name.startswith("."))
+            if not files:
+                raise KeyError(f"instance folder {selector!r} holds no files")
+            for item in files:
+                found.setdefault(("file", os.path.realpath(item)), (read(item), str(item)))
+            continue
+        if path.exists():  # files, FIFOs and devices (bounded reads) alike
             found.setdefault(("file", os.path.realpath(path)), (read(path), selector))
             continue
         if _looks_like_a_path(selector):

@@ -58,6 +58,21 @@ def test_files_are_resolved_and_recognised(tmp_path: Path) -> None:
     assert rows[0]["instance"] == "upload" and rows[0]["family"] == "la" and rows[0]["best_known"] == 597
 
 
+def test_a_folder_means_every_file_in_it(tmp_path: Path) -> None:
+    shipped = Path(__file__).resolve().parents[1] / "instances"
+    folder = tmp_path / "shop"
+    folder.mkdir()
+    for name in ("la03", "ft06", "la01"):
+        (folder / f"{name}.txt").write_text((shipped / f"{name}.txt").read_text())
+    (folder / ".notes").write_text("not an instance")
+    assert [instance.name for instance in resolve_instances([str(folder), str(folder / "la01.txt")])] == [
+        "ft06", "la01", "la03"
+    ]  # fmt: skip
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(KeyError, match="holds no files"):
+        resolve_instances([str(tmp_path / "empty")])
+
+
 def test_failed_solver_is_a_row_not_a_crash(tmp_path: Path) -> None:
     from jssp import solvers
 
