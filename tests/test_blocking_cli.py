@@ -46,6 +46,17 @@ def test_cpsat_without_shutdowns_and_restart_mode(capsys: pytest.CaptureFixture[
     assert "downtime 3, restart, seed 0 (availability 87.0%)" in capsys.readouterr().out
 
 
+def test_replanning_reports_its_plans_and_where_the_time_limit_stopped_them(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["solve", FT06, "--problem", "isbjssp", "--shutdown-rate", "0.05", "--seed", "1", "--method", "reschedule"]
+    assert main([*argv, "--event-budget", "0.02"]) == 0
+    line = next(row for row in capsys.readouterr().out.splitlines() if row.startswith("plans"))
+    assert line.endswith("s each on average") and int(line.split()[1].rstrip(",")) > 1
+    assert main([*argv, "--event-budget", "0.05", "--time-limit", "0.01"]) == 0
+    assert "plans      1, " in (printed := capsys.readouterr().out) and "(--time-limit reached)" in printed
+
+
 @pytest.mark.parametrize(
     ("flags", "expected"),
     [

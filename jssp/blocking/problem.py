@@ -112,6 +112,14 @@ class BlockingProblem(Problem):
                 f"best p=0   {reference.best_known} (without shutdowns{self._proven(reference)})",
                 f"gap        {gap:.2f} % to the best without shutdowns",
             ]
+        if "plans" in schedule.info:  # a re-planning method
+            info = schedule.info
+            plans = f"plans      {info['plans']}, {info['plan_seconds_mean']:.3f} s each on average"
+            if info["events_without_plan"]:
+                plans += (
+                    f"; the last one followed through {info['events_without_plan']} more events (--time-limit reached)"
+                )
+            lines.append(plans)
         return [*lines, f"time       {schedule.seconds:.3f} s"]
 
     @staticmethod
