@@ -54,7 +54,7 @@ def test_methods_are_listed_per_problem() -> None:
     names = method_names("isbjssp")
     online = [*RULE_NAMES, "lookahead-lor", "reschedule", "right-shift"]
     assert names[:15] == [*online, "cpsat", "cpsat-clairvoyant"]
-    assert set(names[15:]) <= {"gnn", "gnn-sample"}  # the learned ones, once the agents plugin has loaded
+    assert set(names[15:]) <= {"gnn", "gnn-sample", "gnn-replan"}  # the learned ones, once the agents plugin has loaded
     assert "tabu" in method_names() and not has_method("tabu", "isbjssp") and has_method("fdd-mwkr", "isbjssp")
     with pytest.raises(KeyError, match="unknown method 'tabu' for --problem isbjssp; available: spt, lpt"):
         get_solver("tabu", "isbjssp")
