@@ -176,6 +176,32 @@ def test_tiny_ppo_run_writes_and_reloads_a_checkpoint(tmp_path: Path) -> None:
     assert [row.split(",")[0] for row in (run_dir / "validation.csv").read_text().splitlines()[1:]][-1] == "384"
 
 
+def test_ppo_fine_tunes_a_checkpoint_and_records_its_parent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--init starts from the checkpoint's weights (with a learning rate of almost 0 they are what the run saves),
+    keeps its architecture and lookahead, and names it as the parent; a classical checkpoint is refused."""
+    torch.manual_seed(0)
+    start = _save(new_blocking_policy(16, 1, 8, 5, 8), tmp_path / "start")
+    run_dir = tmp_path / "run"
+    arguments = [
+        "ppo-isbjssp", "--init", str(start), "--total-timesteps", "128", "--n-envs", "2", "--n-steps", "64",
+        "--batch-size", "64", "--n-epochs", "1", "--learning-rate", "1e-12", "--width", "64", "--sizes", "6x4",
+        "--validation-instances", "2", "--eval-every", "128", "--validation-rates", "0", "--run-dir", str(run_dir),
+        "--wandb", "disabled", "--no-progress",
+    ]  # fmt: skip
+    assert train.main(arguments) == 0
+    metadata = json.loads((run_dir / "last" / "checkpoint.json").read_text())
+    assert metadata["architecture"]["width"] == 16 and metadata["architecture"]["num_layers"] == 1
+    assert metadata["inference"]["lookahead"] == ""
+    assert metadata["training"]["parent"]["folder"] == str(start)
+    trained, initial = load_blocking_policy(run_dir / "last").state_dict(), load_blocking_policy(start).state_dict()
+    assert trained.keys() == initial.keys()
+    assert all(torch.allclose(trained[key], initial[key], atol=1e-6) for key in initial)
+    refused = ["ppo-isbjssp", "--init", "gnn-default", "--run-dir", str(tmp_path / "refused"), "--wandb", "disabled"]
+    assert train.main(refused) == 2
+    assert "--init gnn-default is not a dispatcher of the blocking job shop" in capsys.readouterr().err
+    assert not (tmp_path / "refused").exists()
+
+
 def _save(policy: BlockingPolicy, folder: Path) -> Path:
     from agents.checkpoints import architecture_of, save_checkpoint
 

@@ -18,8 +18,8 @@ import numpy as np
 import tyro
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from agents.blocking.policy import BlockingPolicy, policy_schedule
-from agents.checkpoints import architecture_of
+from agents.blocking.policy import BlockingPolicy, load_blocking_policy, policy_schedule
+from agents.checkpoints import architecture_of, checkpoint_identity, read_metadata
 from agents.harness import RunContext, RunSettings, start_run
 from agents.policy import JobShopPolicy
 from agents.ppo import PPOHyperparameters, build_model, run_ppo
@@ -65,6 +65,8 @@ class BlockingPPOConfig:
     lookahead: str = "lor"
     """Rule of the lookahead features: its continuation after each candidate on the calendar known so far
     (jssp.blocking.lookahead); "" for none."""
+    init: str = ""
+    """Fine-tune this checkpoint (shipped name or folder): its weights, architecture and lookahead are kept."""
 
 
 @dataclass
@@ -143,6 +145,14 @@ class BlockingValidationSet:
 
 def main(cfg: BlockingPPOConfig) -> RunContext:
     # ------------------------------------------------------------------ preamble
+    parent = checkpoint_identity(cfg.init) if cfg.init else None  # checked before the run folder is made
+    width, num_layers, lookahead = cfg.width, cfg.num_layers, cfg.lookahead
+    if parent is not None:
+        base = read_metadata(cfg.init)
+        if base["architecture"].get("policy") != "isbjssp-dispatcher":
+            raise ValueError(f"--init {cfg.init} is not a dispatcher of the blocking job shop (isbjssp)")
+        width, num_layers = base["architecture"]["width"], base["architecture"]["num_layers"]
+        lookahead = base["inference"].get("lookahead") or ""
     run = start_run(cfg, "ppo-isbjssp")
     if cfg.total_timesteps <= 0:
         raise ValueError("--total-timesteps must be positive")
@@ -167,7 +177,7 @@ def main(cfg: BlockingPPOConfig) -> RunContext:
             max_jobs=run.max_jobs,
             max_machines=run.max_machines,
             max_width=run.max_width,
-            lookahead=cfg.lookahead or None,
+            lookahead=lookahead or None,
         )
 
     vec_env = DummyVecEnv([factory] * cfg.ppo.n_envs)
@@ -180,14 +190,16 @@ def main(cfg: BlockingPPOConfig) -> RunContext:
         cfg.downtime,
         cfg.interruption_mode,
         run.settings.run_dir / "validation_reference.json",
-        cfg.lookahead or None,
+        lookahead or None,
     )
 
     # ------------------------------------------------------------------ model (new or resumed) and learning
-    model = build_model(run, BlockingPolicy, vec_env, cfg.ppo, width=cfg.width, num_layers=cfg.num_layers)
+    model = build_model(run, BlockingPolicy, vec_env, cfg.ppo, width=width, num_layers=num_layers)
     policy = model.policy
     assert isinstance(policy, BlockingPolicy)
+    if parent is not None and run.state is None:  # a resumed run has its own weights in last/model.zip
+        policy.load_state_dict(load_blocking_policy(cfg.init, run.device).state_dict())
     architecture = architecture_of(policy, run.max_jobs, run.max_machines, run.max_width)
-    inference = {"problem": "isbjssp", "scheme": "non-delay", "sample_temperature": 1.0, "lookahead": cfg.lookahead}
-    run_ppo(run, model, validation, cfg.total_timesteps, architecture, inference)
+    inference = {"problem": "isbjssp", "scheme": "non-delay", "sample_temperature": 1.0, "lookahead": lookahead}
+    run_ppo(run, model, validation, cfg.total_timesteps, architecture, inference, parent)
     return run

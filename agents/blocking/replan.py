@@ -21,7 +21,7 @@ from agents.blocking.policy import policy_lookahead, run_episodes
 from agents.policy import JobShopPolicy
 from jssp.blocking.calendar import Calendar, Interruptions
 from jssp.blocking.lookahead import known_calendar
-from jssp.blocking.replan import Plan, continuation_plan, follow_plans, plan_key, warm_start
+from jssp.blocking.replan import Plan, branch, continuation_plan, follow_plans, plan_key, warm_start
 from jssp.blocking.schedule import BlockingSchedule
 from jssp.blocking.simulator import BlockingState
 from jssp.instance import Instance
@@ -33,7 +33,6 @@ BATCH = 4
 """Most episodes sampled in one lockstep batch (one forward pass per question for all of them). A batch is as large
 as the seconds left allow, at the greedy episode's pace, so a plan overruns its budget by at most the greedy
 episode."""
-
 
 @dataclass
 class PolicyPlanner:
@@ -54,26 +53,17 @@ class PolicyPlanner:
         calendar = known_calendar(state, downtime)
         method, best = warm_start(state, calendar)
         greedy_began = time.perf_counter()
-        greedy = run_episodes(self.policy, [_copy(state, calendar)], [downtime], 0.0, self.rng, self.lookahead)
+        greedy = run_episodes(self.policy, [branch(state, calendar)], [downtime], 0.0, self.rng, self.lookahead)
         per_episode = max(time.perf_counter() - greedy_began, 1e-6)  # a sampled episode costs about as much
         tried = [(method, best), ("greedy", greedy[0])]
         episodes = 1
         while (size := min(self.batch, int((seconds - (time.perf_counter() - began)) / per_episode))) > 0:
-            copies = [_copy(state, calendar) for _ in range(size)]
+            copies = [branch(state, calendar) for _ in range(size)]
             sampled = run_episodes(self.policy, copies, [downtime] * size, self.temperature, self.rng, self.lookahead)
             tried.extend(("sampled", episode) for episode in sampled)
             episodes += size
-        method, best = min(tried, key=lambda named: plan_key(named[1]))
-        return continuation_plan(state, best), {"episodes": episodes, "chosen": method, "makespan": best.now}
-
-
-def _copy(state: BlockingState, calendar: Calendar) -> BlockingState:
-    """A copy of ``state`` on ``calendar`` that follows no plan and stands at no event."""
-    copy = state.clone(calendar)
-    copy.follow(None)
-    if copy.at_event:
-        copy.advance()
-    return copy
+        best_name, best = min(tried, key=lambda named: plan_key(named[1]))
+        return continuation_plan(state, best), {"episodes": episodes, "chosen": best_name, "makespan": best.now}
 
 
 def policy_replan_schedule(

@@ -151,16 +151,26 @@ def warm_start(
     it has one and ``warm_starts`` is None; ``"plan"``), or a rule (its name)."""
     tries: list[tuple[str, BlockingState]] = []
     if warm_starts is None and state.following:
-        tries.append(("plan", state.clone(calendar)))
+        tries.append(("plan", _past_event(state.clone(calendar))))
     for rule in RULES if warm_starts is None else warm_starts:
-        continuation = state.clone(calendar)
-        continuation.follow(None)
-        tries.append((rule, continuation))
+        tries.append((rule, branch(state, calendar)))
     for name, continuation in tries:
-        if continuation.at_event:
-            continuation.advance()
         continuation.run_rule(FALLBACK_RULE if name == "plan" else name)  # the plan's open questions: lor
     return min(tries, key=lambda named: named[1].now)
+
+
+def branch(state: BlockingState, calendar: Calendar, plan: Plan | None = None) -> BlockingState:
+    """A copy of ``state`` on ``calendar`` that follows ``plan`` (None: no plan, every question asked) and stands at
+    no event: ready for a rule or a policy to run it on."""
+    copy = state.clone(calendar)
+    copy.follow(plan)
+    return _past_event(copy)
+
+
+def _past_event(state: BlockingState) -> BlockingState:
+    if state.at_event:
+        state.advance()
+    return state
 
 
 def plan_key(finished: BlockingState) -> tuple[int, int]:
