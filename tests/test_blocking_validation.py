@@ -127,12 +127,14 @@ def test_json_round_trip_and_document_check(tmp_path: Path) -> None:
     instance = benchmarks.load("la01")
     interruptions = Interruptions(rate=0.01, seed=2, mode="resume")
     schedule = solve(instance, "mwkr", interruptions)
+    schedule.info.update(plans=np.int64(3), plan_seconds=np.array([0.5, 0.25]))  # numpy values, as methods leave
     path = tmp_path / "schedule.json"
     schedule.write_json(path)
     document = json.loads(path.read_text())
     assert list(document) == [
-        "format", "instance", "method", "makespan", "interruptions", "down_intervals", "operations", "seconds",
+        "format", "instance", "method", "makespan", "interruptions", "down_intervals", "operations", "seconds", "info",
     ]  # fmt: skip
+    assert document["info"]["plans"] == 3 and document["info"]["plan_seconds"] == [0.5, 0.25]
     assert document["interruptions"] == {"rate": 0.01, "downtime": 57, "seed": 2, "mode": "resume"}
     assert document["instance"] == {"name": "la01", "num_jobs": 10, "num_machines": 5}
     assert len(document["operations"]) == 50 and len(document["down_intervals"]) == 5
@@ -142,4 +144,4 @@ def test_json_round_trip_and_document_check(tmp_path: Path) -> None:
     again = BlockingSchedule.from_dict(document, instance)
     assert np.array_equal(again.enter, schedule.enter) and np.array_equal(again.leave, schedule.leave)
     assert np.array_equal(again.segments, schedule.segments) and again.makespan == schedule.makespan
-    assert again.to_dict() == schedule.to_dict()
+    assert again.to_dict() == schedule.to_dict() and again.info == document["info"]

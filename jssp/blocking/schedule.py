@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,7 @@ class BlockingSchedule:
             "down_intervals": [rows.tolist() for rows in self.down_intervals],
             "operations": self.operations(),
             "seconds": round(float(self.seconds), 6),
+            "info": json.loads(json.dumps(self.info, default=_plain)),
         }
 
     def write_json(self, path: str | Path) -> None:
@@ -163,5 +165,12 @@ class BlockingSchedule:
         return cls(
             instance, enter, leave, rows, [np.asarray(machine_rows) for machine_rows in data["down_intervals"]],
             interruptions=dict(data["interruptions"]), method=str(data.get("method", "")),
-            seconds=float(data.get("seconds", 0.0)),
+            seconds=float(data.get("seconds", 0.0)), info=dict(data.get("info", {})),
         )  # fmt: skip
+
+
+def _plain(value: Any) -> Any:
+    """JSON for the numpy scalars and arrays a method may leave in a schedule's ``info``; anything else as text."""
+    if isinstance(value, np.generic | np.ndarray):
+        return value.tolist()
+    return str(value)
