@@ -599,6 +599,7 @@ class BlockingState:
         self._machines, self._durations, self._lengths = instance.machines, instance.durations, instance.lengths
         self._totals = instance.durations.sum(axis=1)
         num_jobs, num_machines = instance.num_jobs, instance.num_machines
+        self._visits = np.bincount(instance.machines[instance.valid], minlength=num_machines)  # operations per machine
         self.job_state = np.zeros((NUM_JOB_FIELDS, num_jobs), dtype=np.int64)
         self.job_state[HELD_MACHINE] = -1
         self.job_state[SEGMENT_START] = -1
@@ -803,7 +804,7 @@ class BlockingState:
             return
         if len(plan) != instance.num_machines:
             raise ValueError(f"a plan has one list per machine ({instance.num_machines}), got {len(plan)}")
-        visits = np.bincount(instance.machines[instance.valid], minlength=instance.num_machines)
+        visits = self._visits
         rows = np.full((instance.num_machines, 1 + int(visits.max(initial=0))), -1, dtype=np.int64)
         for machine, jobs in enumerate(plan):
             if len(jobs) > visits[machine]:
