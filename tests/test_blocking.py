@@ -23,7 +23,7 @@ from jssp.blocking import (
 from jssp.blocking.calendar import INFINITE_TIME
 from jssp.blocking.reference import simulate_reference
 from jssp.blocking.rules import dispatch
-from jssp.blocking.simulator import simulate
+from jssp.blocking.simulator import REMAINING, SEGMENT_START, simulate
 from jssp.generators import random_general_instance, random_instance
 from jssp.instance import Instance
 from jssp.rules import RULE_NAMES, RULES
@@ -367,3 +367,43 @@ def test_rule_makespans_at_rate_0_are_pinned() -> None:
     assert {rule: solve(instance, rule).makespan for rule in RULES} == {
         "spt": 79, "lpt": 81, "mwkr": 75, "lwkr": 82, "mor": 75, "lor": 77, "mopnr": 75, "fifo": 75, "fdd-mwkr": 73,
     }  # fmt: skip
+
+
+def test_hold_leaves_every_free_machine_free_until_time_moves_on() -> None:
+    """A held question: no job enters a machine until the next completion (the questions are then asked again);
+    a shop where nothing processes and no machine is down cannot hold (waiting would never end)."""
+    idle = Instance.from_routes([[(0, 4), (1, 2)], [(0, 3), (1, 1)]], name="two-on-m0")
+    state = BlockingState(idle, Interruptions().calendar(idle))
+    assert state.candidates().tolist() == [0, 1] and state.now == 0 and not state.can_hold
+    with pytest.raises(ValueError, match="cannot hold"):
+        state.hold()
+    instance = benchmarks.load("la01")
+    state = BlockingState(instance, Interruptions().calendar(instance))
+    moves, now = state.num_moves, state.now
+    assert state.can_hold and moves > 0  # single-candidate machines filled at time 0, now processing
+    processing = state.job_state[SEGMENT_START] >= 0
+    next_end = int((state.job_state[SEGMENT_START] + state.job_state[REMAINING])[processing].min())
+    state.hold()
+    assert state.now == next_end > now and state.num_decisions == 0
+    entered = state.enter[state.enter >= 0]
+    assert ((entered == 0) | (entered >= next_end)).all() and (entered == 0).sum() == moves
+    rng = np.random.default_rng(0)
+    holds = 0
+    while not state.done:
+        if state.can_hold and rng.random() < 0.3:
+            state.hold()
+            holds += 1
+        else:
+            state.step(int(rng.choice(state.candidates())))
+    assert holds > 0
+    state.schedule("held").check(expected_down_intervals=[[]] * instance.num_machines)
+    interruptions = Interruptions(rate=0.02, seed=4)
+    shop = random_general_instance(8, 4, seed=3)
+    state = BlockingState(shop, interruptions.calendar(shop))
+    while not state.done:
+        if state.can_hold and rng.random() < 0.5:
+            state.hold()
+        else:
+            state.step(int(state.candidates()[-1]))
+    calendar = interruptions.calendar(shop)
+    state.schedule("held").check(expected_down_intervals=calendar.down_intervals(state.now))

@@ -10,7 +10,14 @@ import pytest
 import torch
 
 import train
-from agents.blocking.policy import BlockingPolicy, load_blocking_policy, new_blocking_policy, policy_schedule, rollouts
+from agents.blocking.policy import (
+    BlockingPolicy,
+    load_blocking_policy,
+    new_blocking_policy,
+    policy_holds,
+    policy_schedule,
+    rollouts,
+)
 from agents.checkpoints import load_policy
 from jssp import benchmarks
 from jssp.blocking import Calendar, Interruptions, blocking_bounds
@@ -349,3 +356,38 @@ def test_the_learned_methods_refuse_admission_control() -> None:
     for method in ("gnn", "gnn-sample", "gnn-replan"):
         with pytest.raises(OptionError, match="does not implement admission control"):
             solve(benchmarks.load("ft06"), method, SolveOptions.of("isbjssp", wip_limit=2))
+
+
+def test_the_hold_action_in_the_environment_and_the_policy(tmp_path: Path) -> None:
+    """With ``hold`` the last action slot holds (legal while time can move on); a hold policy's episodes validate;
+    a PPO run with --hold saves a checkpoint that reloads with the hold action."""
+    instance = random_general_instance(8, 4, seed=5)
+    env = BlockingEnv([instance], rates=[0.02], hold=True, lookahead="lor")
+    observation, _ = env.reset(seed=0)
+    assert env.action_space.n == 9 and observation["action_mask"].shape == (9,)
+    assert observation["candidates"][8] == -1 and env.action_masks()[8] == env.state.can_hold
+    rng = np.random.default_rng(1)
+    holds, done = 0, False
+    while not done:
+        legal = np.flatnonzero(env.action_masks())
+        action = 8 if legal[-1] == 8 and rng.random() < 0.5 else int(rng.choice(legal[legal < 8]))
+        holds += action == 8
+        observation, reward, done, truncated, _ = env.step(action)
+        assert reward <= 0 and not truncated
+    assert holds > 0
+    torch.manual_seed(0)
+    policy = new_blocking_policy(16, 1, 8, 4, 8, hold=True)
+    assert policy_holds(policy) and not policy_holds(new_blocking_policy(16, 1, 8, 4, 8))
+    calendars = [Interruptions(rate=0.02, seed=seed).calendar(instance) for seed in range(3)]
+    for state, calendar in zip(rollouts(policy, instance, calendars, temperature=2.0), calendars, strict=True):
+        state.schedule("gnn").check(expected_down_intervals=calendar.down_intervals(state.now))
+    run_dir = tmp_path / "run"
+    arguments = [
+        "ppo-isbjssp", "--hold", "--total-timesteps", "128", "--n-envs", "2", "--n-steps", "64", "--batch-size", "64",
+        "--n-epochs", "1", "--width", "16", "--num-layers", "1", "--sizes", "6x4", "--validation-instances", "2",
+        "--eval-every", "128", "--validation-rates", "0.02", "--run-dir", str(run_dir), "--wandb", "disabled",
+        "--no-progress",
+    ]  # fmt: skip
+    assert train.main(arguments) == 0
+    assert json.loads((run_dir / "last" / "checkpoint.json").read_text())["architecture"]["hold"] is True
+    assert policy_holds(load_blocking_policy(run_dir / "last"))

@@ -20,7 +20,7 @@ from gymnasium import spaces
 from torch import Tensor
 
 from agents.encoder import PooledGraphEncoder
-from agents.policy import GraphFeaturesExtractor, JobShopPolicy
+from agents.policy import CandidateScorer, GraphFeaturesExtractor, JobShopPolicy
 from jssp.blocking.calendar import Calendar
 from jssp.blocking.env import NUM_BLOCKING_FEATURES, EpisodeConstants, observation_spaces, observe
 from jssp.blocking.lookahead import expected_downtime
@@ -50,25 +50,53 @@ class DynamicGraphFeaturesExtractor(GraphFeaturesExtractor):
         self.encoder = DynamicGraphEncoder(width, num_layers)  # type: ignore[assignment]
 
 
+HOLD_OFFSET = -4.0
+"""Added to the hold action's logit: a dispatcher given the hold action starts out holding rarely (about e^-4 as
+likely as an average job), so that fine-tuning starts from what it did without it."""
+
+
+class HoldScorer(CandidateScorer):
+    """:class:`agents.policy.CandidateScorer` whose last slot is the hold action: its candidate embedding is zero
+    (the observation names no node there), so its score comes from the graph's embedding, the state of the whole
+    shop, plus :data:`HOLD_OFFSET`."""
+
+    def forward_actor(self, features: Tensor) -> Tensor:
+        logits = super().forward_actor(features)
+        return torch.cat([logits[:, :-1], logits[:, -1:] + HOLD_OFFSET], dim=1)
+
+
 class BlockingPolicy(JobShopPolicy):
-    """MaskablePPO policy over :class:`jssp.blocking.env.BlockingEnv` observations (one logit per job)."""
+    """MaskablePPO policy over :class:`jssp.blocking.env.BlockingEnv` observations (one logit per job, then the
+    hold action's when the spaces have one more action slot than jobs: :func:`jssp.blocking.env.observe`)."""
 
     features_extractor_type = DynamicGraphFeaturesExtractor
     kind = "isbjssp-dispatcher"
+
+    def _build_mlp_extractor(self) -> None:
+        assert isinstance(self.action_space, spaces.Discrete)
+        space = self.observation_space
+        assert isinstance(space, spaces.Dict)
+        nodes, job_arcs = space["node_features"].shape[0], space["precedence_edges"].shape[1]  # type: ignore[index]
+        # max_jobs * max_width nodes and max_jobs * max(max_width - 1, 1) job arcs (jssp.env.graph_spaces)
+        max_jobs = nodes - job_arcs if nodes != job_arcs else nodes
+        scorer = HoldScorer if int(self.action_space.n) == max_jobs + 1 else CandidateScorer
+        self.mlp_extractor = scorer(self.width, int(self.action_space.n), self.candidate_parts)  # type: ignore[assignment]
 
     @classmethod
     def spaces_for(cls, architecture: dict[str, Any]) -> tuple[spaces.Dict, spaces.Discrete]:
         max_jobs, max_machines = architecture["max_jobs"], architecture["max_machines"]
         max_width = int(architecture.get("max_width", max_machines))
-        return observation_spaces(max_jobs, max_machines, max_width), spaces.Discrete(max_jobs)
+        hold = bool(architecture.get("hold", False))
+        return observation_spaces(max_jobs, max_machines, max_width, hold), spaces.Discrete(max_jobs + hold)
 
 
 def new_blocking_policy(
-    width: int, num_layers: int, max_jobs: int, max_machines: int, max_width: int
+    width: int, num_layers: int, max_jobs: int, max_machines: int, max_width: int, hold: bool = False
 ) -> BlockingPolicy:
-    """A freshly initialised blocking dispatcher for a padding size (outside SB3: tests, tools)."""
-    space = observation_spaces(max_jobs, max_machines, max_width)
-    return BlockingPolicy(space, spaces.Discrete(max_jobs), lambda _: 0.0, width=width, num_layers=num_layers)
+    """A freshly initialised blocking dispatcher for a padding size (outside SB3: tests, tools); ``hold``: with
+    the hold action (:func:`policy_holds`)."""
+    space = observation_spaces(max_jobs, max_machines, max_width, hold)
+    return BlockingPolicy(space, spaces.Discrete(max_jobs + hold), lambda _: 0.0, width=width, num_layers=num_layers)
 
 
 def load_blocking_policy(name_or_path: str | Path, device: str | torch.device = "cpu") -> BlockingPolicy:
@@ -82,6 +110,11 @@ def _as_batch(observations: Sequence[dict[str, np.ndarray]], device: torch.devic
     return {
         key: torch.as_tensor(np.stack([obs[key] for obs in observations]), device=device) for key in observations[0]
     }
+
+
+def policy_holds(policy: JobShopPolicy) -> bool:
+    """Whether the dispatcher has the hold action (:class:`HoldScorer`)."""
+    return isinstance(policy.mlp_extractor, HoldScorer)
 
 
 def policy_lookahead(policy: JobShopPolicy) -> str | None:
@@ -135,12 +168,15 @@ def run_episodes(
     instance = states[0].instance
     max_jobs, max_width = instance.num_jobs, instance.width
     constants = EpisodeConstants.of(instance, max_jobs, max_width)
+    hold = policy_holds(policy)
     while True:
         active = [index for index, state in enumerate(states) if not state.done]
         if not active:
             return states
         observations = [
-            observe(states[index], max_jobs, instance.num_machines, max_width, constants, lookahead, downtimes[index])
+            observe(
+                states[index], max_jobs, instance.num_machines, max_width, constants, lookahead, downtimes[index], hold
+            )
             for index in active
         ]
         logits = policy.job_logits(_as_batch(observations, device)).cpu().numpy()
@@ -151,7 +187,10 @@ def run_episodes(
                 scaled = (row - row.max()) / temperature
                 probabilities = np.exp(scaled)
                 job = int(rng.choice(len(row), p=probabilities / probabilities.sum()))
-            states[index].step(job)
+            if job == max_jobs:  # the hold action's slot
+                states[index].hold()
+            else:
+                states[index].step(job)
 
 
 def policy_schedule(

@@ -67,6 +67,9 @@ class BlockingPPOConfig:
     (jssp.blocking.lookahead); "" for none."""
     init: str = ""
     """Fine-tune this checkpoint (shipped name or folder): its weights, architecture and lookahead are kept."""
+    hold: bool = False
+    """Give the dispatcher the hold action: answer a question with no job, so that free machines wait for the next
+    completion, shutdown or repair (kept from --init when its checkpoint has it)."""
 
 
 @dataclass
@@ -146,13 +149,14 @@ class BlockingValidationSet:
 def main(cfg: BlockingPPOConfig) -> RunContext:
     # ------------------------------------------------------------------ preamble
     parent = checkpoint_identity(cfg.init) if cfg.init else None  # checked before the run folder is made
-    width, num_layers, lookahead = cfg.width, cfg.num_layers, cfg.lookahead
+    width, num_layers, lookahead, hold = cfg.width, cfg.num_layers, cfg.lookahead, cfg.hold
     if parent is not None:
         base = read_metadata(cfg.init)
         if base["architecture"].get("policy") != "isbjssp-dispatcher":
             raise ValueError(f"--init {cfg.init} is not a dispatcher of the blocking job shop (isbjssp)")
         width, num_layers = base["architecture"]["width"], base["architecture"]["num_layers"]
         lookahead = base["inference"].get("lookahead") or ""
+        hold = hold or bool(base["architecture"].get("hold", False))
     run = start_run(cfg, "ppo-isbjssp")
     if cfg.total_timesteps <= 0:
         raise ValueError("--total-timesteps must be positive")
@@ -178,6 +182,7 @@ def main(cfg: BlockingPPOConfig) -> RunContext:
             max_machines=run.max_machines,
             max_width=run.max_width,
             lookahead=lookahead or None,
+            hold=hold,
         )
 
     vec_env = DummyVecEnv([factory] * cfg.ppo.n_envs)
@@ -200,6 +205,8 @@ def main(cfg: BlockingPPOConfig) -> RunContext:
     if parent is not None and run.state is None:  # a resumed run has its own weights in last/model.zip
         policy.load_state_dict(load_blocking_policy(cfg.init, run.device).state_dict())
     architecture = architecture_of(policy, run.max_jobs, run.max_machines, run.max_width)
+    if hold:
+        architecture["hold"] = True
     inference = {"problem": "isbjssp", "scheme": "non-delay", "sample_temperature": 1.0, "lookahead": lookahead}
     run_ppo(run, model, validation, cfg.total_timesteps, architecture, inference, parent)
     return run

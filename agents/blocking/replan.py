@@ -34,6 +34,7 @@ BATCH = 4
 as the seconds left allow, at the greedy episode's pace, so a plan overruns its budget by at most the greedy
 episode."""
 
+
 @dataclass
 class PolicyPlanner:
     """A :data:`jssp.blocking.replan.Planner` from a learned dispatcher: the best of the rules' continuations, the

@@ -87,6 +87,7 @@ def observe(
     constants: EpisodeConstants | None = None,
     lookahead: str | None = None,
     downtime: int = 1,
+    hold: bool = False,
 ) -> dict[str, np.ndarray]:
     """The padded observation of ``state`` at its current question (see :class:`BlockingEnv`).
 
@@ -95,6 +96,8 @@ def observe(
         lookahead: a compiled rule whose continuation after each candidate, on the calendar known
             now (:mod:`jssp.blocking.lookahead`), fills the lookahead features; None leaves them 0.
         downtime: the expected length of a shutdown, for the lookahead's repairs in progress.
+        hold: add the hold action after the ``max_jobs`` job slots (``candidates`` -1 there, ``action_mask``
+            :attr:`BlockingState.can_hold`).
     """
     instance = state.instance
     num_jobs, width = instance.num_jobs, instance.width
@@ -170,11 +173,13 @@ def observe(
     machine_edges[0, : len(jobs)] = holders * width + next_op[holders] - 1
     machine_edges[1, : len(jobs)] = jobs * width + next_op[jobs]
 
-    candidates = np.full(max_jobs, -1, dtype=np.int64)
+    candidates = np.full(max_jobs + hold, -1, dtype=np.int64)
     legal = np.flatnonzero(state.mask)
     candidates[legal] = legal * width + next_op[legal]
-    action_mask = np.zeros(max_jobs, dtype=np.int8)
+    action_mask = np.zeros(max_jobs + hold, dtype=np.int8)
     action_mask[legal] = 1
+    if hold:
+        action_mask[max_jobs] = state.can_hold
     return {
         "node_features": node_features,
         "precedence_edges": constants.precedence_edges,
@@ -186,14 +191,14 @@ def observe(
     }
 
 
-def observation_spaces(max_jobs: int, max_machines: int, max_width: int) -> spaces.Dict:
-    """The observation space of :class:`BlockingEnv` for a padding size."""
+def observation_spaces(max_jobs: int, max_machines: int, max_width: int, hold: bool = False) -> spaces.Dict:
+    """The observation space of :class:`BlockingEnv` for a padding size (``hold``: one more action slot)."""
     max_nodes = max_jobs * max_width
     return spaces.Dict(
         {
             **graph_spaces(max_jobs, max_machines, NUM_BLOCKING_FEATURES, max_width),
-            "candidates": spaces.Box(-1, max_nodes - 1, (max_jobs,), np.int64),
-            "action_mask": spaces.Box(0, 1, (max_jobs,), np.int8),
+            "candidates": spaces.Box(-1, max_nodes - 1, (max_jobs + hold,), np.int64),
+            "action_mask": spaces.Box(0, 1, (max_jobs + hold,), np.int8),
         }
     )
 
@@ -219,9 +224,13 @@ class BlockingEnv(gym.Env[dict[str, np.ndarray], int]):
         * ``candidates``: ``(max_jobs,)`` int64 node of each candidate job's next operation, -1 otherwise;
         * ``action_mask``: ``(max_jobs,)`` int8.
 
+        With ``hold`` both have one more entry, the hold action's (``candidates`` -1).
+
     Action:
         ``Discrete(max_jobs)``: the candidate job that enters its next machine now (from
-        :meth:`action_masks`); any other raises ``ValueError``.
+        :meth:`action_masks`); any other raises ``ValueError``. With ``hold``, ``Discrete(max_jobs + 1)``:
+        action ``max_jobs`` holds (:meth:`BlockingState.hold`: no job enters a machine until the next
+        completion, shutdown or repair), legal while something is processing or a machine is down.
 
     Reward:
         Minus the time from this question to the next one (or to the end), divided by the
@@ -238,6 +247,7 @@ class BlockingEnv(gym.Env[dict[str, np.ndarray], int]):
         mode: ``resume`` or ``restart``.
         max_jobs, max_machines, max_width: padding; default to the largest instance or size.
         lookahead: rule of the lookahead features (None: they stay 0), see :func:`observe`.
+        hold: offer the hold action.
     """
 
     metadata: dict[str, Any] = {"render_modes": []}
@@ -259,6 +269,7 @@ class BlockingEnv(gym.Env[dict[str, np.ndarray], int]):
         max_machines: int | None = None,
         max_width: int | None = None,
         lookahead: str | None = None,
+        hold: bool = False,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"interruption mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -275,8 +286,9 @@ class BlockingEnv(gym.Env[dict[str, np.ndarray], int]):
         self.downtime, self.mode, self.lookahead = downtime, mode, lookahead
         self._expected_downtime = 1
         self.max_jobs, self.max_machines, self.max_width = padding_size(instances, max_jobs, max_machines, max_width)
-        self.observation_space = observation_spaces(self.max_jobs, self.max_machines, self.max_width)
-        self.action_space = spaces.Discrete(self.max_jobs)
+        self.hold = hold
+        self.observation_space = observation_spaces(self.max_jobs, self.max_machines, self.max_width, hold)
+        self.action_space = spaces.Discrete(self.max_jobs + hold)
         self.state: BlockingState | None = None
         self.rate = 0.0
         self._constants: EpisodeConstants | None = None
@@ -327,6 +339,7 @@ class BlockingEnv(gym.Env[dict[str, np.ndarray], int]):
             self._constants,
             self.lookahead,
             self._expected_downtime,
+            self.hold,
         )
         return self._last_observation
 
@@ -336,7 +349,10 @@ class BlockingEnv(gym.Env[dict[str, np.ndarray], int]):
         before = self.state.now
         info: dict[str, Any] = {"rate": self.rate}
         try:
-            self.state.step(int(action))
+            if self.hold and action == self.max_jobs:
+                self.state.hold()
+            else:
+                self.state.step(int(action))
         except JammedError:
             # The shop cannot practically finish (see JammedError): the episode is cut off, with no reward
             # for the jam's endless waiting; the last observation stands.
@@ -349,8 +365,10 @@ class BlockingEnv(gym.Env[dict[str, np.ndarray], int]):
         return self._observe(), float(reward), self.state.done, False, info
 
     def action_masks(self) -> npt.NDArray[np.bool_]:
-        """Legal actions (True = the job is a candidate), padded to ``max_jobs``."""
-        mask = np.zeros(self.max_jobs, dtype=np.bool_)
+        """Legal actions (True = the job is a candidate), padded to ``max_jobs`` (then the hold action's)."""
+        mask = np.zeros(self.max_jobs + self.hold, dtype=np.bool_)
         if self.state is not None:
             mask[: self.state.instance.num_jobs] = self.state.mask
+            if self.hold:
+                mask[self.max_jobs] = self.state.can_hold
         return mask

@@ -79,7 +79,8 @@ JOBS_STARTED = 8  # jobs that entered their first operation
 WIP_LIMIT = 9  # admission control: most jobs in the shop at once (started, not done); 0 for no limit
 STOP_AT_EVENTS = 10  # 1: _advance also returns EVENT after every shutdown or repair
 CALENDAR_EVENTS = 11  # shutdowns and repairs applied so far
-NUM_COUNTERS = 12
+HOLD_AT = 12  # the time of the last question answered by holding (no job enters until time moves on); -1: none
+NUM_COUNTERS = 13
 
 # Statuses returned by _advance.
 DONE = 0
@@ -498,8 +499,10 @@ def _advance(
     while True:
         now = counters[NOW]
         # After an event that can move no job (a shutdown), the last settling still holds: no candidate.
-        if may_move and _settle(machines, durations, lengths, swaps, job_state, machine_state, enter, leave,
-                                counters, queues, positions, plan, now, mask, scratch) > 0:  # fmt: skip
+        # After a hold, nothing enters a machine until time moves on (the question stands answered).
+        if may_move and counters[HOLD_AT] != now and _settle(machines, durations, lengths, swaps, job_state,
+                                                             machine_state, enter, leave, counters, queues,
+                                                             positions, plan, now, mask, scratch) > 0:  # fmt: skip
             if rule == ASK or counters[NUM_DECISIONS] == decision_limit:
                 return DECIDE
             job = _choose(durations, lengths, totals, job_state, mask, rule)
@@ -622,6 +625,7 @@ class BlockingState:
         self._counters[EVENTS_PENDING] = 1
         self._counters[WIP_LIMIT] = 0 if wip_limit is None else wip_limit
         self._counters[STOP_AT_EVENTS] = int(stop_at_events)
+        self._counters[HOLD_AT] = -1
         # per machine: a pointer (0: no plan) and the jobs in the order they are to enter it; one column until a
         # plan is given, so that the clones a lookahead makes stay cheap
         self._plan = np.zeros((num_machines, 1), dtype=np.int64)
@@ -782,6 +786,28 @@ class BlockingState:
         if self.done or not 0 <= job < self.instance.num_jobs or not self.mask[job]:
             raise ValueError(f"job {job} is not a candidate (candidates: {self.candidates().tolist()})")
         self._status = self._run(ASK, int(job))
+
+    @property
+    def can_hold(self) -> bool:
+        """Whether :meth:`hold` may answer the question now: some operation is processing or some machine is down,
+        so time will move on."""
+        if self._status != DECIDE:
+            return False
+        pending = _next_event(self.job_state, self.machine_state, self._down_starts, self._down_ends, self._down_counts)
+        return bool(pending >= 0)
+
+    def hold(self) -> None:
+        """Answer the question with no job: every free machine stays free until the next completion, shutdown or
+        repair, where the questions are asked again (the shop waits, as admission control does).
+
+        Raises:
+            ValueError: if nothing is processing and no machine is down (waiting would never end): see
+                :attr:`can_hold`.
+        """
+        if not self.can_hold:
+            raise ValueError("cannot hold: no question is asked, or nothing would ever move the shop on")
+        self._counters[HOLD_AT] = self.now
+        self._status = self._run(ASK, -1)
 
     def advance(self) -> None:
         """Go on from an event (:attr:`at_event`) to the next question, event or the end."""
