@@ -1,7 +1,8 @@
 """Gridlock under shutdowns, and what admission control (``--wip-limit``) does about it.
 
     .venv/bin/python benchmarks/bench_blocking_admission.py [--jobs 50] [--machines 20] [--shops 10]
-        [--downtime 200] [--rates 0 0.002 0.005] [--out results/bench_blocking_admission.json]
+        [--downtime 200] [--rates 0 0.002 0.005] [--methods lor lookahead-lor gnn] [--checkpoint FOLDER]
+        [--out results/bench_blocking_admission.json]
 
 Each shop is ``random_general_instance(jobs, machines, seed=k)`` for k = 0 .. shops - 1 (durations 1-99, so a
 downtime of 200 is a long repair), solved on calendar seed k at each rate by ``lor`` and ``lookahead-lor``,
@@ -23,7 +24,7 @@ from report import machine_record, write_report
 
 from jssp.blocking import JammedError, availability, warm_up
 from jssp.generators import random_general_instance
-from jssp.solvers import SolveOptions, solve
+from jssp.solvers import SolveOptions, ensure_methods, method_refusal, solve
 
 
 @dataclass(frozen=True)
@@ -41,13 +42,22 @@ class AdmissionConfig:
     rates: tuple[float, ...] = (0.0, 0.002, 0.005)
     """Shutdown rates."""
     methods: tuple[str, ...] = ("lor", "lookahead-lor")
-    """Online methods of the blocking problem that implement admission control."""
+    """Online methods of the blocking problem; those that refuse admission control (``gnn``) run without a limit
+    only."""
+    checkpoint: str | None = None
+    """Checkpoint of the learned methods (default: the shipped one); e.g. a dispatcher trained with --hold."""
     out: Path = Path("results/bench_blocking_admission.json")
     """JSON output; the markdown table goes beside it."""
 
 
+def accepts_limit(method: str, options: SolveOptions) -> bool:
+    """Whether ``method`` implements admission control (``gnn`` and the planners refuse a limit)."""
+    return method_refusal(method, options) is None
+
+
 def main(cfg: AdmissionConfig) -> dict[str, Any]:
     warm_up()
+    ensure_methods(cfg.methods, "isbjssp")
     limits = [None, cfg.machines // 2, cfg.machines // 4]
     shops = [random_general_instance(cfg.jobs, cfg.machines, seed=seed) for seed in range(cfg.shops)]
     rows: list[dict[str, Any]] = []
@@ -57,12 +67,17 @@ def main(cfg: AdmissionConfig) -> dict[str, Any]:
                 makespans, jams = [], 0
                 for seed, shop in enumerate(shops):
                     options = SolveOptions.of(
-                        "isbjssp", shutdown_rate=rate, downtime=cfg.downtime, seed=seed, wip_limit=limit
-                    )
+                        "isbjssp", shutdown_rate=rate, downtime=cfg.downtime, seed=seed, wip_limit=limit,
+                        checkpoint=cfg.checkpoint,
+                    )  # fmt: skip
+                    if limit is not None and not accepts_limit(method, options):
+                        break
                     try:
                         makespans.append(solve(shop, method, options).makespan)
                     except JammedError:
                         jams += 1
+                if limit is not None and not accepts_limit(method, options):
+                    continue
                 mean = sum(makespans) / len(makespans) if makespans else None
                 rows.append({"rate": rate, "method": method, "wip_limit": limit, "mean": mean, "jammed": jams})
                 print(rows[-1], file=sys.stderr, flush=True)
@@ -70,7 +85,8 @@ def main(cfg: AdmissionConfig) -> dict[str, Any]:
     lines = [
         f"{cfg.shops} generated general-route shops of {cfg.jobs} jobs x {cfg.machines} machines, downtime "
         f"{cfg.downtime} (durations 1-99), calendar seed = shop seed. Ratio: mean makespan x availability / the "
-        "method's mean at rate 0 without a limit.",
+        "method's mean at rate 0 without a limit."
+        + ("" if cfg.checkpoint is None else f" Learned methods: checkpoint `{cfg.checkpoint}`."),
         "",
         "| rate | availability | method | wip limit | mean makespan | ratio | jammed |",
         "|---:|---:|---|---:|---:|---:|---:|",
