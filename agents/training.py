@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 
 import numpy as np
@@ -53,10 +54,16 @@ class ValidationSet:
             return cls(instances, data["best_rule"], data["cpsat"])
         specs = [(*sizes[index % len(sizes)], seed + index) for index in range(count)]
         instances = [random_instance(j, m, seed=s) for j, m, s in specs]
-        best_rule = [min(dispatch(instance, rule).makespan for rule in RULES) for instance in instances]
+        by_makespan = attrgetter("makespan")
+        best_schedules = [min((dispatch(instance, rule) for rule in RULES), key=by_makespan) for instance in instances]
+        best_rule = [schedule.makespan for schedule in best_schedules]
+        # hinted with the best rule's schedule, so a loaded machine that spends the limit building the model still
+        # gets a reference (the hint) instead of an error
         cpsat = [
-            solve_cpsat(instance, time_limit=cpsat_seconds, num_workers=1).makespan if cpsat_seconds > 0 else -1
-            for instance in instances
+            solve_cpsat(instance, time_limit=cpsat_seconds, num_workers=1, hint=start).makespan
+            if cpsat_seconds > 0
+            else -1
+            for instance, start in zip(instances, best_schedules, strict=True)
         ]
         write_atomically(cache, json.dumps({"specs": specs, "best_rule": best_rule, "cpsat": cpsat}) + "\n")
         return cls(instances, best_rule, cpsat)
