@@ -395,7 +395,7 @@ def test_hold_leaves_every_free_machine_free_until_time_moves_on() -> None:
             holds += 1
         else:
             state.step(int(rng.choice(state.candidates())))
-    assert holds > 0
+    assert holds > 0 and state.holds == holds + 1
     state.schedule("held").check(expected_down_intervals=[[]] * instance.num_machines)
     interruptions = Interruptions(rate=0.02, seed=4)
     shop = random_general_instance(8, 4, seed=3)

@@ -216,4 +216,6 @@ def policy_schedule(
     best = min(states, key=lambda state: state.now)
     schedule = best.schedule("gnn", interruptions)
     schedule.info["episodes"] = len(states)
+    if policy_holds(policy):
+        schedule.info["holds"] = best.holds
     return schedule

@@ -557,6 +557,7 @@ class BlockingState:
             events in a row in which no job moved or finished processing.
         stop_at_events: the state also stops (:attr:`at_event`) at time 0 before any job moves and after every
             shutdown and repair, so that a method can re-plan (:meth:`follow`) and go on (:meth:`advance`).
+        holds: how many questions :meth:`hold` answered.
         plans_dropped: how many times a plan given to :meth:`follow` led nowhere (every job left waited for
             another) and was dropped; the questions were then asked again.
         job_state: per job, the rows :data:`NEXT_OP`, :data:`HELD_MACHINE`, :data:`REMAINING`,
@@ -626,6 +627,7 @@ class BlockingState:
         self._counters[WIP_LIMIT] = 0 if wip_limit is None else wip_limit
         self._counters[STOP_AT_EVENTS] = int(stop_at_events)
         self._counters[HOLD_AT] = -1
+        self.holds = 0
         # per machine: a pointer (0: no plan) and the jobs in the order they are to enter it; one column until a
         # plan is given, so that the clones a lookahead makes stay cheap
         self._plan = np.zeros((num_machines, 1), dtype=np.int64)
@@ -807,6 +809,7 @@ class BlockingState:
         if not self.can_hold:
             raise ValueError("cannot hold: no question is asked, or nothing would ever move the shop on")
         self._counters[HOLD_AT] = self.now
+        self.holds += 1
         self._status = self._run(ASK, -1)
 
     def advance(self) -> None:
