@@ -324,18 +324,24 @@ def test_evaluate_runs_the_learned_dispatcher_and_the_tables_merge(
 
 
 def test_a_jammed_episode_is_truncated(monkeypatch: pytest.MonkeyPatch) -> None:
-    from jssp.blocking.simulator import JammedError
+    from jssp.blocking.simulator import NOW, JammedError
 
     env = BlockingEnv(random_instance(8, 5, seed=3), rates=(0.01,))
     observation, _ = env.reset(seed=1)
     assert env.state is not None
 
+    state = env.state
+    before = state.now
+
     def jam(job: int) -> None:
+        state._counters[NOW] += 5000  # the time the kernel ran on before it gave up
         raise JammedError("jammed")
 
-    monkeypatch.setattr(env.state, "step", jam)
+    monkeypatch.setattr(state, "step", jam)
     again, reward, terminated, truncated, info = env.step(int(np.flatnonzero(env.action_masks())[0]))
-    assert (reward, terminated, truncated, info["jammed"]) == (0.0, False, True, True)
+    scale = max(state.instance.trivial_lower_bound(), 1)
+    assert (terminated, truncated, info["jammed"]) == (False, True, True) and state.now == before + 5000
+    assert reward == pytest.approx(-5000 / scale)  # jamming the shop does not end an episode for free
     assert all(np.array_equal(again[key], observation[key]) for key in observation)
 
 

@@ -236,7 +236,8 @@ class BlockingEnv(gym.Env[dict[str, np.ndarray], int]):
         Minus the time from this question to the next one (or to the end), divided by the
         instance's trivial lower bound: the return is minus the makespan, scaled, up to the time
         of the first question, which no action changes. An episode whose shop jams
-        (:class:`~jssp.blocking.simulator.JammedError`) is truncated with reward 0.
+        (:class:`~jssp.blocking.simulator.JammedError`) is truncated, its last reward minus the (long) time
+        that passed until the jam was found.
 
     Args:
         instances: a fixed instance, a list (one drawn per episode) or a source with ``sample(rng)``.
@@ -354,10 +355,12 @@ class BlockingEnv(gym.Env[dict[str, np.ndarray], int]):
             else:
                 self.state.step(int(action))
         except JammedError:
-            # The shop cannot practically finish (see JammedError): the episode is cut off, with no reward
-            # for the jam's endless waiting; the last observation stands.
+            # The shop cannot practically finish (see JammedError): the episode is cut off, the last observation
+            # stands, and the reward is minus the time that passed until the jam was found (thousands of events),
+            # so that a policy cannot end its episodes early by jamming the shop (with a hold action it could).
             info["jammed"] = True
-            return self._last_observation, 0.0, False, True, info
+            assert self._constants is not None
+            return self._last_observation, -(self.state.now - before) / self._constants.scale, False, True, info
         assert self._constants is not None
         reward = -(self.state.now - before) / self._constants.scale
         if self.state.done:
