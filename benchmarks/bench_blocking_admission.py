@@ -50,9 +50,9 @@ class AdmissionConfig:
     """JSON output; the markdown table goes beside it."""
 
 
-def accepts_limit(method: str, options: SolveOptions) -> bool:
+def accepts_limit(method: str, limit: int) -> bool:
     """Whether ``method`` implements admission control (``gnn`` and the planners refuse a limit)."""
-    return method_refusal(method, options) is None
+    return method_refusal(method, SolveOptions.of("isbjssp", wip_limit=limit)) is None
 
 
 def main(cfg: AdmissionConfig) -> dict[str, Any]:
@@ -64,20 +64,18 @@ def main(cfg: AdmissionConfig) -> dict[str, Any]:
     for rate in cfg.rates:
         for method in cfg.methods:
             for limit in limits:
+                if limit is not None and not accepts_limit(method, limit):
+                    continue
                 makespans, jams = [], 0
                 for seed, shop in enumerate(shops):
                     options = SolveOptions.of(
                         "isbjssp", shutdown_rate=rate, downtime=cfg.downtime, seed=seed, wip_limit=limit,
                         checkpoint=cfg.checkpoint,
                     )  # fmt: skip
-                    if limit is not None and not accepts_limit(method, options):
-                        break
                     try:
                         makespans.append(solve(shop, method, options).makespan)
                     except JammedError:
                         jams += 1
-                if limit is not None and not accepts_limit(method, options):
-                    continue
                 mean = sum(makespans) / len(makespans) if makespans else None
                 rows.append({"rate": rate, "method": method, "wip_limit": limit, "mean": mean, "jammed": jams})
                 print(rows[-1], file=sys.stderr, flush=True)

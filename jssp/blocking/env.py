@@ -349,20 +349,22 @@ class BlockingEnv(gym.Env[dict[str, np.ndarray], int]):
             raise RuntimeError("call reset() before step()")
         before = self.state.now
         info: dict[str, Any] = {"rate": self.rate}
+        jammed = False
         try:
             if self.hold and action == self.max_jobs:
                 self.state.hold()
             else:
                 self.state.step(int(action))
         except JammedError:
+            jammed = True
+        assert self._constants is not None
+        reward = -(self.state.now - before) / self._constants.scale
+        if jammed:
             # The shop cannot practically finish (see JammedError): the episode is cut off, the last observation
             # stands, and the reward is minus the time that passed until the jam was found (thousands of events),
             # so that a policy cannot end its episodes early by jamming the shop (with a hold action it could).
             info["jammed"] = True
-            assert self._constants is not None
-            return self._last_observation, -(self.state.now - before) / self._constants.scale, False, True, info
-        assert self._constants is not None
-        reward = -(self.state.now - before) / self._constants.scale
+            return self._last_observation, float(reward), False, True, info
         if self.state.done:
             info["makespan"] = self.state.now
         return self._observe(), float(reward), self.state.done, False, info

@@ -39,6 +39,7 @@ one) or answers it with a dispatching rule compiled in (the score functions of
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 
 import numba
@@ -603,7 +604,6 @@ class BlockingState:
         self._machines, self._durations, self._lengths = instance.machines, instance.durations, instance.lengths
         self._totals = instance.durations.sum(axis=1)
         num_jobs, num_machines = instance.num_jobs, instance.num_machines
-        self._visits = np.bincount(instance.machines[instance.valid], minlength=num_machines)  # operations per machine
         self.job_state = np.zeros((NUM_JOB_FIELDS, num_jobs), dtype=np.int64)
         self.job_state[HELD_MACHINE] = -1
         self.job_state[SEGMENT_START] = -1
@@ -818,6 +818,11 @@ class BlockingState:
             raise ValueError("the state is not stopped at an event; answer its question with step()")
         self._status = self._run(ASK, -1)
 
+    @functools.cached_property
+    def _operations_per_machine(self) -> npt.NDArray[np.int64]:
+        """How many operations visit each machine (clones share it: it is in ``__dict__`` once computed)."""
+        return np.bincount(self.instance.machines[self.instance.valid], minlength=self.instance.num_machines)
+
     def follow(self, plan: Sequence[Sequence[int]] | None) -> None:
         """From now on let jobs enter each machine only in the order of ``plan`` (``plan[machine]``, jobs in order;
         a job visiting a machine twice appears twice); a machine whose list is used up, or empty, is free again.
@@ -833,7 +838,7 @@ class BlockingState:
             return
         if len(plan) != instance.num_machines:
             raise ValueError(f"a plan has one list per machine ({instance.num_machines}), got {len(plan)}")
-        visits = self._visits
+        visits = self._operations_per_machine
         rows = np.full((instance.num_machines, 1 + int(visits.max(initial=0))), -1, dtype=np.int64)
         for machine, jobs in enumerate(plan):
             if len(jobs) > visits[machine]:
