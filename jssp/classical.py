@@ -18,7 +18,7 @@ from jssp.problems import DEFAULT_PROBLEM, Problem, Reference, lower_bound, regi
 from jssp.rules import RULE_NAMES
 from jssp.schedule import SCHEDULE_FORMAT, Schedule
 
-SEARCHES = ("tabu", "hybrid")
+SEARCHES = ("tabu", "tabu-pr", "hybrid")
 """Methods that run the local-search kernels (with ``ls-<steps>``): :meth:`JobShop.warm_up` loads them for these."""
 
 
@@ -36,7 +36,7 @@ class JobShop(Problem):
 
         warm_up()
         if methods is None or any(method in SEARCHES or method.startswith("ls-") for method in methods):
-            from jssp.local_search import warm_up as warm_up_search
+            from jssp.local_search.elite import warm_up as warm_up_search
 
             warm_up_search()
 

@@ -32,6 +32,7 @@ from jssp.schedule import Schedule
 MAX_SEED = 2**31 - 1
 """Largest seed: CP-SAT's random seed is a 32-bit integer."""
 MAX_CPSAT_WORKERS = 1024
+MAX_SEARCH_WORKERS = 256
 """Most CP-SAT search threads of one solve (OR-Tools refuses a model asking for tens of thousands)."""
 MAX_EVENT_BUDGET = 600.0
 """Most seconds of search per event of a re-planning method (``--event-budget``)."""
@@ -71,6 +72,9 @@ class SolveOptions:
     """Seed of randomised methods (random, cpsat, tabu, gnn-sample) and of a problem's random draws."""
     cpsat_workers: int = 2
     """CP-SAT search threads of one solve (cpsat, hybrid)."""
+    search_workers: int | None = None
+    """Search processes of one tabu-pr solve, sharing their best solutions; default: the cores available (divided
+    among evaluate.py's --workers)."""
     scheme: str = field(default="non-delay", metadata={"choices": SCHEMES})
     """Schedule-generation scheme of the dispatching rules (see jssp.dispatch)."""
     device: str = "auto"
@@ -121,6 +125,10 @@ class SolveOptions:
             raise OptionError("seed", f"must be between 0 and {MAX_SEED}, got {self.seed}")
         if not 1 <= self.cpsat_workers <= MAX_CPSAT_WORKERS:
             raise OptionError("cpsat_workers", f"must be between 1 and {MAX_CPSAT_WORKERS}, got {self.cpsat_workers}")
+        if self.search_workers is not None and not 1 <= self.search_workers <= MAX_SEARCH_WORKERS:
+            raise OptionError(
+                "search_workers", f"must be between 1 and {MAX_SEARCH_WORKERS}, got {self.search_workers}"
+            )
         if self.scheme not in SCHEMES:
             raise OptionError("scheme", f"must be one of {', '.join(SCHEMES)}, got {self.scheme!r}")
         if not _DEVICE_PATTERN.fullmatch(self.device):
@@ -424,6 +432,27 @@ def _tabu_solver(instance: Instance, options: SolveOptions) -> Schedule:
     ).schedule
 
 
+def _tabu_pr_solver(instance: Instance, options: SolveOptions) -> Schedule:
+    from jssp.local_search.elite import EliteSettings, default_workers, elite_search, warm_up
+
+    warm_up()
+    began = time.perf_counter()
+    initial = best_rule_start(instance, START_SHARE * options.time_limit)
+    remaining = max(0.0, options.time_limit - (time.perf_counter() - began))
+    settings = EliteSettings(workers=options.search_workers or default_workers())
+    result = elite_search(
+        instance,
+        initial,
+        time_limit=remaining,
+        seed=options.seed,
+        lower_bound=instance.trivial_lower_bound(),
+        settings=settings,
+        stop_on_interrupt=True,
+    )
+    result.schedule.seconds = time.perf_counter() - began
+    return result.schedule
+
+
 HYBRID_TABU_SHARE = 0.3
 """Share of the time left after construction that ``hybrid`` gives tabu search; CP-SAT gets the rest."""
 _CPSAT_SECONDS_PER_OPERATION = 5e-5
@@ -477,3 +506,4 @@ for _rule in RULE_NAMES:
     register(_rule, _rule_solver(_rule))
 register("cpsat", _cpsat_solver)
 register("tabu", _tabu_solver)
+register("tabu-pr", _tabu_pr_solver)

@@ -29,10 +29,12 @@ from jssp.local_search.memory import (
     _IMPROVEMENTS,
     _ITERATION,
     _LAST_IMPROVEMENT,
+    _LOG_LENGTH,
     _MAKESPAN,
     _MIN_LOG_CAPACITY,
     _MOVES_EVALUATED,
     _NUM_COUNTERS,
+    _SNAPSHOT,
     _STAMP,
     _STOPPED,
     _TABU_INSERTED,
@@ -149,69 +151,135 @@ def _search(
 ) -> TabuResult:
     """:func:`tabu_search` itself, on kernels already loaded."""
     began = time.perf_counter()
-    tenure = tenure or max(8, min(20, instance.num_jobs + instance.num_machines) // 2)
-    graph = _graph(instance)
-    num_cells, num_operations = instance.machines.size, instance.num_operations
-    solution = _solution(_schedule_order(initial), num_cells)
-    workspace = _workspace(num_operations, num_cells, exact)
-    evaluated = time.perf_counter()
-    makespan = _refresh(graph, solution, workspace)
-    if makespan < 0:
-        raise ValueError(f"{instance.name}: the machine orders of the initial schedule are cyclic")
-    # Rebuilding the best schedule at the end costs about one evaluation: keep that much in hand.
-    finish = 2 * (time.perf_counter() - evaluated)
-    if batch_moves is None:
-        batch_moves = num_operations >= BATCH_MOVES_FROM
-    batch_moves = batch_moves and not exact
-    live = (3 * tenure // 2 + 2) * (_BATCH_TABU_FACTOR if batch_moves else 1)  # at most, tabu at once
-    table_size = 1 << max(6, int(4 * live).bit_length())
-    log_capacity = min(restart_after + 16, max(num_operations, _MIN_LOG_CAPACITY))
-    memory = _Memory(
-        np.full(table_size, -1, dtype=np.int64),
-        np.zeros(table_size, dtype=np.int64),
-        np.empty(log_capacity, dtype=np.int64),
-        np.empty(num_operations, dtype=np.int64),
-        np.zeros(_NUM_COUNTERS, dtype=np.int64),
-    )
-    memory.counters[_BEST] = memory.counters[_MAKESPAN] = makespan
+    run = _Run(instance, _schedule_order(initial), tenure, restart_after, exact, batch_moves)
     _seed_kernels(seed)
     iterations = 2**62 if max_iterations is None else max_iterations
-    deadline = began + time_limit - finish
     with _stop_on_interrupt() as interrupted:
+        run.iterate(began + time_limit - run.finish, interrupted, iterations, lower_bound)
+    run.restore_best()
+    return run.result(began, "tabu", bool(interrupted[0]))
+
+
+class _Run:
+    """One tabu search's arrays: the instance's graph, the current solution, the memory and the scratch space.
+
+    :func:`tabu_search` makes one and iterates it until its deadline; the elite search
+    (:mod:`jssp.local_search.elite`) restarts it from many solutions in turn.
+
+    Raises:
+        ValueError: if ``order`` is cyclic.
+    """
+
+    def __init__(
+        self,
+        instance: Instance,
+        order: npt.NDArray[np.int64],
+        tenure: int | None,
+        restart_after: int,
+        exact: bool,
+        batch_moves: bool | None,
+    ) -> None:
+        self.instance = instance
+        self.tenure = tenure or max(8, min(20, instance.num_jobs + instance.num_machines) // 2)
+        self.restart_after = restart_after
+        self.exact = exact
+        self.graph = _graph(instance)
+        num_cells, num_operations = instance.machines.size, instance.num_operations
+        self.solution = _solution(order.copy(), num_cells)
+        self.workspace = _workspace(num_operations, num_cells, exact)
+        evaluated = time.perf_counter()
+        makespan = _refresh(self.graph, self.solution, self.workspace)
+        if makespan < 0:
+            raise ValueError(f"{instance.name}: the machine orders of the initial schedule are cyclic")
+        self.finish = 2 * (time.perf_counter() - evaluated)
+        """Seconds to keep in hand for rebuilding the best schedule at the end (about one evaluation)."""
+        if batch_moves is None:
+            batch_moves = num_operations >= BATCH_MOVES_FROM
+        self.batch_moves = batch_moves and not exact
+        live = (3 * self.tenure // 2 + 2) * (_BATCH_TABU_FACTOR if self.batch_moves else 1)  # at most, tabu at once
+        table_size = 1 << max(6, int(4 * live).bit_length())
+        log_capacity = min(restart_after + 16, max(num_operations, _MIN_LOG_CAPACITY))
+        self.memory = _Memory(
+            np.full(table_size, -1, dtype=np.int64),
+            np.zeros(table_size, dtype=np.int64),
+            np.empty(log_capacity, dtype=np.int64),
+            np.empty(num_operations, dtype=np.int64),
+            np.zeros(_NUM_COUNTERS, dtype=np.int64),
+        )
+        self.memory.counters[_BEST] = self.memory.counters[_MAKESPAN] = makespan
+
+    @property
+    def best(self) -> int:
+        """The best makespan since the last :meth:`restart`."""
+        return int(self.memory.counters[_BEST])
+
+    @property
+    def iterations(self) -> int:
+        """Iterations so far, over every restart."""
+        return int(self.memory.counters[_ITERATION])
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the search proved it can go no further (optimal, or at the lower bound)."""
+        return bool(self.memory.counters[_STOPPED])
+
+    def iterate(
+        self,
+        deadline: float,
+        interrupted: npt.NDArray[np.int64],
+        num_iterations: int = 2**62,
+        lower_bound: int = 0,
+        stop_when_stagnant: bool = False,
+    ) -> None:
+        """Iterate until ``deadline`` (a ``time.perf_counter()`` value), Ctrl-C, ``num_iterations``, a stop, or,
+        with ``stop_when_stagnant``, ``restart_after`` iterations without improvement (instead of a restart)."""
         _tabu_iterations(
-            graph,
-            solution,
-            memory,
-            workspace,
-            tenure,
-            restart_after,
+            self.graph,
+            self.solution,
+            self.memory,
+            self.workspace,
+            self.tenure,
+            self.restart_after,
             lower_bound,
-            iterations,
-            exact,
-            batch_moves,
+            num_iterations,
+            self.exact,
+            self.batch_moves,
             deadline,
             interrupted,
+            stop_when_stagnant,
         )
-    _restore_best(graph, solution, memory, workspace)
-    counters = memory.counters
-    info: dict[str, Any] = {"iterations": int(counters[_ITERATION]), "improvements": int(counters[_IMPROVEMENTS])}
-    if interrupted[0]:
-        info["interrupted"] = True
-    schedule = Schedule(
-        instance,
-        _start_times(instance, solution.heads),
-        method="tabu",
-        seconds=time.perf_counter() - began,
-        status="interrupted" if interrupted[0] else None,
-        info=info,
-    )
-    return TabuResult(
-        schedule,
-        int(counters[_ITERATION]),
-        int(counters[_IMPROVEMENTS]),
-        int(counters[_MOVES_EVALUATED]),
-        bool(interrupted[0]),
-    )
+
+    def restart(self, order: npt.NDArray[np.int64]) -> int:
+        """Make ``order`` (acyclic) the current and best solution, with an empty tabu list; returns its makespan."""
+        _restart(self.graph, self.solution, self.memory, self.workspace, order)
+        return int(self.memory.counters[_MAKESPAN])
+
+    def restore_best(self) -> npt.NDArray[np.int64]:
+        """Make the best solution since the last :meth:`restart` current again; returns its order (a view)."""
+        _restore_best(self.graph, self.solution, self.memory, self.workspace)
+        return self.solution.order
+
+    def result(self, began: float, method: str, interrupted: bool, **info: Any) -> TabuResult:
+        """The current solution as a :class:`TabuResult` (call :meth:`restore_best` first for the best)."""
+        counters = self.memory.counters
+        info = {"iterations": int(counters[_ITERATION]), "improvements": int(counters[_IMPROVEMENTS]), **info}
+        if interrupted:
+            info["interrupted"] = True
+        schedule = Schedule(
+            self.instance,
+            _start_times(self.instance, self.solution.heads),
+            method=method,
+            seconds=time.perf_counter() - began,
+            status="interrupted" if interrupted else None,
+            info=info,
+        )
+        return TabuResult(
+            schedule,
+            int(counters[_ITERATION]),
+            int(counters[_IMPROVEMENTS]),
+            int(counters[_MOVES_EVALUATED]),
+            interrupted,
+        )
 
 
 @contextlib.contextmanager
@@ -265,10 +333,12 @@ def _tabu_iterations(
     batch: bool,
     deadline: float,
     interrupted: npt.NDArray[np.int64],
+    stop_when_stagnant: bool = False,
 ) -> None:
     """Run up to ``num_iterations`` iterations of :func:`tabu_search`, or until ``deadline`` (a
     ``time.perf_counter`` value) or ``interrupted[0]`` (Ctrl-C, :func:`_stop_on_interrupt`), updating
-    its arrays in place; with ``batch``, an iteration first tries :func:`_batch_step`.
+    its arrays in place; with ``batch``, an iteration first tries :func:`_batch_step`. With
+    ``stop_when_stagnant`` it returns where it would restart.
 
     ``memory.counters`` holds iteration, best makespan, iteration of the last improvement,
     improvements, moves evaluated, a stop flag (set on an empty neighbourhood, when every move
@@ -291,6 +361,9 @@ def _tabu_iterations(
         counters[_ITERATION] += 1
         iteration = counters[_ITERATION]
         if iteration - counters[_LAST_IMPROVEMENT] > restart_after:
+            if stop_when_stagnant:
+                counters[_ITERATION] -= 1
+                return
             _restore_best(graph, solution, memory, workspace)
             work += 4 * order.shape[0] + _perturb(graph, solution, memory, workspace)
             memory.tabu_keys[:] = -1
@@ -361,3 +434,20 @@ def _tabu_iterations(
         until = iteration + np.random.randint(tenure, 3 * tenure // 2 + 1)
         _make_tabu(memory, before * num_cells + after, until, iteration)
         _note_improvement(memory)
+
+
+@numba.njit(cache=True)
+def _restart(
+    graph: _Graph, solution: _Solution, memory: _Memory, workspace: _Workspace, order: npt.NDArray[np.int64]
+) -> None:
+    """Make ``order`` the current and best solution of a search with an empty tabu list."""
+    solution.order[:] = order
+    for index in range(order.shape[0]):
+        solution.position[order[index]] = index
+    counters = memory.counters
+    counters[_MAKESPAN] = counters[_BEST] = _refresh(graph, solution, workspace)
+    counters[_LAST_IMPROVEMENT] = counters[_ITERATION]
+    counters[_LOG_LENGTH] = counters[_SNAPSHOT] = 0
+    counters[_STOPPED] = 0
+    memory.tabu_keys[:] = -1
+    counters[_TABU_USED] = counters[_TABU_INSERTED] = 0
