@@ -48,6 +48,7 @@ from jssp.problems import DEFAULT_PROBLEM, Problem, get_problem, problem_names
 from jssp.solvers import (
     OptionError,
     SolveOptions,
+    available_cores,
     ensure_methods,
     get_solver,
     load_plugins,
@@ -174,6 +175,9 @@ def main(cfg: Any) -> int:
     try:  # the checks and flag names of jssp solve (jssp.options)
         check_processes(cfg.workers)
         options = solve_options_from({name: getattr(cfg, name) for name in dataclasses.asdict(cfg)})
+        if options.search_workers is None:  # one solve's share of the cores (a Ray task asks for one)
+            share = 1 if cfg.backend == "ray" else max(1, available_cores() // cfg.workers)
+            options = dataclasses.replace(options, search_workers=share)
         problem = get_problem(options.problem)
         grid = _grid_of(cfg, problem)
     except OptionError as error:

@@ -27,7 +27,8 @@ class JobShop(Problem):
 
     name = DEFAULT_PROBLEM
     description = "the classical job shop (default)"
-    default_methods = (*RULE_NAMES, "cpsat", "tabu", "gnn", "hybrid")
+    default_methods = (*RULE_NAMES, "cpsat", "tabu", "tabu-pr", "gnn", "hybrid")
+    default_method = "tabu-pr"  # the best schedule within the default time limit (docs/results.md)
     schedule_format = SCHEDULE_FORMAT
     outputs = ("output", "csv", "gantt")
 

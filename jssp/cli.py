@@ -50,9 +50,10 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     solve_parser.add_argument(
         "--method",
-        default="mwkr",
-        help=f"solving method (default mwkr): {', '.join(method_names())}, gnn, gnn-sample, hybrid, ls-<steps>; "
-        "another problem has methods of its own (jssp serve lists them per problem)",
+        help=f"solving method: {', '.join(method_names())}, gnn, gnn-sample, hybrid, ls-<steps>; default "
+        f"{get_problem(DEFAULT_PROBLEM).default_method} (tabu search with path relinking, on every core, for "
+        "--time-limit: the best schedules the package makes in that time); another problem has methods and a "
+        "default of its own (jssp serve lists them per problem)",
     )
     for name, text in OUTPUTS.items():
         solve_parser.add_argument(f"--{name}", type=Path, help=text)
@@ -80,6 +81,11 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     serve_parser.add_argument("--cpsat-workers", type=int, default=2, help="CP-SAT search threads of one solve (2)")
     serve_parser.add_argument(
+        "--search-workers",
+        type=int,
+        help="search processes of one tabu-pr solve (default: the cores available shared among --workers)",
+    )
+    serve_parser.add_argument(
         "--learned", action="store_true", help="also offer gnn and gnn-sample (each solver process imports torch)"
     )
     return parser
@@ -99,7 +105,7 @@ def _solve_command(args: argparse.Namespace) -> int:
             offered = ", ".join(f"--{output}" for output in problem.outputs)
             raise OptionError(name, f"is not offered for --problem {problem.name}; it writes {offered}")
     check_output_paths(outputs, {"file": args.file})
-    method = args.method.strip().lower()
+    method = (args.method or problem.default_method).strip().lower()
     ensure_methods([method], problem.name)
     get_solver(method, problem.name)  # KeyError naming the problem's methods
     check_method_suits(method, options)  # before the instance is read
@@ -152,6 +158,7 @@ def _serve_command(args: argparse.Namespace) -> int:
         max_upload_bytes=args.max_upload_bytes,
         max_operations=args.max_operations,
         cpsat_workers=args.cpsat_workers,
+        search_workers=args.search_workers,
         learned=args.learned,
     )
     app = create_app(config)  # checks the settings before anything binds

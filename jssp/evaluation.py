@@ -209,10 +209,12 @@ Runner = Callable[[Any, SolveOptions, Path | None], list[dict[str, Any]]]
 
 
 def task_cpus(task: Any, options: SolveOptions) -> int:
-    """CPUs one task uses: the CP-SAT threads when one of its methods runs CP-SAT (``cpsat*``, ``hybrid``), else one."""
+    """CPUs one task uses: the CP-SAT threads when one of its methods runs CP-SAT (``cpsat*``, ``hybrid``), the search
+    processes for ``tabu-pr``, else one."""
     methods = getattr(task, "methods", None) or (task.method,)
     uses_cpsat = any(method.startswith("cpsat") or method == "hybrid" for method in methods)
-    return max(options.cpsat_workers, 1) if uses_cpsat else 1
+    cpus = max(options.cpsat_workers, 1) if uses_cpsat else 1
+    return max(cpus, options.search_workers or 1) if "tabu-pr" in methods else cpus
 
 
 def run_tasks(

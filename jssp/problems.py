@@ -111,6 +111,8 @@ class Problem:
     holds ``sweeps="OPTION"`` replaces that option's single value in ``evaluate.py`` by a list."""
     default_methods: tuple[str, ...] = ()
     """What ``evaluate.py`` runs when ``--methods`` is not given."""
+    default_method: str = "mwkr"
+    """What ``jssp solve`` and the web page run when no method is given."""
     schedule_format: str = ""
     """The ``format`` of the schedule's JSON document; the web server draws any registered format."""
     outputs: tuple[str, ...] = ("output", "gantt")

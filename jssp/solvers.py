@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -432,14 +433,22 @@ def _tabu_solver(instance: Instance, options: SolveOptions) -> Schedule:
     ).schedule
 
 
+def available_cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _tabu_pr_solver(instance: Instance, options: SolveOptions) -> Schedule:
-    from jssp.local_search.elite import EliteSettings, default_workers, elite_search, warm_up
+    from jssp.local_search.elite import EliteSettings, elite_search, warm_up
 
     warm_up()
     began = time.perf_counter()
     initial = best_rule_start(instance, START_SHARE * options.time_limit)
     remaining = max(0.0, options.time_limit - (time.perf_counter() - began))
-    settings = EliteSettings(workers=options.search_workers or default_workers())
+    settings = EliteSettings(workers=options.search_workers or available_cores())
     result = elite_search(
         instance,
         initial,

@@ -77,8 +77,9 @@ def _upload(client: TestClient, name: str, content: bytes, **fields: str) -> tup
 
 def test_methods_and_limits(client: TestClient) -> None:
     info = client.get("/api/methods").json()
-    assert {"mwkr", "spt", "fdd-mwkr", "random", "cpsat", "tabu", "sleepy"} <= set(info["methods"])
-    assert info["default_method"] == "mwkr"
+    assert {"mwkr", "spt", "fdd-mwkr", "random", "cpsat", "tabu", "tabu-pr", "sleepy"} <= set(info["methods"])
+    assert info["default_method"] == info["problems"]["jssp"]["default_method"] == "tabu-pr"
+    assert info["problems"]["isbjssp"]["default_method"] == "mwkr"
     assert info["time_limit"] == {"default": 5.0, "max": 30.0}
     assert info["max_upload_bytes"] == MAX_UPLOAD_BYTES and info["max_operations"] == MAX_OPERATIONS
 

@@ -19,7 +19,6 @@ import functools
 import math
 import multiprocessing
 import multiprocessing.sharedctypes
-import os
 import time
 from dataclasses import dataclass
 
@@ -69,14 +68,6 @@ def warm_up() -> None:
     _elite_worker(instance, order, math.inf, 0, 0, EliteSettings(pool_size=2, patience=20), None, 0, max_rounds=4)
 
 
-def default_workers() -> int:
-    """The cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def elite_search(
     instance: Instance,
     initial: Schedule,
@@ -104,7 +95,7 @@ def elite_search(
     warm_up()
     began = time.perf_counter()
     order = _schedule_order(initial)
-    if settings.workers <= 1:
+    if settings.workers <= 1 or multiprocessing.current_process().daemon:  # a daemon may not start processes
         result = _elite_worker(instance, order, began + time_limit, seed, lower_bound, settings, None, 0, max_rounds)
     else:
         result = _elite_workers(instance, order, began + time_limit, seed, lower_bound, settings, max_rounds)

@@ -59,13 +59,20 @@ from jssp.parsing import (
     bounded_integer,
     file_stem,
 )
-from jssp.problems import DEFAULT_PROBLEM, Problem, Reference, get_problem, problem_for_format, problem_names
-from jssp.solvers import OptionError, SolveOptions
+from jssp.problems import (
+    DEFAULT_PROBLEM,
+    Problem,
+    Reference,
+    find_problem,
+    get_problem,
+    problem_for_format,
+    problem_names,
+)
+from jssp.solvers import OptionError, SolveOptions, available_cores
 from jssp.web.pool import PoolBusyError, SolverPool, TaskError, TaskTimeoutError
 from jssp.web.tasks import gantt_png_task, solve_task
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-DEFAULT_METHOD = "mwkr"
 _REQUEST_FIELDS = ("method", "time_limit", "event_budget", "seed", "instance", "problem")
 """Fields of a solve request besides the problems' own options (each a query parameter or a form field)."""
 UPLOAD_SOURCE = "upload"  # how errors name an instance sent as text or JSON rather than as a file
@@ -106,6 +113,8 @@ class ServeConfig:
     """Largest instance accepted, in operations (413 beyond; ta71-ta80 have 2,000)."""
     cpsat_workers: int = 2
     """CP-SAT search threads of one solve."""
+    search_workers: int | None = None
+    """Search processes of one tabu-pr solve; default: the cores available shared among the solver processes."""
     learned: bool = False
     """Offer the learned methods (gnn, gnn-sample): every solver process then imports torch."""
     worker_setup: Callable[[], None] | None = None
@@ -126,7 +135,8 @@ class ServeConfig:
         for name in ("max_upload_bytes", "max_operations"):
             if getattr(self, name) < 1:
                 raise OptionError(name, f"must be at least 1, got {getattr(self, name)}")
-        SolveOptions(cpsat_workers=self.cpsat_workers).check()  # the bounds of every --cpsat-workers
+        # the bounds of every --cpsat-workers and --search-workers
+        SolveOptions(cpsat_workers=self.cpsat_workers, search_workers=self.search_workers).check()
 
 
 def create_app(config: ServeConfig | None = None) -> FastAPI:
@@ -194,13 +204,14 @@ async def _methods(request: Request) -> dict[str, Any]:
         problems[name] = {
             "description": problem.description,
             "methods": pool.methods_for(name),
+            "default_method": problem.default_method,
             "options": [_option_description(field) for field in option_fields(problem.options)],
         }
     return {
         "methods": pool.methods_for(DEFAULT_PROBLEM),
         "problems": problems,
         "default_problem": DEFAULT_PROBLEM,
-        "default_method": DEFAULT_METHOD,
+        "default_method": get_problem(DEFAULT_PROBLEM).default_method,
         "time_limit": {"default": config.default_time_limit, "max": config.max_time_limit},
         "max_upload_bytes": config.max_upload_bytes,
         "max_operations": config.max_operations,
@@ -222,7 +233,7 @@ def _option_description(field: OptionField) -> dict[str, Any]:
 
 async def _solve(
     request: Request,
-    method: str | None = Query(None, description=f"Solving method (GET /api/methods); default {DEFAULT_METHOD}."),
+    method: str | None = Query(None, description="Solving method (GET /api/methods); default: the problem's."),
     time_limit: float | None = Query(None, description="Seconds for time-limited methods (cpsat, tabu)."),
     event_budget: float | None = Query(
         None,
@@ -452,12 +463,18 @@ def _solve_options(fields: dict[str, str | None], config: ServeConfig) -> tuple[
     """The method name and solve options of a request, or 422 naming what is wrong (the solver
     process checks the method: only it knows the methods that plugins add). The options pass the
     same checks as those of ``jssp solve`` and ``evaluate.py``; the server also caps the time limit."""
-    method = (fields.get("method") or DEFAULT_METHOD).strip().lower()
     time_limit = _number_field(fields, "time_limit", float, "a number")
     time_limit = config.default_time_limit if time_limit is None else time_limit
     seed = _number_field(fields, "seed", bounded_integer, "an integer") or 0
     name = (fields.get("problem") or DEFAULT_PROBLEM).strip().lower()
-    values: dict[str, Any] = {"time_limit": time_limit, "seed": seed, "cpsat_workers": config.cpsat_workers}
+    problem = find_problem(name)
+    method = (fields.get("method") or (problem or get_problem(DEFAULT_PROBLEM)).default_method).strip().lower()
+    values: dict[str, Any] = {
+        "time_limit": time_limit,
+        "seed": seed,
+        "cpsat_workers": config.cpsat_workers,
+        "search_workers": config.search_workers or max(1, available_cores() // config.workers),
+    }
     event_budget = _number_field(fields, "event_budget", float, "a number")
     if event_budget is not None:
         values["event_budget"] = event_budget

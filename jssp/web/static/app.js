@@ -60,7 +60,7 @@ async function init() {
     limit.value = String(info.time_limit.default);
     $("limits").textContent = `Files up to ${formatBytes(info.max_upload_bytes)}, instances up to `
       + `${info.max_operations.toLocaleString("en")} operations, time limit up to ${info.time_limit.max} s `
-      + "(used by cpsat and tabu; the rules finish in milliseconds).";
+      + "(used by the searches: tabu-pr, the default, tabu, cpsat; the rules finish in milliseconds).";
   } catch (error) {
     showError(`cannot load the list of methods: ${error.message}`);
   }
@@ -72,7 +72,7 @@ function onProblemChosen() {
   if (!state.limits) return;
   const problem = state.limits.problems[$("problem").value];
   const select = $("method");
-  const chosen = problem.methods.includes(select.value) ? select.value : state.limits.default_method;
+  const chosen = problem.methods.includes(select.value) ? select.value : problem.default_method;
   select.replaceChildren(...problem.methods.map((name) => new Option(name, name, false, name === chosen)));
   $("problem-options").replaceChildren(...problem.options.map(optionField));
   onMethodChosen();
