@@ -79,7 +79,7 @@ def test_the_bandit_tries_every_kind_then_favours_the_one_that_pays() -> None:
     assert sorted(tried) == sorted(elite.ROUND_KINDS)
     for _ in range(30):
         bandit.update("near", 1.0, 100)
-        bandit.update("random", 0.0, 100)
+        bandit.update("far", 0.0, 100)
     choices = [bandit.choose() for _ in range(200)]
     assert choices.count("near") > 120  # of 200; a uniform choice gives about 50
 

@@ -50,9 +50,10 @@ class EliteSettings:
     """Processes, each with its own pool and seed, sharing their best solutions."""
     max_pool_operations: int = 20_000
     """Above this many operations each worker runs plain tabu search (a pool's rounds would be too few)."""
-    chooser: str = "bandit"
-    """What picks each round's start (:data:`ROUND_KINDS`): ``bandit`` (:class:`_Bandit`, learned during the
-    solve) or ``fixed`` (TS/PR: random schedules until the pool is full, then relinking)."""
+    chooser: str = "fixed"
+    """Once the pool is full (of rounds from schedules of the ``random`` rule), what picks how far each relinking
+    walk goes (:data:`ROUND_KINDS`): ``fixed`` (always ``relink``, as TS/PR) or ``bandit`` (:class:`_Bandit`,
+    learned during the solve; off by default: it did not win its ablation, docs/results.md)."""
 
 
 @functools.cache
@@ -207,7 +208,7 @@ def _elite_worker(
     rng = np.random.default_rng(seed)
     pool = _Pool(settings.pool_size, run)
     chooser = _Bandit(rng) if settings.chooser == "bandit" else None
-    rounds = dict.fromkeys(("start", *ROUND_KINDS, "shared"), 0)
+    rounds = dict.fromkeys(("start", "random", *ROUND_KINDS, "shared"), 0)
     improving = dict.fromkeys(rounds, 0)
 
     def random_order() -> npt.NDArray[np.int64]:
@@ -229,14 +230,10 @@ def _elite_worker(
                 run.restart(order)
             elif kind == "random":
                 run.restart(random_order())
-            elif kind == "relink":
+            else:  # a relinking walk between two elites
                 first, second = rng.choice(len(pool), size=2, replace=False)
-                walk(pool.orders[first], pool.orders[second], settings.relink_low, settings.relink_high)
-            elif kind == "near":
-                other = (pool.best_index + 1 + int(rng.integers(len(pool) - 1))) % len(pool)
-                walk(pool.orders[pool.best_index], pool.orders[other], 0.05, 0.2)
-            else:  # perturb: part of the way from an elite towards a random schedule
-                walk(pool.orders[int(rng.integers(len(pool)))], random_order(), 0.05, 0.15)
+                low, high = SHARES[kind] if kind in SHARES else (settings.relink_low, settings.relink_high)
+                walk(pool.orders[first], pool.orders[second], low, high)
             run.restart(run.solution.order.copy())
             run.iterate(deadline, interrupted, lower_bound=lower_bound, stop_when_stagnant=True)
             found = run.restore_best()
@@ -255,12 +252,10 @@ def _elite_worker(
                 if shared is not None and shared[0] < pool.best:
                     pool.offer(shared[1], shared[0])
                     rounds["shared"] += 1
-            if len(pool) < 2:
-                kind = "random" if chooser is None else "perturb"
-            elif chooser is not None:
-                kind = chooser.choose()
-            else:  # TS/PR: fill the pool, then relink
-                kind = "relink" if len(pool) == settings.pool_size or not added else "random"
+            if len(pool) < 2 or (len(pool) < settings.pool_size and added):  # fill the pool first
+                kind = "random"
+            else:
+                kind = "relink" if chooser is None else chooser.choose()
     run.restart(pool.orders[pool.best_index])
     if board is not None:
         board.publish(worker, pool.best, pool.orders[pool.best_index])
@@ -271,10 +266,10 @@ def _elite_worker(
 
 PLAIN_RESTART_AFTER = 10_000
 """Iterations without improvement after which a plain worker restarts from its best (as :func:`tabu_search`)."""
-ROUND_KINDS = ("relink", "near", "perturb", "random")
-"""Where a round's tabu search starts: ``relink`` a share of [relink_low, relink_high) of the way from one elite to
-another; ``near`` 5-20 % of the way from the best elite to another; ``perturb`` 5-15 % of the way from an elite
-to a schedule of the ``random`` rule; ``random`` such a schedule."""
+ROUND_KINDS = ("relink", "near", "far")
+"""How far a relinking round walks from one elite towards another before its tabu search: ``relink`` a share of
+[relink_low, relink_high) of their distance, ``near`` and ``far`` the shares of :data:`SHARES`."""
+SHARES = {"near": (0.05, 0.25), "far": (0.5, 0.8)}
 
 
 class _Bandit:
