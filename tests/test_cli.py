@@ -51,6 +51,17 @@ def test_solve_known_benchmark_reports_gap_and_writes_files(tmp_path: Path, caps
     assert len(table.read_text().strip().splitlines()) == 37
 
 
+def test_the_default_method_is_tabu_search_with_path_relinking(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["solve", str(INSTANCES / "la16.txt"), "--time-limit", "1", "--search-workers", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "method     tabu-pr" in printed
+    makespan = int(printed.split("makespan")[1].split()[0])
+    assert makespan < dispatch(read_instance(INSTANCES / "la16.txt"), "fdd-mwkr").makespan
+    with pytest.raises(SystemExit):
+        main(["solve", "--help"])
+    assert "default tabu-pr" in " ".join(capsys.readouterr().out.split())
+
+
 def test_uploaded_copy_in_another_layout_is_recognised(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     copy = tmp_path / "my_shop.txt"
     copy.write_text(format_taillard(read_instance(INSTANCES / "ta01.txt")).replace("\n", "\r\n"))
@@ -334,7 +345,7 @@ def test_outputs_into_a_fifo_and_a_character_device_are_written_into_not_replace
     received: list[bytes] = []
     reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
     reader.start()
-    assert main(["solve", str(instance), "--output", str(fifo)]) == 0
+    assert main(["solve", str(instance), "--output", str(fifo), "--method", "mwkr"]) == 0
     reader.join(timeout=30)
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert json.loads(received[0])["makespan"] == 61
@@ -343,7 +354,7 @@ def test_outputs_into_a_fifo_and_a_character_device_are_written_into_not_replace
         os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # what /dev/null is
     except PermissionError:
         pytest.skip("this user may not make a device node")
-    assert main(["solve", str(instance), "--csv", str(device), "--gantt", str(device)]) == 0
+    assert main(["solve", str(instance), "--csv", str(device), "--gantt", str(device), "--method", "mwkr"]) == 0
     assert stat.S_ISCHR(os.stat(device).st_mode)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["ft06.txt", "null", "schedule.fifo"]
 
@@ -352,7 +363,7 @@ def test_an_output_through_a_symbolic_link_replaces_its_target_and_keeps_the_lin
     instance = _ft06_copy(tmp_path)
     (tmp_path / "old.json").write_text("old")
     (tmp_path / "link.json").symlink_to(tmp_path / "old.json")
-    assert main(["solve", str(instance), "--output", str(tmp_path / "link.json")]) == 0
+    assert main(["solve", str(instance), "--output", str(tmp_path / "link.json"), "--method", "mwkr"]) == 0
     assert (tmp_path / "link.json").is_symlink() and json.loads((tmp_path / "old.json").read_text())["makespan"] == 61
 
 
@@ -379,7 +390,7 @@ def test_an_instance_read_from_a_fifo_is_solved(tmp_path: Path, capsys: pytest.C
     os.mkfifo(fifo)
     writer = threading.Thread(target=lambda: fifo.write_bytes((INSTANCES / "ft06.txt").read_bytes()))
     writer.start()
-    assert main(["solve", str(fifo)]) == 0
+    assert main(["solve", str(fifo), "--method", "mwkr"]) == 0
     writer.join(timeout=30)
     assert "makespan   61" in capsys.readouterr().out
 

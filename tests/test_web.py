@@ -224,7 +224,7 @@ def test_huge_integers_anywhere_give_422_not_500(client: TestClient) -> None:
     assert response.status_code == 422 and response.json()["detail"].startswith("upload:1: integer 9999")
     response = client.post(f"/api/solve?seed={digits}", content=TINY, headers={"Content-Type": "text/plain"})
     assert response.status_code == 422 and len(response.json()["detail"]) < 500
-    status, document = _upload(client, "ft06.txt", (INSTANCES / "ft06.txt").read_bytes())
+    status, document = _upload(client, "ft06.txt", (INSTANCES / "ft06.txt").read_bytes(), method="mwkr")
     body = json.dumps(document).replace('"makespan": ', f'"makespan": {digits}', 1)
     response = client.post("/api/gantt.png", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 422
@@ -250,7 +250,7 @@ def test_eight_requests_at_once_are_all_served(client: TestClient) -> None:
     expected = {name: dispatch(benchmarks.load(name), "mwkr").makespan for name in set(names)}
 
     def solve(name: str) -> tuple[int, int]:
-        status, document = _upload(client, f"{name}.txt", (INSTANCES / f"{name}.txt").read_bytes())
+        status, document = _upload(client, f"{name}.txt", (INSTANCES / f"{name}.txt").read_bytes(), method="mwkr")
         return status, document["makespan"]
 
     with ThreadPoolExecutor(max_workers=8) as executor:
@@ -309,7 +309,7 @@ def test_client_that_disconnects_frees_its_solver_process() -> None:
 
 
 def test_gantt_png_of_a_returned_schedule(client: TestClient) -> None:
-    status, document = _upload(client, "ft06.txt", (INSTANCES / "ft06.txt").read_bytes())
+    status, document = _upload(client, "ft06.txt", (INSTANCES / "ft06.txt").read_bytes(), method="mwkr")
     assert status == 200
     response = client.post("/api/gantt.png", json=document)
     assert response.status_code == 200 and response.headers["content-type"] == "image/png"
@@ -318,7 +318,7 @@ def test_gantt_png_of_a_returned_schedule(client: TestClient) -> None:
 
 
 def test_gantt_png_refuses_infeasible_or_malformed_schedules(client: TestClient) -> None:
-    status, document = _upload(client, "ft06.txt", (INSTANCES / "ft06.txt").read_bytes())
+    status, document = _upload(client, "ft06.txt", (INSTANCES / "ft06.txt").read_bytes(), method="mwkr")
     overlapping = json.loads(json.dumps(document))
     for operation in overlapping["operations"]:
         operation["start"] = 0
@@ -387,10 +387,10 @@ def test_collection_without_instance_gets_422_listing_names_then_solves_the_chos
         "jobshop1.txt:17: file holds 3 instances (ft06, la01, ft10); select one by name in the field 'instance'"
     )
     assert document["instances"] == ["ft06", "la01", "ft10"]
-    status, document = _upload(client, "jobshop1.txt", collection.encode(), instance="la01")
+    status, document = _upload(client, "jobshop1.txt", collection.encode(), instance="la01", method="mwkr")
     assert status == 200 and document["benchmark"] == "la01" and document["instance"]["name"] == "la01"
     response = client.post(
-        "/api/solve?instance=ft06", files={"file": ("jobshop1.txt.gz", gzip.compress(collection.encode()))}
+        "/api/solve?instance=ft06&method=mwkr", files={"file": ("jobshop1.txt.gz", gzip.compress(collection.encode()))}
     )
     assert (
         response.status_code == 200

@@ -139,6 +139,8 @@ def test_collection_offers_its_instances_and_general_routes_are_charted(page: Pa
     page.on("pageerror", lambda error: script_errors.append(str(error)))
     page.goto("/")
     expect(page.locator("#method option[value=mwkr]")).to_have_count(1)
+    expect(page.locator("#method")).to_have_value("tabu-pr")  # the default: the best schedules in the time limit
+    page.select_option("#method", "mwkr")
     expect(page.locator("#instance-field")).to_be_hidden()
 
     # An OR-Library collection: the first try lists its instances in a select, the second solves the chosen one.

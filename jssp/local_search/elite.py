@@ -232,7 +232,7 @@ def _elite_worker(
                 run.restart(random_order())
             else:  # a relinking walk between two elites
                 first, second = rng.choice(len(pool), size=2, replace=False)
-                low, high = SHARES[kind] if kind in SHARES else (settings.relink_low, settings.relink_high)
+                low, high = SHARES.get(kind, (settings.relink_low, settings.relink_high))
                 walk(pool.orders[first], pool.orders[second], low, high)
             run.restart(run.solution.order.copy())
             run.iterate(deadline, interrupted, lower_bound=lower_bound, stop_when_stagnant=True)
