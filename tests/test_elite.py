@@ -132,3 +132,13 @@ def test_tabu_pr_method_takes_search_workers() -> None:
     assert "workers" not in schedule.info and schedule.makespan < dispatch(instance, "mwkr").makespan
     with pytest.raises(OptionError, match="--search-workers must be between 1"):
         SolveOptions(search_workers=0).check()
+
+
+@pytest.mark.parametrize("max_pool_operations", [0, 20_000])
+def test_workers_stop_when_one_reaches_the_lower_bound(max_pool_operations: int) -> None:
+    instance = benchmarks.load("ta71")  # 100x20: the search reaches the busiest machine's load in about a second
+    lower_bound = instance.trivial_lower_bound()
+    settings = elite.EliteSettings(workers=2, max_pool_operations=max_pool_operations)
+    result = elite.elite_search(instance, dispatch(instance, "mwkr"), 20.0, lower_bound=lower_bound, settings=settings)
+    assert result.schedule.makespan == lower_bound
+    assert result.schedule.seconds < 10.0  # not the whole time limit

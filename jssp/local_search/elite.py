@@ -109,6 +109,9 @@ def elite_search(
 class _Board:
     """The best solution of every worker, in memory shared between processes.
 
+    ``finished`` is set by a worker that proved its solution optimal and by the first worker when its time is up:
+    the others stop after their round.
+
     Shapes:
         makespans: ``(workers,)``, a large value until a worker publishes; orders: ``(workers, num_operations)``.
     """
@@ -121,6 +124,14 @@ class _Board:
         self.makespans = np.frombuffer(self._makespans, dtype=np.int64)
         self.orders = np.frombuffer(self._orders, dtype=np.int64).reshape(workers, num_operations)
         self.makespans[:] = np.iinfo(np.int64).max
+        self._finished = multiprocessing.sharedctypes.RawValue("b", 0)
+
+    @property
+    def finished(self) -> bool:
+        return bool(self._finished.value)
+
+    def finish(self) -> None:
+        self._finished.value = 1
 
     def publish(self, worker: int, makespan: int, order: npt.NDArray[np.int64]) -> None:
         with self.lock:
@@ -164,6 +175,7 @@ def _elite_workers(
     try:
         result = _elite_worker(instance, order, deadline, seed, lower_bound, settings, board, 0, max_rounds)
     finally:
+        board.finish()
         for process in processes:
             process.join(timeout=max(1.0, deadline - time.perf_counter() + 1.0))
             if process.is_alive():
@@ -198,9 +210,14 @@ def _elite_worker(
     run = _Run(instance, order, None, PLAIN_RESTART_AFTER if plain else settings.patience, False, None)
     deadline -= run.finish
     _seed_kernels(seed)
-    if plain:  # tabu search with its own restarts, from this worker's seed
+    if plain:  # tabu search with its own restarts, from this worker's seed, in slices to look at the board
         with _stop_on_interrupt() as interrupted:
-            run.iterate(deadline, interrupted, lower_bound=lower_bound)
+            while time.perf_counter() < deadline and not interrupted[0] and not run.stopped:
+                if board is not None and board.finished:
+                    break
+                run.iterate(min(deadline, time.perf_counter() + PLAIN_SLICE), interrupted, lower_bound=lower_bound)
+        if board is not None and run.stopped:
+            board.finish()
         run.restore_best()
         if board is not None:
             board.publish(worker, run.best, run.solution.order)
@@ -225,6 +242,8 @@ def _elite_worker(
         kind = "start" if worker == 0 else "random"
         added = True
         while time.perf_counter() < deadline and not interrupted[0] and sum(rounds.values()) != max_rounds:
+            if board is not None and board.finished:
+                break
             iterations = run.iterations
             if kind == "start":
                 run.restart(order)
@@ -245,6 +264,8 @@ def _elite_worker(
                 reward = 1.0 if pool.best < before else 0.5 if added else 0.0
                 chooser.update(kind, reward, run.iterations - iterations)
             if run.stopped:  # optimal, or at the lower bound
+                if board is not None:
+                    board.finish()
                 break
             if board is not None:
                 board.publish(worker, pool.best, pool.orders[pool.best_index])
@@ -264,6 +285,8 @@ def _elite_worker(
     )
 
 
+PLAIN_SLICE = 0.25
+"""Seconds a plain worker searches between two looks at the board."""
 PLAIN_RESTART_AFTER = 10_000
 """Iterations without improvement after which a plain worker restarts from its best (as :func:`tabu_search`)."""
 ROUND_KINDS = ("relink", "near", "far")
