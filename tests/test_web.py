@@ -84,6 +84,12 @@ def test_methods_and_limits(client: TestClient) -> None:
     assert info["max_upload_bytes"] == MAX_UPLOAD_BYTES and info["max_operations"] == MAX_OPERATIONS
 
 
+def test_a_request_without_a_method_gets_the_default_search(client: TestClient) -> None:
+    status, document = _upload(client, "ft10.txt", (INSTANCES / "ft10.txt").read_bytes(), time_limit="1")
+    assert status == 200 and document["method"] == "tabu-pr"
+    assert document["makespan"] < dispatch(benchmarks.load("ft10"), "fdd-mwkr").makespan
+
+
 def test_page_and_assets_load_nothing_from_elsewhere(client: TestClient) -> None:
     page = client.get("/")
     assert page.status_code == 200 and "<title>jssp" in page.text

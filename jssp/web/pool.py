@@ -224,8 +224,10 @@ class SolverPool:
 
     async def _start_worker(self) -> _Worker:
         parent, child = self._context.Pipe()
+        # Not a daemon, so that a solve may fork search processes (tabu-pr); a worker ends itself when the
+        # server's end of its pipe closes, and close() stops the others.
         process = self._context.Process(
-            target=_worker_main, args=(child, self._learned, self._setup), name="jssp-solver", daemon=True
+            target=_worker_main, args=(child, self._learned, self._setup), name="jssp-solver", daemon=False
         )
         await self._in_thread(process.start)
         child.close()
