@@ -37,15 +37,16 @@ from jssp.schedule import Schedule
 
 @dataclass(frozen=True)
 class EliteSettings:
-    """How the elite search spends its time; the defaults were chosen on TA 15x15 to 30x20 (docs/notes.md)."""
+    """How the elite search spends its time (pool size and patience from one run on ta21-ta30, docs/notes.md)."""
 
     pool_size: int = 8
     """Elite solutions kept (each from its own tabu run)."""
     patience: int = 5_000
     """Iterations without improvement after which one round's tabu search stops."""
     relink_low: float = 0.25
+    """Smallest share of the distance between two elites that a relinking walk covers."""
     relink_high: float = 0.5
-    """A relinking walk stops after a share of the distance drawn uniformly from [relink_low, relink_high]."""
+    """Largest share (the share is drawn uniformly from [relink_low, relink_high))."""
     workers: int = 1
     """Processes, each with its own pool and seed, sharing their best solutions."""
     max_pool_operations: int = 20_000
