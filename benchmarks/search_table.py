@@ -1,14 +1,15 @@
 """The search table of docs/results.md: mean gap to the best known per TA and DMU group, for every column folder.
 
-    .venv/bin/python benchmarks/search_table.py --out results/search-table.md \\
+    .venv/bin/python benchmarks/search_table.py --out results/search-table.md --reference "tabu-pr 10 s" \\
         "tabu 10 s, 1 core=results/ta-dmu-tabu10" "tabu-pr 10 s=results/ta-dmu-tabu-pr10" \\
         "tabu-pr 60 s=results/ta-dmu-sample-tabu-pr60" "tabu 60 s, 1 core=results/ta-dmu-sample-tabu60" \\
         "cpsat 60 s, 2 threads=results/ta-dmu-sample-cpsat60"
 
 Each argument is ``LABEL=FOLDER`` of an ``evaluate.py`` run (its ``results.csv``, one method). Where a column holds
-fewer instances of a group than the first column, its cell adds in brackets the first column's mean over the same
-instances and their count, so that a sample compares like with like. The published engines' means at 600 s (4 cores;
-per-instance results from the public ScheduleOpt repositories, gaps to today's best known) close the table.
+fewer instances of a group than the reference column (``--reference``, default the first), its cell adds in
+brackets the reference's mean over the same instances and their count, so that a sample compares like with like.
+The published engines' means at 600 s (4 cores; per-instance results from the public ScheduleOpt repositories, gaps
+to today's best known) close the table.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("columns", nargs="+", help="LABEL=FOLDER")
     parser.add_argument("--out", type=Path, help="also write the table here")
+    parser.add_argument("--reference", help="the column whose means over a sample go in brackets (default: the first)")
     args = parser.parse_args()
     columns = [text.split("=", 1) for text in args.columns]
     gaps = {label: read_gaps(Path(folder)) for label, folder in columns}
@@ -48,7 +50,9 @@ def main() -> None:
         for row in read_results_csv(Path(folder) / "results.csv"):
             groups[row["instance"]] = (row["family"], f"{row['num_jobs']}x{row['num_machines']}")
     labels = [label for label, _ in columns]
-    first = labels[0]
+    first = args.reference or labels[0]
+    if first not in labels:
+        parser.error(f"--reference must be one of the labels: {', '.join(labels)}")
     lines = ["| group | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
     for family, sizes in GROUPS:
         for size in (*sizes, "mean"):
