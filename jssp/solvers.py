@@ -33,8 +33,9 @@ from jssp.schedule import Schedule
 MAX_SEED = 2**31 - 1
 """Largest seed: CP-SAT's random seed is a 32-bit integer."""
 MAX_CPSAT_WORKERS = 1024
-MAX_SEARCH_WORKERS = 256
 """Most CP-SAT search threads of one solve (OR-Tools refuses a model asking for tens of thousands)."""
+MAX_SEARCH_WORKERS = 256
+"""Most search processes of one tabu-pr solve."""
 MAX_EVENT_BUDGET = 600.0
 """Most seconds of search per event of a re-planning method (``--event-budget``)."""
 MAX_SAMPLES = 1024
