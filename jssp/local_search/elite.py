@@ -254,7 +254,7 @@ def _elite_worker(
                 first, second = rng.choice(len(pool), size=2, replace=False)
                 low, high = SHARES.get(kind, (settings.relink_low, settings.relink_high))
                 walk(pool.orders[first], pool.orders[second], low, high)
-            run.restart(run.solution.order.copy())
+                run.restart(run.solution.order.copy())  # the walk left heads and tails stale
             run.iterate(deadline, interrupted, lower_bound=lower_bound, stop_when_stagnant=True)
             found = run.restore_best()
             before = pool.best
