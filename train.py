@@ -1,7 +1,8 @@
-"""Train a learned method: one entry point, five algorithms, one harness.
+"""Train a learned method: one entry point, six algorithms, one harness.
 
     python train.py ppo --sizes 10x10 15x15 --total-timesteps 2000000 --seed 0 --device auto --run-dir runs/ppo
     python train.py ppo --init gnn-default --sizes 15x15 20x20 --total-timesteps 300000 --run-dir runs/ppo-ft
+    python train.py ppo-lockstep --sizes 10x10 --max-minutes 30 --total-timesteps 100000000 --run-dir runs/ppo-ls
     python train.py imitation --sizes 10x10 15x15 20x15 20x20 --instances 6000 --epochs 3 --run-dir runs/im
     python train.py improvement --sizes 10x10 --total-timesteps 500000 --run-dir runs/ls
     python train.py self-labelling --init gnn-default --instances 2000 --samples 64 --run-dir runs/sl
@@ -11,7 +12,7 @@ Every algorithm shares the run options of :class:`agents.harness.RunSettings` (`
 ``--device``, ``--run-dir``, ``--resume``, ``--sizes``, ``--validation-instances``,
 ``--eval-every``, ...) and writes ``RUN_DIR/{config.json, validation.csv, best/, last/}``;
 ``--resume`` continues from the last complete checkpoint and appends to the logs. Each
-algorithm's ``main(cfg)`` is importable (``agents.ppo``, ``agents.imitation``,
+algorithm's ``main(cfg)`` is importable (``agents.ppo``, ``agents.lockstep_ppo``, ``agents.imitation``,
 ``agents.improvement.training``, ``agents.self_labelling``, ``agents.blocking.ppo``); ``python -m agents.ship
 RUN_DIR NAME`` ships a run's best checkpoint with its model card.
 """

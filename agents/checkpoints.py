@@ -127,6 +127,18 @@ def checkpoint_identity(name_or_path: str | Path) -> dict[str, str]:
     }
 
 
+def lineage(name_or_path: str | Path) -> list[dict[str, Any]]:
+    """The training runs that made a checkpoint, oldest first: each run's algorithm, config, progress and wall time.
+
+    A fine-tuned checkpoint's ``training.parent`` carries its parent's lineage, so the list reaches back to the first
+    run; a checkpoint made before lineages were recorded contributes its own run only.
+    """
+    training = read_metadata(name_or_path)["training"]
+    parent = training.get("parent") or {}
+    own = {key: training.get(key) for key in ("algorithm", "config", "progress", "wall_seconds", "git_commit")}
+    return [*parent.get("lineage", []), own]
+
+
 def load_checkpoint(
     name_or_path: str | Path, policy_class: type[PolicyType], device: str | torch.device = "cpu"
 ) -> PolicyType:

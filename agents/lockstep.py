@@ -72,25 +72,17 @@ class LockstepDecoder:
     """
 
     def __init__(self, policy: JobShopPolicy, instance: Instance, compiled: bool | None = None) -> None:
-        extractor = policy.features_extractor
-        assert isinstance(extractor, GraphFeaturesExtractor) and isinstance(policy.mlp_extractor, CandidateScorer)
-        encoder = extractor.encoder
-        if encoder.keep_scheduled:
-            raise ValueError("lockstep decoding needs an encoder that drops dispatched operations")
         self.device = policy.device
         self.compiled = self.device.type == "cpu" if compiled is None else compiled
         self.instance = instance
-        self.width: int = encoder.width
         self.time_scale = float(max(DispatchState(instance).lower_bound(), 1))
         # Plain tensors and functional calls: module calls cost more than the arithmetic at these sizes.
-        self.input = _linears(encoder.input)
-        self.actor = _linears(policy.mlp_extractor.actor)
-        # The machine arcs never join two unscheduled operations, so only three arc blocks are used.
-        self.layers = [_dense_layer(layer, self.width, arc_blocks=3) for layer in encoder.layers]
+        self.weights = DenseWeights.of(policy, detach=True)
+        self.width = self.weights.width
         if self.compiled:
-            self.numpy_input = [(_numpy(weight), _numpy(bias)) for weight, bias in self.input]
-            self.numpy_layers = [_numpy_layer(layer) for layer in self.layers]
-            self.numpy_actor = [(_numpy(weight), _numpy(bias)) for weight, bias in self.actor]
+            self.numpy_input = [(_numpy(weight), _numpy(bias)) for weight, bias in self.weights.input]
+            self.numpy_layers = [_numpy_layer(layer) for layer in self.weights.layers]
+            self.numpy_actor = [(_numpy(weight), _numpy(bias)) for weight, bias in self.weights.actor]
 
     def logits(self, states: list[DispatchState]) -> Tensor:
         """Job logits, ``-inf`` on illegal jobs.
@@ -100,9 +92,10 @@ class LockstepDecoder:
         """
         if self.compiled:
             return torch.from_numpy(self.compiled_logits(states)[0])
-        features, arcs, machine, candidates, mask = self._graph(states)
-        h = self._encode(*(torch.from_numpy(array).to(self.device) for array in (features, arcs, machine)))
-        return self._score(h, torch.from_numpy(candidates).to(self.device), torch.from_numpy(mask).to(self.device))
+        graph = unscheduled_graph(self.instance, states, self.time_scale)
+        return self.weights.job_logits(
+            self.instance.num_machines, *(torch.from_numpy(array).to(self.device) for array in graph)
+        )
 
     def compiled_logits(self, states: list[DispatchState]) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
         """:meth:`logits` by the compiled encoder, with the graph embeddings (mean of the node embeddings).
@@ -110,68 +103,15 @@ class LockstepDecoder:
         Shapes:
             returns logits ``(K, num_jobs)`` and graph embeddings ``(K, width)``.
         """
-        features, arcs, machine, candidates, mask = self._graph(states)
+        features, arcs, machine, candidates, mask = unscheduled_graph(self.instance, states, self.time_scale)
         h = self._encode_compiled(features, arcs, machine)
         graph = h.mean(axis=1)  # (K, width)
         return self._score_compiled(h, graph, candidates, mask), graph
 
-    def _graph(self, states: list[DispatchState]) -> tuple[npt.NDArray[Any], ...]:
-        """Dense graph of the unscheduled operations of every state (see :func:`_unscheduled_graph`)."""
-        instance = self.instance
-
-        def stacked(name: str) -> npt.NDArray[Any]:
-            if len(states) == 1:
-                return getattr(states[0], name)[None]  # a view, no copy
-            return np.stack([getattr(state, name) for state in states])
-
-        mask = stacked("mask")
-        num_states = len(states)
-        num_nodes = instance.num_operations - states[0].num_scheduled
-        features = np.empty((num_states, num_nodes, NUM_NODE_FEATURES), dtype=np.float32)
-        arcs = np.empty((num_states, num_nodes, 2), dtype=np.float32)
-        machine = np.empty((num_states, num_nodes), dtype=np.int64)
-        candidates = np.empty((num_states, instance.num_jobs), dtype=np.int64)
-        _unscheduled_graph(
-            instance.machines,
-            instance.durations,
-            instance.lengths,
-            stacked("job_next_op"),
-            stacked("job_ready"),
-            stacked("job_remaining_work"),
-            mask,
-            stacked("machine_remaining_work"),
-            stacked("machine_ready"),
-            self.time_scale,
-            features,
-            arcs,
-            machine,
-            candidates,
-        )
-        return features, arcs, machine, candidates, mask
-
-    def _encode(self, features: Tensor, arcs: Tensor, machine: Tensor) -> Tensor:
-        """Node embeddings in torch. Shapes: returns ``(K, nodes, width)``."""
-        (input_weight, input_bias), (output_weight, output_bias) = self.input
-        h = torch.relu(features @ input_weight + input_bias) @ output_weight + output_bias
-        from_predecessor, from_successor = arcs[:, 1:, 0:1], arcs[:, :-1, 1:2]
-        machine_onehot = functional.one_hot(machine, self.instance.num_machines).to(h.dtype)
-        machine_onehot_t = machine_onehot.transpose(1, 2)
-        machine_size = machine_onehot_t.sum(dim=2, keepdim=True).clamp(min=1.0)  # (K, num_machines, 1)
-        for layer in self.layers:
-            own, predecessor, successor = (h @ layer.arc_weight).split(self.width, dim=2)
-            hidden = own + layer.first_bias
-            hidden[:, 1:] += predecessor[:, :-1] * from_predecessor
-            hidden[:, :-1] += successor[:, 1:] * from_successor
-            machine_mean = (machine_onehot_t @ h) / machine_size  # (K, num_machines, width)
-            hidden = torch.relu(hidden + machine_onehot @ (machine_mean @ layer.context_weight))
-            update = hidden @ layer.second_weight + layer.second_bias
-            h = functional.layer_norm(h + update, (self.width,), layer.norm_weight, layer.norm_bias, layer.norm_eps)
-        return h
-
     def _encode_compiled(
         self, features: npt.NDArray[np.float32], arcs: npt.NDArray[np.float32], machine: npt.NDArray[np.int64]
     ) -> npt.NDArray[np.float32]:
-        """Node embeddings in numpy and numba (same arithmetic as :meth:`_encode`)."""
+        """Node embeddings in numpy and numba (same arithmetic as :meth:`DenseWeights.encode`)."""
         num_states, num_nodes, _ = features.shape
         (input_weight, input_bias), (output_weight, output_bias) = self.numpy_input
         h = np.maximum(features.reshape(-1, NUM_NODE_FEATURES) @ input_weight + input_bias, 0.0)
@@ -195,7 +135,123 @@ class LockstepDecoder:
             )  # in place
         return h.reshape(num_states, num_nodes, self.width)
 
-    def _score(self, h: Tensor, candidates: Tensor, mask: Tensor) -> Tensor:
+    def _score_compiled(
+        self,
+        h: npt.NDArray[np.float32],
+        graph: npt.NDArray[np.float32],
+        candidates: npt.NDArray[np.int64],
+        mask: npt.NDArray[np.bool_],
+    ) -> npt.NDArray[np.float32]:
+        """:meth:`DenseWeights.score` in numpy, given the graph embeddings ``h.mean(axis=1)``."""
+        num_states = h.shape[0]
+        padded = np.concatenate([h, np.zeros((num_states, 1, self.width), dtype=np.float32)], axis=1)
+        job_embeddings = padded[np.arange(num_states)[:, None], candidates]  # position -1 -> zero row
+        pairs = np.concatenate(
+            [job_embeddings, np.broadcast_to(graph[:, None, :], job_embeddings.shape)], axis=2, dtype=np.float32
+        )
+        scores = _tanh_mlp(self.numpy_actor, pairs)[..., 0]
+        return np.where(mask, scores, np.float32(-np.inf)).astype(np.float32)
+
+
+def unscheduled_graph(
+    instance: Instance, states: list[DispatchState], time_scale: float
+) -> tuple[npt.NDArray[Any], ...]:
+    """Dense graph of the unscheduled operations of partial schedules of ``instance`` (see :func:`_unscheduled_graph`).
+
+    The states must all have dispatched the same number of operations; ``time_scale`` divides every time feature
+    (the instance's initial lower bound, as in :class:`jssp.env.JobShopEnv`).
+
+    Shapes:
+        returns features ``(K, nodes, NUM_NODE_FEATURES)``, arcs ``(K, nodes, 2)``, machine ``(K, nodes)``,
+        candidates ``(K, num_jobs)`` and mask ``(K, num_jobs)``.
+    """
+
+    def stacked(name: str) -> npt.NDArray[Any]:
+        if len(states) == 1:
+            return getattr(states[0], name)[None]  # a view, no copy
+        return np.stack([getattr(state, name) for state in states])
+
+    mask = stacked("mask")
+    num_states = len(states)
+    num_nodes = instance.num_operations - states[0].num_scheduled
+    features = np.empty((num_states, num_nodes, NUM_NODE_FEATURES), dtype=np.float32)
+    arcs = np.empty((num_states, num_nodes, 2), dtype=np.float32)
+    machine = np.empty((num_states, num_nodes), dtype=np.int64)
+    candidates = np.empty((num_states, instance.num_jobs), dtype=np.int64)
+    _unscheduled_graph(
+        instance.machines,
+        instance.durations,
+        instance.lengths,
+        stacked("job_next_op"),
+        stacked("job_ready"),
+        stacked("job_remaining_work"),
+        mask,
+        stacked("machine_remaining_work"),
+        stacked("machine_ready"),
+        time_scale,
+        features,
+        arcs,
+        machine,
+        candidates,
+    )
+    return features, arcs, machine, candidates, mask
+
+
+class DenseWeights(NamedTuple):
+    """A :class:`JobShopPolicy`'s encoder and actor as plain tensors, applied to dense graphs of unscheduled operations.
+
+    Built from the live parameters (``detach=False``) the arithmetic is differentiable, which is how
+    :mod:`agents.lockstep_ppo` trains on the graphs the lockstep rollouts produce.
+    """
+
+    input: list[tuple[Tensor, Tensor]]
+    layers: list[_DenseLayer[Tensor]]
+    actor: list[tuple[Tensor, Tensor]]
+    width: int
+
+    @classmethod
+    def of(cls, policy: JobShopPolicy, detach: bool) -> DenseWeights:
+        """The weights of ``policy`` (views of its parameters; ``detach`` cuts them from autograd)."""
+        extractor = policy.features_extractor
+        assert isinstance(extractor, GraphFeaturesExtractor) and isinstance(policy.mlp_extractor, CandidateScorer)
+        encoder = extractor.encoder
+        if encoder.keep_scheduled:
+            raise ValueError("lockstep decoding needs an encoder that drops dispatched operations")
+        width: int = encoder.width
+        # The machine arcs never join two unscheduled operations, so only three arc blocks are used.
+        layers = [_dense_layer(layer, width, arc_blocks=3, detach=detach) for layer in encoder.layers]
+        return cls(_linears(encoder.input, detach), layers, _linears(policy.mlp_extractor.actor, detach), width)
+
+    def job_logits(
+        self, num_machines: int, features: Tensor, arcs: Tensor, machine: Tensor, candidates: Tensor, mask: Tensor
+    ) -> Tensor:
+        """Masked job logits (``-inf`` on illegal jobs) of the graphs :func:`unscheduled_graph` returns.
+
+        Shapes:
+            returns ``(K, num_jobs)``.
+        """
+        return self.score(self.encode(features, arcs, machine, num_machines), candidates, mask)
+
+    def encode(self, features: Tensor, arcs: Tensor, machine: Tensor, num_machines: int) -> Tensor:
+        """Node embeddings. Shapes: returns ``(K, nodes, width)``."""
+        (input_weight, input_bias), (output_weight, output_bias) = self.input
+        h = torch.relu(features @ input_weight + input_bias) @ output_weight + output_bias
+        from_predecessor, from_successor = arcs[:, 1:, 0:1], arcs[:, :-1, 1:2]
+        machine_onehot = functional.one_hot(machine, num_machines).to(h.dtype)
+        machine_onehot_t = machine_onehot.transpose(1, 2)
+        machine_size = machine_onehot_t.sum(dim=2, keepdim=True).clamp(min=1.0)  # (K, num_machines, 1)
+        for layer in self.layers:
+            own, predecessor, successor = (h @ layer.arc_weight).split(self.width, dim=2)
+            hidden = own + layer.first_bias
+            hidden[:, 1:] += predecessor[:, :-1] * from_predecessor
+            hidden[:, :-1] += successor[:, 1:] * from_successor
+            machine_mean = (machine_onehot_t @ h) / machine_size  # (K, num_machines, width)
+            hidden = torch.relu(hidden + machine_onehot @ (machine_mean @ layer.context_weight))
+            update = hidden @ layer.second_weight + layer.second_bias
+            h = functional.layer_norm(h + update, (self.width,), layer.norm_weight, layer.norm_bias, layer.norm_eps)
+        return h
+
+    def score(self, h: Tensor, candidates: Tensor, mask: Tensor) -> Tensor:
         """The actor on each job's next operation and the mean embedding; ``-inf`` on illegal jobs."""
         num_states = h.shape[0]
         graph = h.mean(dim=1)  # (K, width)
@@ -208,30 +264,15 @@ class LockstepDecoder:
                 scores = torch.tanh(scores)
         return scores.squeeze(-1).masked_fill(~mask, float("-inf"))
 
-    def _score_compiled(
-        self,
-        h: npt.NDArray[np.float32],
-        graph: npt.NDArray[np.float32],
-        candidates: npt.NDArray[np.int64],
-        mask: npt.NDArray[np.bool_],
-    ) -> npt.NDArray[np.float32]:
-        """:meth:`_score` in numpy, given the graph embeddings ``h.mean(axis=1)``."""
-        num_states = h.shape[0]
-        padded = np.concatenate([h, np.zeros((num_states, 1, self.width), dtype=np.float32)], axis=1)
-        job_embeddings = padded[np.arange(num_states)[:, None], candidates]  # position -1 -> zero row
-        pairs = np.concatenate(
-            [job_embeddings, np.broadcast_to(graph[:, None, :], job_embeddings.shape)], axis=2, dtype=np.float32
-        )
-        scores = _tanh_mlp(self.numpy_actor, pairs)[..., 0]
-        return np.where(mask, scores, np.float32(-np.inf)).astype(np.float32)
 
-
-def _linears(sequential: nn.Module) -> list[tuple[Tensor, Tensor]]:
+def _linears(sequential: nn.Module, detach: bool = True) -> list[tuple[Tensor, Tensor]]:
     """Weights ``(inputs, outputs)`` and biases of the Linear modules of ``sequential``, in order."""
+
+    def cut(tensor: Tensor) -> Tensor:
+        return tensor.detach() if detach else tensor
+
     return [
-        (module.weight.detach().T, module.bias.detach())
-        for module in sequential.modules()
-        if isinstance(module, nn.Linear)
+        (cut(module.weight).T, cut(module.bias)) for module in sequential.modules() if isinstance(module, nn.Linear)
     ]
 
 
@@ -250,14 +291,14 @@ def _numpy(tensor: Tensor) -> npt.NDArray[np.float32]:
     return np.ascontiguousarray(tensor.detach().cpu().numpy(), dtype=np.float32)
 
 
-def _dense_layer(layer: nn.Module, width: int, arc_blocks: int) -> _DenseLayer[Tensor]:
+def _dense_layer(layer: nn.Module, width: int, arc_blocks: int, detach: bool = True) -> _DenseLayer[Tensor]:
     """The weights of a :class:`RelationalGINLayer` with its first ``arc_blocks`` blocks side by side.
 
     The blocks are self, job predecessor, job successor, machine predecessor, machine successor; the
     sixth (machine mean) becomes ``context_weight``.
     """
     assert isinstance(layer, RelationalGINLayer)
-    (first_weight, first_bias), (second_weight, second_bias) = _linears(layer.mlp)
+    (first_weight, first_bias), (second_weight, second_bias) = _linears(layer.mlp, detach)
     blocks = first_weight.split(width)
     return _DenseLayer(
         torch.cat(blocks[:arc_blocks], dim=1),
@@ -265,8 +306,8 @@ def _dense_layer(layer: nn.Module, width: int, arc_blocks: int) -> _DenseLayer[T
         blocks[5],
         second_weight,
         second_bias,
-        layer.norm.weight.detach(),
-        layer.norm.bias.detach(),
+        layer.norm.weight.detach() if detach else layer.norm.weight,
+        layer.norm.bias.detach() if detach else layer.norm.bias,
         layer.norm.eps,
     )
 

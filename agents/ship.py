@@ -24,6 +24,8 @@ from jssp.files import read_csv_rows, write_atomically
 
 DESCRIPTIONS = {
     "ppo": "trained with sb3-contrib MaskablePPO on uniform random Taillard-style instances",
+    "ppo-lockstep": "trained with PPO on rollouts advanced in lockstep, several per instance with a shared per-instance"
+    " baseline (`agents/lockstep_ppo.py`), on uniform random Taillard-style instances",
     "imitation": "trained by imitation of tabu-search schedules (`agents/imitation.py`): the label of every decision of"
     " the Giffler-Thompson (active) scheme is the teacher's choice",
     "self-labelling": "fine-tuned by self-labelling (Corsini et al. 2024): cross-entropy steps towards the decisions of"
@@ -118,6 +120,16 @@ def model_card(name_or_path: str | Path, name: str) -> str:
     ]
     if training.get("provenance"):
         lines += ["", f"Provenance: {training['provenance']}."]
+    ancestors = (parent or {}).get("lineage", [])
+    if ancestors:
+        lines += ["", "Lineage (the runs that made the starting policy, oldest first; then this run):", ""]
+        for index, ancestor in enumerate(ancestors, 1):
+            ancestor_progress = ancestor.get("progress") or {}
+            lines.append(
+                f"{index}. `{ancestor.get('algorithm')}`, {ancestor_progress.get('value', '?')} "
+                f"{ancestor_progress.get('unit', '')}, {(ancestor.get('wall_seconds') or 0) / 3600:.2f} h: "
+                f"`{(training_command(ancestor) if ancestor.get('config') else None) or 'command not recorded'}`"
+            )
     command = training_command(training)
     lines += ["", "Settings:", "", "| setting | value |", "|---|---|"]
     lines += [f"| {key} | {value} |" for key, value in config.items()]
