@@ -1,8 +1,8 @@
 """The search table of docs/results.md: mean gap to the best known per TA and DMU group, for every column folder.
 
-    .venv/bin/python benchmarks/search_table.py --out results/search-table.md --reference "tabu-pr 10 s" \\
+    .venv/bin/python benchmarks/search_table.py --out results/search-table.md --reference "tabu-pr 60 s" \\
         "tabu 10 s, 1 core=results/ta-dmu-tabu10" "tabu-pr 10 s=results/ta-dmu-tabu-pr10" \\
-        "tabu-pr 60 s=results/ta-dmu-sample-tabu-pr60" "tabu 60 s, 1 core=results/ta-dmu-sample-tabu60" \\
+        "tabu-pr 60 s=results/ta-dmu-tabu-pr60" "tabu 60 s, 1 core=results/ta-dmu-sample-tabu60" \\
         "cpsat 60 s, 2 threads=results/ta-dmu-sample-cpsat60"
 
 Each argument is ``LABEL=FOLDER`` of an ``evaluate.py`` run (its ``results.csv``, one method). Where a column holds
