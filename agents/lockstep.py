@@ -163,7 +163,8 @@ def unscheduled_graph(
 
     Shapes:
         returns features ``(K, nodes, NUM_NODE_FEATURES)``, arcs ``(K, nodes, 2)``, machine ``(K, nodes)``,
-        candidates ``(K, num_jobs)`` and mask ``(K, num_jobs)``.
+        candidates ``(K, num_jobs)`` and mask ``(K, num_jobs)``; with one state the mask is a view of the state's
+        own, which its next step changes (copy it to keep it).
     """
 
     def stacked(name: str) -> npt.NDArray[Any]:
