@@ -143,6 +143,8 @@ class Rollouts:
     """``(instances * rollouts,)``, rollouts of one instance side by side."""
     decisions: int
     """Environment steps taken (forced ones included)."""
+    lower_bounds: npt.NDArray[np.float64]
+    """``(instances,)``: each instance's lower bound (the graphs' time scale)."""
 
     def advantages(self, rollouts_per_instance: int) -> npt.NDArray[np.float32]:
         """Negative makespan minus the instance's mean, over the instance's standard deviation (0 where all tie)."""
@@ -201,7 +203,7 @@ def collect(
                 )
             )
     makespans = np.array([state.makespan for state in states], dtype=np.int64)
-    return Rollouts(steps, makespans, decisions)
+    return Rollouts(steps, makespans, decisions, np.array(scales))
 
 
 def update(
@@ -224,9 +226,10 @@ def update(
         for group in np.array_split(order, min(settings.minibatches, len(order))):
             optimizer.zero_grad()
             total_rows = sum(len(rollouts.steps[index].actions) for index in group)
+            weights = DenseWeights.of(policy, detach=False)  # the parameters change only at the step below
             for index in group:
                 batch = rollouts.steps[index]
-                terms = _loss_terms(DenseWeights.of(policy, detach=False), batch, advantages, settings, anchor)
+                terms = _loss_terms(weights, batch, advantages, settings, anchor)
                 loss = terms["policy_loss"] - ent_coef * terms["entropy"] + settings.kl_coef * terms["kl"]
                 (loss / total_rows).backward()
                 for key, value in terms.items():
@@ -337,8 +340,7 @@ def main(cfg: LockstepPPOConfig) -> RunContext:
         updated = time.perf_counter()
         updates += 1
         progress += rollouts.decisions
-        bounds = [DispatchState(instance).lower_bound() for instance in instances]
-        lower_bounds = np.repeat(bounds, settings.rollouts_per_instance)
+        lower_bounds = np.repeat(rollouts.lower_bounds, settings.rollouts_per_instance)
         values["train_gap_to_lb"] = float(np.mean(100 * (rollouts.makespans - lower_bounds) / lower_bounds))
         values["rollout_seconds"] = collected - began
         values["update_seconds"] = updated - collected

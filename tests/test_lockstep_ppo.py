@@ -83,7 +83,7 @@ def test_collect_samples_legal_complete_rollouts_with_the_log_probabilities_of_i
 
 
 def test_the_baseline_is_the_instance_mean_and_ties_give_no_advantage() -> None:
-    rollouts = Rollouts([], np.array([10, 12, 14, 7, 7, 7]), 0)
+    rollouts = Rollouts([], np.array([10, 12, 14, 7, 7, 7]), 0, np.array([1.0, 1.0]))
     advantages = rollouts.advantages(3)
     np.testing.assert_allclose(advantages[:3], [np.sqrt(1.5), 0.0, -np.sqrt(1.5)], rtol=1e-6)
     np.testing.assert_array_equal(advantages[3:], [0.0, 0.0, 0.0])
