@@ -68,6 +68,9 @@ class LockstepSettings:
     """Entropy bonus at the end of the run (linear in between)."""
     kl_coef: float = 0.0
     """Fine-tuning: weight of KL(pi || pi_init) in the loss (0: off)."""
+    temperature: float = 1.0
+    """Rollouts follow softmax(logits / temperature), and PPO's ratio and KL are of that policy; below 1 keeps a
+    fine-tuned policy's rollouts near its greedy decisions (greedy decoding does not depend on it)."""
     max_grad_norm: float = 1.0
     """Gradient norm clip."""
     validation_cpsat_seconds: float = 1.0
@@ -82,7 +85,7 @@ class LockstepSettings:
             raise ValueError(
                 f"--rollouts-per-instance must be at least 2 (they share a baseline), got {self.rollouts_per_instance}"
             )
-        for name in ("learning_rate", "clip_range", "max_grad_norm"):
+        for name in ("learning_rate", "clip_range", "max_grad_norm", "temperature"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"--{name.replace('_', '-')} must be a finite number above 0, got {value:g}")
@@ -162,6 +165,7 @@ def collect(
     scheme: str,
     generator: torch.Generator,
     device: torch.device,
+    temperature: float = 1.0,
 ) -> Rollouts:
     """Sample ``rollouts_per_instance`` rollouts of each instance with the policy whose ``weights`` are given."""
     states = [DispatchState(instance, scheme) for instance in instances for _ in range(rollouts_per_instance)]
@@ -188,7 +192,7 @@ def collect(
             graphs = [unscheduled_graph(instances[i], [states[m] for m in chosen], scales[i]) for i, chosen in group]
             # Copies: a single state's mask comes back as a view of the state, which the next steps change.
             graph = tuple(torch.from_numpy(np.concatenate(parts)).to(device) for parts in zip(*graphs, strict=True))
-            log_p = torch.log_softmax(weights.job_logits(num_machines, *graph), dim=1)
+            log_p = torch.log_softmax(weights.job_logits(num_machines, *graph) / temperature, dim=1)
             actions = torch.multinomial(log_p.exp().cpu(), 1, generator=generator).squeeze(1).to(device)
             rows = [member for _, chosen in group for member in chosen]
             for member, action in zip(rows, actions.tolist(), strict=True):
@@ -248,7 +252,7 @@ def _loss_terms(
 ) -> dict[str, Tensor]:
     """Sums over the batch's rows of the clipped policy loss, the entropy, KL to ``anchor`` and the clipped share."""
     mask = batch.graph[4]
-    log_p = torch.log_softmax(weights.job_logits(batch.num_machines, *batch.graph), dim=1)
+    log_p = torch.log_softmax(weights.job_logits(batch.num_machines, *batch.graph) / settings.temperature, dim=1)
     new_log_probs = log_p.gather(1, batch.actions[:, None]).squeeze(1)
     ratio = torch.exp(new_log_probs - batch.log_probs)
     advantage = advantages[batch.rollouts]
@@ -262,7 +266,8 @@ def _loss_terms(
     }
     if anchor is not None:
         with torch.no_grad():
-            anchor_log_p = torch.log_softmax(anchor.job_logits(batch.num_machines, *batch.graph), dim=1)
+            anchor_logits = anchor.job_logits(batch.num_machines, *batch.graph) / settings.temperature
+            anchor_log_p = torch.log_softmax(anchor_logits, dim=1)
         log_ratio = legal_log_p - anchor_log_p.masked_fill(~mask, 0.0)
         terms["kl"] = (legal_log_p.exp() * log_ratio).masked_fill(~mask, 0.0).sum()
     return terms
@@ -334,6 +339,7 @@ def main(cfg: LockstepPPOConfig) -> RunContext:
             scheme,
             generator,
             run.device,
+            settings.temperature,
         )
         collected = time.perf_counter()
         values = update(policy, optimizer, rollouts, settings, ent_coef, rng, anchor)

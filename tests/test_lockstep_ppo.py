@@ -11,6 +11,7 @@ import torch
 
 from agents.checkpoints import load_policy
 from agents.harness import RunSettings
+from agents.inference import greedy_schedule
 from agents.lockstep import DenseWeights, unscheduled_graph
 from agents.lockstep_ppo import LockstepPPOConfig, LockstepSettings, Rollouts, collect, main, update
 from agents.policy import JobShopPolicy
@@ -80,6 +81,26 @@ def test_collect_samples_legal_complete_rollouts_with_the_log_probabilities_of_i
         torch.testing.assert_close(recomputed.gather(1, batch.actions[:, None]).squeeze(1), batch.log_probs)
         rows += len(batch.actions)
     assert rows > 0
+
+
+def test_a_low_temperature_samples_the_greedy_rollout_and_records_the_tempered_log_probabilities() -> None:
+    instance = random_instance(6, 4, seed=7)
+    env = JobShopEnv(instance, max_jobs=6, max_machines=4)
+    policy = _policy(env, seed=3)
+    weights = DenseWeights.of(policy, detach=True)
+    greedy = greedy_schedule(policy, instance).makespan
+    cold = collect(weights, [instance], 4, "non-delay", torch.Generator().manual_seed(0), policy.device, 1e-4)
+    assert cold.makespans.tolist() == [greedy] * 4
+    warm = collect(weights, [instance], 4, "non-delay", torch.Generator().manual_seed(0), policy.device, 0.5)
+    for batch in warm.steps:
+        logits = weights.job_logits(batch.num_machines, *batch.graph)
+        tempered = torch.log_softmax(logits / 0.5, dim=1).gather(1, batch.actions[:, None]).squeeze(1)
+        torch.testing.assert_close(tempered, batch.log_probs)
+    # the update's first ratio is 1 at the same temperature: nothing is clipped in the first minibatch
+    settings = LockstepSettings(rollouts_per_instance=4, epochs=1, minibatches=1, temperature=0.5)
+    optimizer = torch.optim.Adam(policy.parameters(), lr=1e-3)
+    values = update(policy, optimizer, warm, settings, ent_coef=0.0, rng=np.random.default_rng(0))
+    assert values["clip_fraction"] == 0.0
 
 
 def test_the_baseline_is_the_instance_mean_and_ties_give_no_advantage() -> None:
