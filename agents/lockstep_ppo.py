@@ -192,7 +192,7 @@ def collect(
             graphs = [unscheduled_graph(instances[i], [states[m] for m in chosen], scales[i]) for i, chosen in group]
             # Copies: a single state's mask comes back as a view of the state, which the next steps change.
             graph = tuple(torch.from_numpy(np.concatenate(parts)).to(device) for parts in zip(*graphs, strict=True))
-            log_p = torch.log_softmax(weights.job_logits(num_machines, *graph) / temperature, dim=1)
+            log_p = _log_policy(weights, num_machines, graph, temperature)
             actions = torch.multinomial(log_p.exp().cpu(), 1, generator=generator).squeeze(1).to(device)
             rows = [member for _, chosen in group for member in chosen]
             for member, action in zip(rows, actions.tolist(), strict=True):
@@ -252,7 +252,7 @@ def _loss_terms(
 ) -> dict[str, Tensor]:
     """Sums over the batch's rows of the clipped policy loss, the entropy, KL to ``anchor`` and the clipped share."""
     mask = batch.graph[4]
-    log_p = torch.log_softmax(weights.job_logits(batch.num_machines, *batch.graph) / settings.temperature, dim=1)
+    log_p = _log_policy(weights, batch.num_machines, batch.graph, settings.temperature)
     new_log_probs = log_p.gather(1, batch.actions[:, None]).squeeze(1)
     ratio = torch.exp(new_log_probs - batch.log_probs)
     advantage = advantages[batch.rollouts]
@@ -266,11 +266,15 @@ def _loss_terms(
     }
     if anchor is not None:
         with torch.no_grad():
-            anchor_logits = anchor.job_logits(batch.num_machines, *batch.graph) / settings.temperature
-            anchor_log_p = torch.log_softmax(anchor_logits, dim=1)
+            anchor_log_p = _log_policy(anchor, batch.num_machines, batch.graph, settings.temperature)
         log_ratio = legal_log_p - anchor_log_p.masked_fill(~mask, 0.0)
         terms["kl"] = (legal_log_p.exp() * log_ratio).masked_fill(~mask, 0.0).sum()
     return terms
+
+
+def _log_policy(weights: DenseWeights, num_machines: int, graph: tuple[Tensor, ...], temperature: float) -> Tensor:
+    """Log-probabilities of the policy that rollouts follow: softmax(logits / temperature) over the jobs."""
+    return torch.log_softmax(weights.job_logits(num_machines, *graph) / temperature, dim=1)
 
 
 def _update_randomness(seed: int, index: int) -> tuple[np.random.Generator, torch.Generator]:

@@ -23,7 +23,7 @@ import tyro
 
 from agents.checkpoints import load_policy, read_metadata
 from agents.inference import greedy_schedule, sampled_schedule
-from jssp.generators import random_instance
+from jssp.generators import parse_size, random_instance
 from jssp.instance import Instance
 
 
@@ -51,7 +51,7 @@ def held_out(sizes: tuple[str, ...], per_size: int, seed: int) -> list[tuple[str
     """(size, instance) pairs, ``per_size`` of each shape, seeds counting up from ``seed``."""
     drawn = []
     for size in sizes:
-        num_jobs, num_machines = (int(part) for part in size.split("x"))
+        num_jobs, num_machines = parse_size(size)
         for _ in range(per_size):
             drawn.append((size, random_instance(num_jobs, num_machines, seed + len(drawn))))
     return drawn
