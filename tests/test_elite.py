@@ -142,3 +142,13 @@ def test_workers_stop_when_one_reaches_the_lower_bound(max_pool_operations: int)
     result = elite.elite_search(instance, dispatch(instance, "mwkr"), 20.0, lower_bound=lower_bound, settings=settings)
     assert result.schedule.makespan == lower_bound
     assert result.schedule.seconds < 10.0  # not the whole time limit
+
+
+def test_a_worker_whose_time_is_out_before_its_first_round_returns_its_start() -> None:
+    instance = benchmarks.load("ft06")
+    start = dispatch(instance, "mwkr")
+    order = _schedule_order(start)
+    result = elite._elite_worker(instance, order, 0.0, 0, 0, elite.EliteSettings(), None, 0)
+    assert result.schedule.makespan == start.makespan
+    assert find_violations(instance, result.schedule.start_times) == []
+    assert result.schedule.info["pool"] == [start.makespan]

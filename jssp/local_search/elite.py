@@ -279,6 +279,8 @@ def _elite_worker(
                 kind = "random"
             else:
                 kind = "relink" if chooser is None else chooser.choose()
+    if not len(pool):  # the time ran out before a first round: the starting order is all there is
+        pool.offer(run.restore_best().copy(), run.best)
     run.restart(pool.orders[pool.best_index])
     if board is not None:
         board.publish(worker, pool.best, pool.orders[pool.best_index])
