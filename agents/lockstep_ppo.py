@@ -6,7 +6,9 @@ number of unscheduled operations form one dense graph (:func:`agents.lockstep.un
 and one network call scores them, with no padded observation and no graph compaction. The return
 of a rollout is its negative makespan; its advantage is that return minus the mean over the rollouts
 of the same instance, divided by their standard deviation (the POMO baseline, normalised per
-instance), and every decision of the rollout shares it. The loss is PPO's clipped objective, an
+instance), and every decision of the rollout shares it; ``--baseline greedy`` takes the instance's
+greedy rollout instead of the mean (self-critical), so that only samples shorter than greedy decoding
+are reinforced. The loss is PPO's clipped objective, an
 entropy bonus and, when fine-tuning, ``KL(pi || pi_init)``; there is no critic. The gradient of a
 minibatch is accumulated step by step (the graphs of different steps differ in size), so the
 memory of an update is that of one step's graph.
@@ -23,7 +25,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -71,6 +73,10 @@ class LockstepSettings:
     temperature: float = 1.0
     """Rollouts follow softmax(logits / temperature), and PPO's ratio and KL are of that policy; below 1 keeps a
     fine-tuned policy's rollouts near its greedy decisions (greedy decoding does not depend on it)."""
+    baseline: Literal["mean", "greedy"] = "mean"
+    """Per-instance baseline of the advantage: the mean of the instance's sampled rollouts (POMO), or the makespan
+    of its greedy rollout (self-critical: only samples that beat greedy decoding are reinforced; one more rollout
+    per instance, not trained on)."""
     max_grad_norm: float = 1.0
     """Gradient norm clip."""
     validation_cpsat_seconds: float = 1.0
@@ -148,12 +154,23 @@ class Rollouts:
     """Environment steps taken (forced ones included)."""
     lower_bounds: npt.NDArray[np.float64]
     """``(instances,)``: each instance's lower bound (the graphs' time scale)."""
+    greedy_makespans: npt.NDArray[np.int64] | None = None
+    """``(instances,)``: the makespan of each instance's greedy rollout (with the greedy baseline only)."""
 
     def advantages(self, rollouts_per_instance: int) -> npt.NDArray[np.float32]:
-        """Negative makespan minus the instance's mean, over the instance's standard deviation (0 where all tie)."""
-        returns = -self.makespans.astype(np.float64).reshape(-1, rollouts_per_instance)
-        centred = returns - returns.mean(axis=1, keepdims=True)
-        spread = returns.std(axis=1, keepdims=True)
+        """Baseline minus makespan, over the spread of the instance's makespans (0 where all tie).
+
+        The baseline is the mean of the sampled rollouts, or the greedy rollout's makespan where there is one (the
+        spread then includes it).
+        """
+        makespans = self.makespans.astype(np.float64).reshape(-1, rollouts_per_instance)
+        if self.greedy_makespans is None:
+            baseline = makespans.mean(axis=1, keepdims=True)
+            spread = makespans.std(axis=1, keepdims=True)
+        else:
+            baseline = self.greedy_makespans.astype(np.float64)[:, None]
+            spread = np.concatenate([makespans, baseline], axis=1).std(axis=1, keepdims=True)
+        centred = baseline - makespans
         return np.where(spread > 0, centred / np.maximum(spread, 1e-12), 0.0).reshape(-1).astype(np.float32)
 
 
@@ -166,9 +183,15 @@ def collect(
     generator: torch.Generator,
     device: torch.device,
     temperature: float = 1.0,
+    greedy: bool = False,
 ) -> Rollouts:
-    """Sample ``rollouts_per_instance`` rollouts of each instance with the policy whose ``weights`` are given."""
-    states = [DispatchState(instance, scheme) for instance in instances for _ in range(rollouts_per_instance)]
+    """Sample ``rollouts_per_instance`` rollouts of each instance with the policy whose ``weights`` are given.
+
+    With ``greedy``, one more rollout of each instance, advanced in the same network calls, takes the
+    highest-scoring job at every step; its decisions are not returned, only its makespan.
+    """
+    per_instance = rollouts_per_instance + int(greedy)  # the greedy rollout comes last
+    states = [DispatchState(instance, scheme) for instance in instances for _ in range(per_instance)]
     scales = [float(max(DispatchState(instance).lower_bound(), 1)) for instance in instances]
     steps: list[StepBatch] = []
     decisions = 0
@@ -178,13 +201,13 @@ def collect(
         for index, instance in enumerate(instances):
             if step >= instance.num_operations:
                 continue
-            first = index * rollouts_per_instance
-            members = range(first, first + rollouts_per_instance)
+            first = index * per_instance
+            members = range(first, first + per_instance)
             choosing = [member for member in members if states[member].num_legal > 1]
             for member in members:
                 if states[member].num_legal == 1:
                     states[member].step(int(np.argmax(states[member].mask)))
-            decisions += rollouts_per_instance
+            decisions += per_instance
             if choosing:
                 shape = (instance.num_jobs, instance.num_machines, instance.num_operations - step)
                 groups[shape].append((index, choosing))
@@ -195,19 +218,23 @@ def collect(
             log_p = _log_policy(weights, num_machines, graph, temperature)
             actions = torch.multinomial(log_p.exp().cpu(), 1, generator=generator).squeeze(1).to(device)
             rows = [member for _, chosen in group for member in chosen]
+            sampled = torch.tensor([member % per_instance < rollouts_per_instance for member in rows], device=device)
+            actions = torch.where(sampled, actions, log_p.argmax(dim=1))
             for member, action in zip(rows, actions.tolist(), strict=True):
                 states[member].step(action)
-            steps.append(
-                StepBatch(
-                    num_machines,
-                    graph,
-                    actions,
-                    log_p.gather(1, actions[:, None]).squeeze(1),
-                    torch.tensor(rows, device=device),
-                )
-            )
-    makespans = np.array([state.makespan for state in states], dtype=np.int64)
-    return Rollouts(steps, makespans, decisions, np.array(scales))
+            if not sampled.all():
+                graph = tuple(part[sampled] for part in graph)
+                log_p, actions = log_p[sampled], actions[sampled]
+                rows = [member for member in rows if member % per_instance < rollouts_per_instance]
+            if rows:
+                # Index of each row's rollout among the sampled ones (the greedy rollouts left out).
+                indices = [member // per_instance * rollouts_per_instance + member % per_instance for member in rows]
+                log_probs = log_p.gather(1, actions[:, None]).squeeze(1)
+                steps.append(StepBatch(num_machines, graph, actions, log_probs, torch.tensor(indices, device=device)))
+    makespans = np.array([state.makespan for state in states], dtype=np.int64).reshape(-1, per_instance)
+    greedy_makespans = makespans[:, -1].copy() if greedy else None
+    sampled_makespans = makespans[:, :rollouts_per_instance].reshape(-1)
+    return Rollouts(steps, sampled_makespans, decisions, np.array(scales), greedy_makespans)
 
 
 def update(
@@ -344,6 +371,7 @@ def main(cfg: LockstepPPOConfig) -> RunContext:
             generator,
             run.device,
             settings.temperature,
+            greedy=settings.baseline == "greedy",
         )
         collected = time.perf_counter()
         values = update(policy, optimizer, rollouts, settings, ent_coef, rng, anchor)
@@ -352,6 +380,9 @@ def main(cfg: LockstepPPOConfig) -> RunContext:
         progress += rollouts.decisions
         lower_bounds = np.repeat(rollouts.lower_bounds, settings.rollouts_per_instance)
         values["train_gap_to_lb"] = float(np.mean(100 * (rollouts.makespans - lower_bounds) / lower_bounds))
+        if rollouts.greedy_makespans is not None:
+            gaps = (rollouts.greedy_makespans - rollouts.lower_bounds) / rollouts.lower_bounds
+            values["train_greedy_gap_to_lb"] = float(np.mean(100 * gaps))
         values["rollout_seconds"] = collected - began
         values["update_seconds"] = updated - collected
         for key, value in values.items():

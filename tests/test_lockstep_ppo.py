@@ -110,6 +110,31 @@ def test_the_baseline_is_the_instance_mean_and_ties_give_no_advantage() -> None:
     np.testing.assert_array_equal(advantages[3:], [0.0, 0.0, 0.0])
 
 
+def test_the_greedy_baseline_rollout_decodes_greedily_and_is_not_trained_on() -> None:
+    instances = [random_instance(5, 4, seed=seed) for seed in (11, 12)]
+    env = JobShopEnv(instances[0], max_jobs=5, max_machines=4)
+    policy = _policy(env, seed=4)
+    weights = DenseWeights.of(policy, detach=True)
+    generator = torch.Generator().manual_seed(0)
+    rollouts = collect(weights, instances, 3, "non-delay", generator, policy.device, greedy=True)
+    assert rollouts.greedy_makespans is not None
+    assert rollouts.greedy_makespans.tolist() == [greedy_schedule(policy, instance).makespan for instance in instances]
+    assert rollouts.makespans.shape == (6,)
+    assert rollouts.decisions == 4 * sum(instance.num_operations for instance in instances)
+    rows = torch.cat([batch.rollouts for batch in rollouts.steps])
+    assert rows.min() >= 0 and rows.max() < 6  # the sampled rollouts only
+    for batch in rollouts.steps:
+        assert len(set(batch.rollouts.tolist())) == len(batch.rollouts)  # one decision per rollout and step
+
+
+def test_the_greedy_baseline_rewards_only_samples_shorter_than_greedy() -> None:
+    rollouts = Rollouts([], np.array([10, 12, 14, 7, 7, 7]), 0, np.array([1.0, 1.0]), np.array([12, 7]))
+    advantages = rollouts.advantages(3)
+    spread = np.std([10, 12, 14, 12])
+    np.testing.assert_allclose(advantages[:3], [2 / spread, 0.0, -2 / spread], rtol=1e-6)
+    np.testing.assert_array_equal(advantages[3:], [0.0, 0.0, 0.0])
+
+
 def test_an_update_moves_probability_towards_the_shorter_rollout() -> None:
     instance = random_instance(4, 3, seed=5)
     env = JobShopEnv(instance, max_jobs=4, max_machines=3)
