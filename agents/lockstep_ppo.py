@@ -141,6 +141,8 @@ class StepBatch:
     log_probs: Tensor
     rollouts: Tensor
     """Index of each row's rollout (into :attr:`Rollouts.makespans`)."""
+    anchor_log_p: Tensor | None = None
+    """``(rows, num_jobs)``: the starting policy's log-probabilities (``-inf`` on illegal jobs), for the KL term."""
 
 
 @dataclass
@@ -184,11 +186,13 @@ def collect(
     device: torch.device,
     temperature: float = 1.0,
     greedy: bool = False,
+    anchor: DenseWeights | None = None,
 ) -> Rollouts:
     """Sample ``rollouts_per_instance`` rollouts of each instance with the policy whose ``weights`` are given.
 
     With ``greedy``, one more rollout of each instance, advanced in the same network calls, takes the
-    highest-scoring job at every step; its decisions are not returned, only its makespan.
+    highest-scoring job at every step; its decisions are not returned, only its makespan. With ``anchor``
+    (fine-tuning), each step also keeps that policy's log-probabilities, once for every epoch of the update.
     """
     per_instance = rollouts_per_instance + int(greedy)  # the greedy rollout comes last
     states = [DispatchState(instance, scheme) for instance in instances for _ in range(per_instance)]
@@ -216,6 +220,7 @@ def collect(
             # Copies: a single state's mask comes back as a view of the state, which the next steps change.
             graph = tuple(torch.from_numpy(np.concatenate(parts)).to(device) for parts in zip(*graphs, strict=True))
             log_p = _log_policy(weights, num_machines, graph, temperature)
+            anchor_log_p = None if anchor is None else _log_policy(anchor, num_machines, graph, temperature)
             actions = torch.multinomial(log_p.exp().cpu(), 1, generator=generator).squeeze(1).to(device)
             rows = [member for _, chosen in group for member in chosen]
             sampled = torch.tensor([member % per_instance < rollouts_per_instance for member in rows], device=device)
@@ -225,12 +230,14 @@ def collect(
             if not sampled.all():
                 graph = tuple(part[sampled] for part in graph)
                 log_p, actions = log_p[sampled], actions[sampled]
+                anchor_log_p = None if anchor_log_p is None else anchor_log_p[sampled]
                 rows = [member for member in rows if member % per_instance < rollouts_per_instance]
             if rows:
                 # Index of each row's rollout among the sampled ones (the greedy rollouts left out).
                 indices = [member // per_instance * rollouts_per_instance + member % per_instance for member in rows]
                 log_probs = log_p.gather(1, actions[:, None]).squeeze(1)
-                steps.append(StepBatch(num_machines, graph, actions, log_probs, torch.tensor(indices, device=device)))
+                of_rows = torch.tensor(indices, device=device)
+                steps.append(StepBatch(num_machines, graph, actions, log_probs, of_rows, anchor_log_p))
     makespans = np.array([state.makespan for state in states], dtype=np.int64).reshape(-1, per_instance)
     greedy_makespans = makespans[:, -1].copy() if greedy else None
     sampled_makespans = makespans[:, :rollouts_per_instance].reshape(-1)
@@ -244,9 +251,11 @@ def update(
     settings: LockstepSettings,
     ent_coef: float,
     rng: np.random.Generator,
-    anchor: DenseWeights | None = None,
 ) -> dict[str, float]:
-    """PPO epochs over the decisions of ``rollouts``; returns the means of the logged values."""
+    """PPO epochs over the decisions of ``rollouts``; returns the means of the logged values.
+
+    The KL term is to the policy whose log-probabilities :func:`collect` kept (``anchor``), where it kept them.
+    """
     if not rollouts.steps:
         return {}
     device = rollouts.steps[0].actions.device
@@ -260,7 +269,7 @@ def update(
             weights = DenseWeights.of(policy, detach=False)  # the parameters change only at the step below
             for index in group:
                 batch = rollouts.steps[index]
-                terms = _loss_terms(weights, batch, advantages, settings, anchor)
+                terms = _loss_terms(weights, batch, advantages, settings)
                 loss = terms["policy_loss"] - ent_coef * terms["entropy"] + settings.kl_coef * terms["kl"]
                 (loss / total_rows).backward()
                 for key, value in terms.items():
@@ -275,9 +284,8 @@ def _loss_terms(
     batch: StepBatch,
     advantages: Tensor,
     settings: LockstepSettings,
-    anchor: DenseWeights | None,
 ) -> dict[str, Tensor]:
-    """Sums over the batch's rows of the clipped policy loss, the entropy, KL to ``anchor`` and the clipped share."""
+    """Sums over the batch's rows of the clipped policy loss, the entropy, KL to the anchor and the clipped share."""
     mask = batch.graph[4]
     log_p = _log_policy(weights, batch.num_machines, batch.graph, settings.temperature)
     new_log_probs = log_p.gather(1, batch.actions[:, None]).squeeze(1)
@@ -291,10 +299,8 @@ def _loss_terms(
         "clip_fraction": ((ratio - 1).abs() > settings.clip_range).float().sum(),
         "kl": torch.zeros((), device=ratio.device),
     }
-    if anchor is not None:
-        with torch.no_grad():
-            anchor_log_p = _log_policy(anchor, batch.num_machines, batch.graph, settings.temperature)
-        log_ratio = legal_log_p - anchor_log_p.masked_fill(~mask, 0.0)
+    if batch.anchor_log_p is not None:
+        log_ratio = legal_log_p - batch.anchor_log_p.masked_fill(~mask, 0.0)
         terms["kl"] = (legal_log_p.exp() * log_ratio).masked_fill(~mask, 0.0).sum()
     return terms
 
@@ -372,9 +378,10 @@ def main(cfg: LockstepPPOConfig) -> RunContext:
             run.device,
             settings.temperature,
             greedy=settings.baseline == "greedy",
+            anchor=anchor,
         )
         collected = time.perf_counter()
-        values = update(policy, optimizer, rollouts, settings, ent_coef, rng, anchor)
+        values = update(policy, optimizer, rollouts, settings, ent_coef, rng)
         updated = time.perf_counter()
         updates += 1
         progress += rollouts.decisions

@@ -13,7 +13,7 @@ from agents.checkpoints import load_policy
 from agents.harness import RunSettings
 from agents.inference import greedy_schedule
 from agents.lockstep import DenseWeights, unscheduled_graph
-from agents.lockstep_ppo import LockstepPPOConfig, LockstepSettings, Rollouts, collect, main, update
+from agents.lockstep_ppo import LockstepPPOConfig, LockstepSettings, Rollouts, StepBatch, collect, main, update
 from agents.policy import JobShopPolicy
 from agents.ship import model_card
 from jssp.dispatch import DispatchState
@@ -133,6 +133,29 @@ def test_the_greedy_baseline_rewards_only_samples_shorter_than_greedy() -> None:
     spread = np.std([10, 12, 14, 12])
     np.testing.assert_allclose(advantages[:3], [2 / spread, 0.0, -2 / spread], rtol=1e-6)
     np.testing.assert_array_equal(advantages[3:], [0.0, 0.0, 0.0])
+
+
+def test_the_kl_term_is_zero_at_the_anchor_and_uses_the_anchor_log_probabilities_kept_by_collect() -> None:
+    instance = random_instance(5, 4, seed=6)
+    env = JobShopEnv(instance, max_jobs=5, max_machines=4)
+    policy = _policy(env, seed=5)
+    weights = DenseWeights.of(policy, detach=True)
+    settings = LockstepSettings(rollouts_per_instance=4, epochs=1, minibatches=1, kl_coef=1.0, temperature=0.5)
+    optimizer = torch.optim.SGD(policy.parameters(), lr=0.0)  # the policy stays where it is
+
+    def kl_of(anchor: DenseWeights) -> tuple[float, list[StepBatch]]:
+        generator = torch.Generator().manual_seed(0)
+        rollouts = collect(weights, [instance], 4, "non-delay", generator, policy.device, 0.5, anchor=anchor)
+        return update(policy, optimizer, rollouts, settings, 0.0, np.random.default_rng(0))["kl"], rollouts.steps
+
+    assert kl_of(weights)[0] == pytest.approx(0.0, abs=1e-6)
+    other = DenseWeights.of(_policy(env, seed=6), detach=True)
+    kl, steps = kl_of(other)
+    assert kl > 1e-4
+    for batch in steps:
+        expected = torch.log_softmax(other.job_logits(batch.num_machines, *batch.graph) / 0.5, dim=1)
+        assert batch.anchor_log_p is not None
+        torch.testing.assert_close(batch.anchor_log_p, expected)
 
 
 def test_an_update_moves_probability_towards_the_shorter_rollout() -> None:
