@@ -8,10 +8,9 @@ of a rollout is its negative makespan; its advantage is that return minus the me
 of the same instance, divided by their standard deviation (the POMO baseline, normalised per
 instance), and every decision of the rollout shares it; ``--baseline greedy`` takes the instance's
 greedy rollout instead of the mean (self-critical), so that only samples shorter than greedy decoding
-are reinforced. The loss is PPO's clipped objective, an
-entropy bonus and, when fine-tuning, ``KL(pi || pi_init)``; there is no critic. The gradient of a
-minibatch is accumulated step by step (the graphs of different steps differ in size), so the
-memory of an update is that of one step's graph.
+are reinforced. The loss is PPO's clipped objective, an entropy bonus and, when fine-tuning,
+``KL(pi || pi_init)``; there is no critic. The gradient of a minibatch is accumulated step by step
+(the graphs of different steps differ in size), so the memory of an update is that of one step's graph.
 
 The instance stream and the sampling follow from ``(seed, update)``, so a resumed run continues
 exactly where an uninterrupted one would be.
@@ -192,7 +191,7 @@ def collect(
 
     With ``greedy``, one more rollout of each instance, advanced in the same network calls, takes the
     highest-scoring job at every step; its decisions are not returned, only its makespan. With ``anchor``
-    (fine-tuning), each step also keeps that policy's log-probabilities, once for every epoch of the update.
+    (fine-tuning), each step also keeps that policy's log-probabilities, computed once for all epochs of the update.
     """
     per_instance = rollouts_per_instance + int(greedy)  # the greedy rollout comes last
     states = [DispatchState(instance, scheme) for instance in instances for _ in range(per_instance)]
@@ -223,7 +222,8 @@ def collect(
             anchor_log_p = None if anchor is None else _log_policy(anchor, num_machines, graph, temperature)
             actions = torch.multinomial(log_p.exp().cpu(), 1, generator=generator).squeeze(1).to(device)
             rows = [member for _, chosen in group for member in chosen]
-            sampled = torch.tensor([member % per_instance < rollouts_per_instance for member in rows], device=device)
+            kept = [member % per_instance < rollouts_per_instance for member in rows]  # False: a greedy rollout
+            sampled = torch.tensor(kept, device=device)
             actions = torch.where(sampled, actions, log_p.argmax(dim=1))
             for member, action in zip(rows, actions.tolist(), strict=True):
                 states[member].step(action)
@@ -231,7 +231,7 @@ def collect(
                 graph = tuple(part[sampled] for part in graph)
                 log_p, actions = log_p[sampled], actions[sampled]
                 anchor_log_p = None if anchor_log_p is None else anchor_log_p[sampled]
-                rows = [member for member in rows if member % per_instance < rollouts_per_instance]
+                rows = [member for member, keep in zip(rows, kept, strict=True) if keep]
             if rows:
                 # Index of each row's rollout among the sampled ones (the greedy rollouts left out).
                 indices = [member // per_instance * rollouts_per_instance + member % per_instance for member in rows]
