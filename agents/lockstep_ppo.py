@@ -219,7 +219,6 @@ def collect(
             # Copies: a single state's mask comes back as a view of the state, which the next steps change.
             graph = tuple(torch.from_numpy(np.concatenate(parts)).to(device) for parts in zip(*graphs, strict=True))
             log_p = _log_policy(weights, num_machines, graph, temperature)
-            anchor_log_p = None if anchor is None else _log_policy(anchor, num_machines, graph, temperature)
             actions = torch.multinomial(log_p.exp().cpu(), 1, generator=generator).squeeze(1).to(device)
             rows = [member for _, chosen in group for member in chosen]
             kept = [member % per_instance < rollouts_per_instance for member in rows]  # False: a greedy rollout
@@ -230,12 +229,12 @@ def collect(
             if not sampled.all():
                 graph = tuple(part[sampled] for part in graph)
                 log_p, actions = log_p[sampled], actions[sampled]
-                anchor_log_p = None if anchor_log_p is None else anchor_log_p[sampled]
                 rows = [member for member, keep in zip(rows, kept, strict=True) if keep]
             if rows:
                 # Index of each row's rollout among the sampled ones (the greedy rollouts left out).
                 indices = [member // per_instance * rollouts_per_instance + member % per_instance for member in rows]
                 log_probs = log_p.gather(1, actions[:, None]).squeeze(1)
+                anchor_log_p = None if anchor is None else _log_policy(anchor, num_machines, graph, temperature)
                 of_rows = torch.tensor(indices, device=device)
                 steps.append(StepBatch(num_machines, graph, actions, log_probs, of_rows, anchor_log_p))
     makespans = np.array([state.makespan for state in states], dtype=np.int64).reshape(-1, per_instance)
